@@ -1,0 +1,380 @@
+"""Websocket consumers: authenticate, join groups, forward events, and map each
+incoming frame to one service call. Every frame and reply is in docs/protocol.md."""
+
+import asyncio
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from chat import events, selectors, services
+from chat.exceptions import DeskError, Forbidden, InvalidInput, NotFound
+from chat.models import Chat, Message
+
+logger = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are ours): the browser sees them on the close event.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+# Detached presence checks, kept referenced until they finish (see StaffConsumer.disconnect).
+_pending_reconciles: set[asyncio.Task] = set()
+
+
+def origin_allowed(scope) -> bool:
+    """The socket's Origin must be one of our own hosts (ALLOWED_HOSTS): both the
+    dashboard and the widget iframe are served from this desk."""
+    origin = dict(scope.get("headers", [])).get(b"origin")
+    if not origin:
+        return False
+    try:
+        value = origin.decode("latin1")
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("http", "https") or not rest:
+            return False
+        host, _port = split_domain_port(rest.split("/")[0])
+    except (UnicodeDecodeError, ValueError):
+        return False
+    allowed = list(settings.ALLOWED_HOSTS)
+    return bool(host) and validate_host(host, allowed)
+
+
+def _int_at_least_zero(value, name) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{name} must be a whole number of at least 0.")
+    return value
+
+
+class DeskConsumer(AsyncWebsocketConsumer):
+    """Frame parsing and error frames shared by the patron and staff sockets.
+
+    A frame is a JSON object with a string ``type``; ``frame_<type with . as _>``
+    handles it. Anything else gets an error frame and changes nothing.
+    """
+
+    frame_types: frozenset[str] = frozenset()
+
+    async def send_json(self, content):
+        await self.send(text_data=json.dumps(content))
+
+    async def refuse(self, code, message, close_code):
+        await self.accept()
+        await self.send_json({"type": "error", "code": code, "message": message})
+        await self.close(code=close_code)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            await self.send_json(InvalidInput("Send JSON text frames.", code="binary").as_frame())
+            return
+        limit = settings.LIBDESK["MAX_FRAME_BYTES"]
+        if len(text_data) > limit or len(text_data.encode()) > limit:
+            await self.send_json(
+                InvalidInput(f"Frame too large (limit {limit} bytes).", code="frame_too_large").as_frame()
+            )
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_json(InvalidInput("That frame is not valid JSON.", code="bad_json").as_frame())
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_json(
+                InvalidInput("A frame is a JSON object with a string 'type'.", code="bad_frame").as_frame()
+            )
+            return
+        ref = frame.get("ref") if isinstance(frame.get("ref"), (str, int)) else None
+        extra = {"ref": ref} if ref is not None else {}
+        if frame["type"] not in self.frame_types:
+            await self.send_json(
+                InvalidInput(f"Unknown frame type {frame['type'][:40]!r}.", code="unknown_type").as_frame(**extra)
+            )
+            return
+        handler = getattr(self, "frame_" + frame["type"].replace(".", "_"))
+        try:
+            await handler(frame)
+        except DeskError as error:
+            if isinstance(frame.get("client_id"), str):
+                extra["client_id"] = frame["client_id"]
+            await self.send_json(error.as_frame(**extra))
+
+    async def frame_ping(self, frame):
+        await self.send_json({"type": "pong"})
+
+
+# --- Patron ---------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _patron_welcome(token, last_seq):
+    chat = selectors.chat_for_token(token)
+    if chat is None:
+        return None, None
+    messages = [events.message_payload(m) for m in selectors.messages_after(chat, last_seq, limit=10**6)]
+    state = {
+        "id": str(chat.public_id),
+        "status": chat.status,
+        "department": chat.department.name,
+        "patron_name": chat.patron_name,
+        "operator": chat.operator.public_name if chat.operator_id else None,
+        "position": selectors.queue_position(chat),
+        "last_seq": chat.last_seq,
+    }
+    return chat, {"chat": state, "messages": messages}
+
+
+class PatronConsumer(DeskConsumer):
+    """The widget's socket. The patron proves who they are with their token in the
+    first frame (``hello``), never in a cookie or the URL."""
+
+    frame_types = frozenset({"hello", "message.send", "chat.end", "ping"})
+    chat_pk = None
+    seen_seq = 0
+
+    async def connect(self):
+        if not origin_allowed(self.scope):
+            await self.refuse("bad_origin", "This socket is only for the library's chat widget.", CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.chat_pk is not None:
+            await self.channel_layer.group_discard(events.chat_group(self.chat_pk), self.channel_name)
+            await self.channel_layer.group_discard(
+                events.department_queue_group(self.department_pk), self.channel_name
+            )
+
+    def _require_chat(self):
+        if self.chat_pk is None:
+            raise Forbidden("Say hello with your chat token first.", code="not_authenticated")
+
+    async def frame_hello(self, frame):
+        last_seq = _int_at_least_zero(frame.get("last_seq"), "last_seq")
+        chat, welcome = await _patron_welcome(frame.get("token"), last_seq)
+        if chat is None:
+            await self.send_json({"type": "error", "code": "bad_token", "message": "That chat was not found."})
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if self.chat_pk is not None and self.chat_pk != chat.pk:
+            raise Forbidden("This socket already belongs to another chat.")
+        self.chat_pk, self.department_pk = chat.pk, chat.department_id
+        await self.channel_layer.group_add(events.chat_group(chat.pk), self.channel_name)
+        await self.channel_layer.group_add(events.department_queue_group(chat.department_id), self.channel_name)
+        if welcome["messages"]:
+            self.seen_seq = welcome["messages"][-1]["seq"]
+        else:
+            self.seen_seq = max(self.seen_seq, last_seq)
+        await self.send_json({"type": "welcome", **welcome})
+
+    async def frame_message_send(self, frame):
+        self._require_chat()
+        message, created = await database_sync_to_async(services.message_send)(
+            chat_id=self.chat_pk,
+            body=frame.get("body"),
+            client_id=frame.get("client_id"),
+            sender=Message.Sender.PATRON,
+        )
+        await self.send_json(
+            {"type": "message.ack", "client_id": message.client_id, "seq": message.seq, "duplicate": not created}
+        )
+
+    async def frame_chat_end(self, frame):
+        self._require_chat()
+        await database_sync_to_async(services.chat_end)(chat_id=self.chat_pk, by="patron")
+
+    async def desk_event(self, envelope):
+        event = envelope["event"]
+        kind = event["type"]
+        if kind == "message.new":
+            seq = event["message"]["seq"]
+            if seq <= self.seen_seq:
+                return  # already delivered in the welcome history
+            self.seen_seq = seq
+            await self.send_json(event)
+        elif kind == "queue.changed":
+            if self.chat_pk in event["waiting"]:
+                position = event["waiting"].index(self.chat_pk) + 1
+                await self.send_json({"type": "queue.position", "position": position})
+        elif kind == "chat.claimed":
+            await self.send_json({"type": "chat.claimed", "chat": event["chat"], "operator": event["operator"]["name"]})
+        elif kind == "chat.ended":
+            await self.send_json(event)
+
+
+# --- Staff ----------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _staff_open(operator, channel_name):
+    services.connection_open(operator=operator, channel_name=channel_name)
+    department_ids = selectors.department_ids_for(operator)
+    if department_ids is None:
+        from chat.models import Department
+
+        department_ids = list(Department.objects.values_list("pk", flat=True))
+    chats = selectors.dashboard_chats(operator)
+    mine_pks = list(
+        Chat.objects.filter(operator=operator, status__in=[Chat.Status.ACTIVE, Chat.Status.ENDED]).values_list(
+            "public_id", "pk"
+        )
+    )
+    state = {
+        "type": "dashboard.state",
+        "operator": selectors.presence_payload(operator)["operator"],
+        "departments": selectors.departments_presence(),
+        "waiting": chats["waiting"],
+        "mine": chats["mine"],
+        "heartbeat_seconds": settings.LIBDESK["HEARTBEAT_SECONDS"],
+        "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
+    }
+    return department_ids, {str(public_id): pk for public_id, pk in mine_pks}, state
+
+
+@database_sync_to_async
+def _staff_chat(operator, public_id):
+    chat = selectors.chat_for_staff(operator, public_id)
+    if chat is None:
+        raise NotFound()
+    return chat
+
+
+@database_sync_to_async
+def _staff_history(chat, after_seq):
+    chat.refresh_from_db()
+    messages = [events.message_payload(m) for m in selectors.messages_after(chat, after_seq, limit=10**6)]
+    return {"chat": events.chat_summary(chat), "messages": messages}
+
+
+class StaffConsumer(DeskConsumer):
+    """The Chat Dashboard's socket: a logged-in operator, from our own Origin."""
+
+    frame_types = frozenset(
+        {"presence.set", "chat.open", "chat.claim", "message.send", "chat.end", "chat.close", "ping"}
+    )
+    operator = None
+
+    async def connect(self):
+        if not origin_allowed(self.scope):
+            await self.refuse("bad_origin", "Staff sockets are only for this desk's dashboard.", CLOSE_FORBIDDEN)
+            return
+        self.operator = await database_sync_to_async(selectors.operator_for_user)(self.scope.get("user"))
+        if self.operator is None:
+            await self.refuse("not_authenticated", "Log in as library staff first.", CLOSE_UNAUTHENTICATED)
+            return
+        await self.accept()
+        department_ids, mine, state = await _staff_open(self.operator, self.channel_name)
+        self.chat_pks = {}  # public id -> pk, for chats whose group this socket joined
+        self.seen = {}  # chat pk -> last seq forwarded
+        groups = [events.operator_group(self.operator.pk), events.STAFF_GROUP]
+        groups += [events.department_group(pk) for pk in department_ids]
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        for public_id, pk in mine.items():
+            await self._join_chat(public_id, pk)
+        await self.send_json(state)
+
+    async def disconnect(self, code):
+        if self.operator is None:
+            return
+        await database_sync_to_async(services.connection_close)(channel_name=self.channel_name)
+        # Daphne cancels a closed socket's consumer after a few seconds, so the grace
+        # period runs as a detached task, not inside this coroutine.
+        task = asyncio.get_running_loop().create_task(self._reconcile_after_grace(self.operator.pk))
+        _pending_reconciles.add(task)
+        task.add_done_callback(_pending_reconciles.discard)
+
+    @staticmethod
+    async def _reconcile_after_grace(operator_pk):
+        await asyncio.sleep(settings.LIBDESK["PRESENCE_GRACE_SECONDS"])
+        try:
+            await database_sync_to_async(services.presence_reconcile)(operator_id=operator_pk)
+        except Exception:
+            logger.exception("presence reconcile failed for operator %s", operator_pk)
+
+    async def _join_chat(self, public_id, pk):
+        if pk not in self.seen:
+            await self.channel_layer.group_add(events.chat_group(pk), self.channel_name)
+            self.chat_pks[public_id] = pk
+            self.seen[pk] = 0
+
+    async def _chat(self, frame):
+        public_id = frame.get("chat")
+        if not isinstance(public_id, str):
+            raise InvalidInput("Name the chat: 'chat' is the chat's id.")
+        return await _staff_chat(self.operator, public_id)
+
+    async def _send_history(self, chat, after_seq=0):
+        await self._join_chat(str(chat.public_id), chat.pk)
+        history = await _staff_history(chat, after_seq)
+        if history["messages"]:
+            self.seen[chat.pk] = max(self.seen[chat.pk], history["messages"][-1]["seq"])
+        await self.send_json({"type": "chat.opened", **history})
+
+    async def frame_ping(self, frame):
+        await database_sync_to_async(services.connection_touch)(channel_name=self.channel_name)
+        await self.send_json({"type": "pong"})
+
+    async def frame_presence_set(self, frame):
+        self.operator = await database_sync_to_async(services.presence_set)(
+            operator=self.operator, status=frame.get("status")
+        )
+
+    async def frame_chat_open(self, frame):
+        chat = await self._chat(frame)
+        await self._send_history(chat, _int_at_least_zero(frame.get("after_seq"), "after_seq"))
+
+    async def frame_chat_claim(self, frame):
+        chat = await self._chat(frame)
+        chat = await database_sync_to_async(services.chat_claim)(chat_id=chat.pk, operator=self.operator)
+        await self._send_history(chat)
+
+    async def frame_message_send(self, frame):
+        chat = await self._chat(frame)
+        message, created = await database_sync_to_async(services.message_send)(
+            chat_id=chat.pk,
+            body=frame.get("body"),
+            client_id=frame.get("client_id"),
+            sender=Message.Sender.OPERATOR,
+            operator=self.operator,
+        )
+        await self.send_json(
+            {
+                "type": "message.ack",
+                "chat": str(chat.public_id),
+                "client_id": message.client_id,
+                "seq": message.seq,
+                "duplicate": not created,
+            }
+        )
+
+    async def frame_chat_end(self, frame):
+        chat = await self._chat(frame)
+        await database_sync_to_async(services.chat_end)(chat_id=chat.pk, by="operator", operator=self.operator)
+
+    async def frame_chat_close(self, frame):
+        chat = await self._chat(frame)
+        await database_sync_to_async(services.chat_close)(chat_id=chat.pk, operator=self.operator)
+
+    async def desk_event(self, envelope):
+        event = envelope["event"]
+        kind = event["type"]
+        chat_pk = envelope.get("chat_pk")
+        if kind == "message.new":
+            seq = event["message"]["seq"]
+            if seq <= self.seen.get(chat_pk, 0):
+                return
+            self.seen[chat_pk] = seq
+        elif kind == "chat.claimed" and event["operator"]["id"] == self.operator.pk and chat_pk:
+            # Claimed in another of this operator's tabs: follow the chat here too.
+            await self._join_chat(event["chat"], chat_pk)
+        elif kind == "chat.closed" and event["chat"] in self.chat_pks:
+            pk = self.chat_pks.pop(event["chat"])
+            self.seen.pop(pk, None)
+            await self.channel_layer.group_discard(events.chat_group(pk), self.channel_name)
+        elif kind == "queue.changed":
+            return
+        await self.send_json(event)

@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def library(request):
+    return {"LIBRARY_NAME": settings.LIBRARY_NAME}

@@ -1,0 +1,169 @@
+"""The one place realtime events are declared, built and sent.
+
+Services call ``broadcast_on_commit``; nothing else sends to the channel layer. Every
+event type is a TypedDict below with a literal ``type``, and every one of them is
+documented in docs/protocol.md. Group names are built here, only from internal ids.
+
+Channel-layer envelope: ``{"type": "desk.event", "event": <event>, "chat_pk": int|None}``; consumers handle
+it in ``desk_event`` and forward the event (or, for patrons, a patron-safe view of it).
+"""
+
+import logging
+from typing import Literal, NotRequired, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+# --- Group names (internal ids only) --------------------------------------------------
+
+
+def chat_group(chat_pk: int) -> str:
+    """Everyone looking at one chat: its patron and the staff who opened it."""
+    return f"chat-{int(chat_pk)}"
+
+
+def department_group(department_pk: int) -> str:
+    """Staff dashboards of a department's operators (the Patron Chats queue)."""
+    return f"dept-{int(department_pk)}"
+
+
+def department_queue_group(department_pk: int) -> str:
+    """Patrons waiting in a department's queue (for their place in line)."""
+    return f"dept-{int(department_pk)}-queue"
+
+
+def operator_group(operator_pk: int) -> str:
+    """Every dashboard tab of one operator."""
+    return f"operator-{int(operator_pk)}"
+
+
+STAFF_GROUP = "staff"  # every staff dashboard: presence of operators and departments
+
+
+# --- Payloads -------------------------------------------------------------------------
+
+
+class MessagePayload(TypedDict):
+    seq: int
+    client_id: str
+    sender: Literal["patron", "operator", "system"]
+    author: str
+    body: str
+    created_at: str
+
+
+class ChatSummary(TypedDict):
+    id: str
+    department: dict
+    status: Literal["waiting", "active", "ended", "closed"]
+    patron_name: str
+    operator: dict | None
+    created_at: str
+    last_seq: int
+    preview: str
+
+
+class MessageNew(TypedDict):
+    type: Literal["message.new"]
+    chat: str
+    message: MessagePayload
+
+
+class ChatWaiting(TypedDict):
+    type: Literal["chat.waiting"]
+    chat: ChatSummary
+
+
+class ChatClaimed(TypedDict):
+    type: Literal["chat.claimed"]
+    chat: str
+    operator: dict  # {"id": int, "name": str}
+
+
+class ChatEnded(TypedDict):
+    type: Literal["chat.ended"]
+    chat: str
+    by: Literal["patron", "operator", "system"]
+
+
+class ChatClosed(TypedDict):
+    type: Literal["chat.closed"]
+    chat: str
+
+
+class QueueChanged(TypedDict):
+    """Internal only: patron consumers turn it into their own ``queue.position``."""
+
+    type: Literal["queue.changed"]
+    department: int
+    waiting: list[int]
+
+
+class PresenceChanged(TypedDict):
+    type: Literal["presence.changed"]
+    operator: dict  # {"id", "name", "status", "available"}
+    departments: list[dict]  # [{"id", "name", "online"}]
+    online: NotRequired[bool]
+
+
+def message_payload(message) -> MessagePayload:
+    if message.sender == "operator" and message.operator_id:
+        author = message.operator.public_name
+    elif message.sender == "patron":
+        author = message.chat.patron_label
+    else:
+        author = ""
+    return {
+        "seq": message.seq,
+        "client_id": message.client_id,
+        "sender": message.sender,
+        "author": author,
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def operator_ref(operator) -> dict:
+    return {"id": operator.pk, "name": operator.public_name}
+
+
+def chat_summary(chat, preview: str = "") -> ChatSummary:
+    return {
+        "id": str(chat.public_id),
+        "department": {"id": chat.department_id, "name": chat.department.name},
+        "status": chat.status,
+        "patron_name": chat.patron_label,
+        "operator": operator_ref(chat.operator) if chat.operator_id else None,
+        "created_at": chat.created_at.isoformat(),
+        "last_seq": chat.last_seq,
+        "preview": preview[:200],
+    }
+
+
+# --- Sending --------------------------------------------------------------------------
+
+
+def _send_now(groups: list[str], event: dict, chat_pk: int | None) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    envelope = {"type": "desk.event", "event": event, "chat_pk": chat_pk}
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, envelope)
+        except Exception:  # the write is committed; clients resume from the database
+            logger.exception("Could not broadcast %s to %s", event.get("type"), group)
+
+
+def broadcast_on_commit(groups: list[str] | str, event: dict, *, chat_pk: int | None = None) -> None:
+    """Send ``event`` to ``groups`` once the current transaction commits (never if it
+    rolls back). Outside a transaction it is sent at once.
+
+    ``chat_pk`` travels beside the event (never to a browser) so that consumers can
+    join the chat's group without a query."""
+    group_list = [groups] if isinstance(groups, str) else list(groups)
+    transaction.on_commit(lambda: _send_now(group_list, event, chat_pk))

@@ -1,0 +1,71 @@
+"""Demo departments and operators for `make demo` (idempotent: safe to run again)."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from chat.models import Department, Membership, Operator
+
+DEPARTMENTS = [
+    {
+        "slug": "reference",
+        "name": "Reference Desk",
+        "description": "General questions: finding books and articles, citations, accounts.",
+        "greeting": "Ask a librarian: we answer live during opening hours.",
+    },
+    {
+        "slug": "special-collections",
+        "name": "Special Collections",
+        "description": "Archives, rare books and local history.",
+        "greeting": "Questions about archives and rare books.",
+    },
+    {
+        "slug": "circulation",
+        "name": "Circulation",
+        "description": "Loans, renewals, holds and fines.",
+        "greeting": "Loans, renewals, holds and fines.",
+    },
+]
+
+# username, first name, password, departments
+OPERATORS = [
+    ("alice", "Alice", "alice-desk-demo", ["reference", "circulation"]),
+    ("bob", "Bob", "bob-desk-demo", ["reference"]),
+    ("carmen", "Carmen", "carmen-desk-demo", ["special-collections"]),
+]
+ADMIN = ("admin", "Admin", "admin-desk-demo")
+
+
+class Command(BaseCommand):
+    help = "Create the demo departments and operators, and print their credentials."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        User = get_user_model()
+        departments = {}
+        for data in DEPARTMENTS:
+            department, _ = Department.objects.update_or_create(
+                slug=data["slug"], defaults={k: v for k, v in data.items() if k != "slug"}
+            )
+            departments[data["slug"]] = department
+        rows = []
+        for username, first_name, password, slugs in OPERATORS:
+            user, _ = User.objects.get_or_create(username=username)
+            user.first_name, user.is_staff = first_name, True
+            user.email = f"{username}@library.example"
+            user.set_password(password)
+            user.save()
+            operator, _ = Operator.objects.get_or_create(user=user)
+            for slug in slugs:
+                Membership.objects.get_or_create(operator=operator, department=departments[slug])
+            rows.append((username, password, ", ".join(departments[s].name for s in slugs)))
+        username, first_name, password = ADMIN
+        admin, _ = User.objects.get_or_create(username=username)
+        admin.first_name, admin.is_staff, admin.is_superuser = first_name, True, True
+        admin.set_password(password)
+        admin.save()
+        Operator.objects.get_or_create(user=admin)
+        rows.append((username, password, "all (superuser, /admin/)"))
+        self.stdout.write("Demo accounts (log in at /dashboard/ or /admin/):")
+        for username, password, where in rows:
+            self.stdout.write(f"  {username:8} password: {password:20} departments: {where}")

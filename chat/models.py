@@ -1,0 +1,213 @@
+"""The chat desk's data: departments, operators, chats, messages and their audit trail.
+
+Nobody saves these models but ``chat.services`` (one write path per entity).
+"""
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Department(models.Model):
+    """A chat queue (and, later, a ticket queue). Online when any of its operators is."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    greeting = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Shown to patrons at the top of the chat widget.",
+    )
+    offline_message = models.CharField(
+        max_length=500,
+        blank=True,
+        default="Nobody is available to chat right now. Please try again later.",
+        help_text="Shown in the widget when nobody in this department is online.",
+    )
+    is_active = models.BooleanField(default=True)
+    fallback = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fallback_for",
+        help_text="The department that takes this department's chats when nobody is online.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Operator(models.Model):
+    """A staff member who answers chats, in one or more departments."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online", "Online"
+        AWAY = "away", "Away"
+        OFFLINE = "offline", "Offline"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator"
+    )
+    display_name = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="The name patrons see. Empty: the user's first name only.",
+    )
+    departments = models.ManyToManyField(
+        Department, through="Membership", related_name="operators", blank=True
+    )
+    max_chats = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most simultaneous chats (empty: no limit)."
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFLINE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self):
+        return self.public_name
+
+    @property
+    def public_name(self):
+        return self.display_name or self.user.first_name or "Librarian"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OPERATOR = "operator", "Operator"
+        ADMIN = "admin", "Department admin"
+
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE)
+    department = models.ForeignKey(Department, on_delete=models.CASCADE)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OPERATOR)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["operator", "department"], name="unique_membership")
+        ]
+
+    def __str__(self):
+        return f"{self.operator} in {self.department}"
+
+
+class OperatorConnection(models.Model):
+    """One open dashboard socket. Presence is derived from these rows, so it survives
+    several Daphne processes and a process killed without running its disconnect."""
+
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Chat(models.Model):
+    """A patron's conversation: waiting → active → ended → closed."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+        CLOSED = "closed", "Closed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="chats")
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.WAITING, db_index=True
+    )
+    # Only a digest of the patron's token is kept: a database leak opens no chat.
+    patron_token_digest = models.CharField(max_length=64, unique=True)
+    patron_name = models.CharField(max_length=80, blank=True)
+    patron_email = models.EmailField(blank=True)
+    page_url = models.URLField(max_length=500, blank=True, help_text="Without its query string.")
+    operator = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
+    )
+    last_seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=10, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["department", "status", "created_at"])]
+
+    def __str__(self):
+        return f"Chat {self.pk} ({self.get_status_display()})"
+
+    @property
+    def patron_label(self):
+        return self.patron_name or "Patron"
+
+    def token_matches(self, token: str) -> bool:
+        return bool(token) and hash_token(token) == self.patron_token_digest
+
+
+class Message(models.Model):
+    class Sender(models.TextChoices):
+        PATRON = "patron", "Patron"
+        OPERATOR = "operator", "Operator"
+        SYSTEM = "system", "System"
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    sender = models.CharField(max_length=8, choices=Sender.choices)
+    operator = models.ForeignKey(Operator, null=True, blank=True, on_delete=models.SET_NULL)
+    client_id = models.CharField(max_length=64, blank=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["chat", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chat", "seq"], name="unique_message_seq"),
+            models.UniqueConstraint(
+                fields=["chat", "client_id"],
+                condition=~Q(client_id=""),
+                name="unique_message_client_id",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.sender}"
+
+
+class ChatAudit(models.Model):
+    """Who did what to a chat, and when: the audit trail (rows, not log lines)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        CLAIMED = "claimed", "Claimed"
+        ENDED = "ended", "Ended"
+        CLOSED = "closed", "Closed"
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="audit")
+    action = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    from_operator = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_operator = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]

@@ -1,0 +1,358 @@
+"""Every state change of the chat desk: one function each, in a transaction.
+
+Views, consumers, admin actions and tasks call these; they never save chat models
+themselves. Events leave only through ``chat.events.broadcast_on_commit``.
+"""
+
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat import events, selectors
+from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput
+from chat.models import (
+    Chat,
+    ChatAudit,
+    Department,
+    Message,
+    Operator,
+    OperatorConnection,
+    hash_token,
+)
+
+CLIENT_ID_MAX = 64
+
+
+def _desk_setting(name):
+    return settings.LIBDESK[name]
+
+
+def _clean_body(body) -> str:
+    if not isinstance(body, str):
+        raise InvalidInput("A message must be text.")
+    body = body.strip()
+    if not body:
+        raise InvalidInput("A message cannot be empty.", code="empty")
+    limit = _desk_setting("MAX_MESSAGE_LENGTH")
+    if len(body) > limit:
+        raise InvalidInput(
+            f"That message is too long ({len(body)} characters; the limit is {limit}).",
+            code="too_long",
+        )
+    return body
+
+
+def _clean_client_id(client_id) -> str:
+    if client_id is None:
+        return ""
+    if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
+        raise InvalidInput(f"client_id must be a string of at most {CLIENT_ID_MAX} characters.")
+    return client_id
+
+
+def strip_query(url: str) -> str:
+    """The page a patron came from, without query string or fragment (privacy)."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https"):
+        return ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))[:500]
+
+
+def _audit(chat, action, *, actor=None, from_operator=None, to_operator=None, note=""):
+    ChatAudit.objects.create(
+        chat=chat,
+        action=action,
+        actor=actor,
+        from_operator=from_operator,
+        to_operator=to_operator,
+        note=note[:500],
+    )
+
+
+def _append_message(chat: Chat, *, sender, body, client_id="", operator=None) -> Message:
+    """Precondition: ``chat`` was locked (select_for_update) in this transaction."""
+    chat.last_seq += 1
+    Chat.objects.filter(pk=chat.pk).update(last_seq=chat.last_seq)
+    message = Message.objects.create(
+        chat=chat,
+        seq=chat.last_seq,
+        sender=sender,
+        operator=operator,
+        client_id=client_id,
+        body=body,
+    )
+    message.chat = chat
+    events.broadcast_on_commit(
+        events.chat_group(chat.pk),
+        {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(message)},
+        chat_pk=chat.pk,
+    )
+    return message
+
+
+def _broadcast_queue(department_id: int) -> None:
+    waiting = selectors.waiting_chat_ids(department_id)
+    events.broadcast_on_commit(
+        events.department_queue_group(department_id),
+        {"type": "queue.changed", "department": department_id, "waiting": waiting},
+    )
+
+
+def _lock_chat(chat_id) -> Chat:
+    return (
+        Chat.objects.select_for_update(of=("self",)).select_related("department", "operator__user").get(pk=chat_id)
+    )
+
+
+# --- Patron side ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def chat_start(
+    *,
+    department: Department,
+    question: str,
+    patron_name: str = "",
+    patron_email: str = "",
+    client_id: str = "",
+    page_url: str = "",
+) -> tuple[Chat, str]:
+    """A patron asks a question: a new waiting chat with the question as message 1.
+
+    Returns the chat and the patron's token, which is shown only this once (the
+    database keeps its digest).
+    """
+    if not department.is_active:
+        raise InvalidInput("This department is not taking chats.", code="department_inactive")
+    body = _clean_body(question)
+    client_id = _clean_client_id(client_id)
+    patron_name = (patron_name or "").strip()[:80]
+    patron_email = (patron_email or "").strip()[:254]
+    if patron_email:
+        try:
+            EmailValidator()(patron_email)
+        except ValidationError:
+            raise InvalidInput("That email address does not look right.", code="bad_email") from None
+    token = secrets.token_urlsafe(32)
+    chat = Chat.objects.create(
+        department=department,
+        patron_token_digest=hash_token(token),
+        patron_name=patron_name,
+        patron_email=patron_email,
+        page_url=strip_query(page_url),
+    )
+    chat = _lock_chat(chat.pk)
+    _append_message(chat, sender=Message.Sender.PATRON, body=body, client_id=client_id)
+    _audit(chat, ChatAudit.Action.CREATED)
+    events.broadcast_on_commit(
+        events.department_group(department.pk),
+        {"type": "chat.waiting", "chat": events.chat_summary(chat, preview=body)},
+        chat_pk=chat.pk,
+    )
+    _broadcast_queue(department.pk)
+    return chat, token
+
+
+# --- Messages -------------------------------------------------------------------------
+
+
+def message_send(
+    *,
+    chat_id: int,
+    body: str,
+    client_id: str,
+    sender: str,
+    operator: Operator | None = None,
+) -> tuple[Message, bool]:
+    """Append a message; idempotent on ``client_id``.
+
+    Returns ``(message, created)``. Sending the same client id again returns the
+    message already stored (``created`` False) and broadcasts nothing. Locks the chat
+    row, which serialises sequence numbers per chat.
+    """
+    body = _clean_body(body)
+    client_id = _clean_client_id(client_id)
+    if not client_id:
+        raise InvalidInput("Every message needs a client_id (for safe retries).", code="no_client_id")
+    try:
+        return _message_send(chat_id=chat_id, body=body, client_id=client_id, sender=sender, operator=operator)
+    except IntegrityError:
+        # Two concurrent sends of one client id: the other one won; return its row.
+        existing = Message.objects.select_related("chat", "operator__user").get(
+            chat_id=chat_id, client_id=client_id
+        )
+        return existing, False
+
+
+@transaction.atomic
+def _message_send(*, chat_id, body, client_id, sender, operator):
+    chat = _lock_chat(chat_id)
+    existing = (
+        Message.objects.select_related("operator__user").filter(chat=chat, client_id=client_id).first()
+    )
+    if existing is not None:
+        existing.chat = chat
+        return existing, False
+    if sender == Message.Sender.PATRON:
+        if chat.status not in (Chat.Status.WAITING, Chat.Status.ACTIVE):
+            raise Conflict("This chat has ended.", code="chat_ended")
+    elif sender == Message.Sender.OPERATOR:
+        if chat.status != Chat.Status.ACTIVE:
+            raise Conflict("This chat is not active.", code="chat_not_active")
+        if operator is None or chat.operator_id != operator.pk:
+            raise Forbidden("Only the librarian who claimed this chat can write in it.")
+    else:
+        raise InvalidInput("Unknown sender.")
+    message = _append_message(chat, sender=sender, body=body, client_id=client_id, operator=operator)
+    return message, True
+
+
+# --- The operator's loop: claim, end, close --------------------------------------------
+
+
+@transaction.atomic
+def chat_claim(*, chat_id: int, operator: Operator) -> Chat:
+    """Claim Chat. Locks the chat row (select_for_update; on SQLite the IMMEDIATE
+    transaction serialises writers): of several operators claiming at once exactly one
+    wins; the others get AlreadyClaimed."""
+    chat = _lock_chat(chat_id)
+    if not selectors.operator_can_see_chat(operator, chat):
+        raise Forbidden("That chat belongs to a department you are not in.")
+    if chat.status != Chat.Status.WAITING:
+        raise AlreadyClaimed() if chat.status == Chat.Status.ACTIVE else Conflict(
+            "This chat has ended.", code="chat_ended"
+        )
+    now = timezone.now()
+    chat.status = Chat.Status.ACTIVE
+    chat.operator = operator
+    chat.claimed_at = now
+    Chat.objects.filter(pk=chat.pk).update(status=chat.status, operator=operator, claimed_at=now)
+    _audit(chat, ChatAudit.Action.CLAIMED, actor=operator.user, to_operator=operator)
+    _append_message(chat, sender=Message.Sender.SYSTEM, body=f"{operator.public_name} has joined the chat.")
+    claimed = {"type": "chat.claimed", "chat": str(chat.public_id), "operator": events.operator_ref(operator)}
+    events.broadcast_on_commit(
+        [events.department_group(chat.department_id), events.chat_group(chat.pk)], claimed, chat_pk=chat.pk
+    )
+    _broadcast_queue(chat.department_id)
+    return chat
+
+
+@transaction.atomic
+def chat_end(*, chat_id: int, by: str, operator: Operator | None = None) -> Chat:
+    """End Chat, by the patron, the operator who has it, or the system.
+    Ending an ended chat is a no-op (a retried frame must not fail)."""
+    chat = _lock_chat(chat_id)
+    if by == "operator":
+        if operator is None or not selectors.operator_can_see_chat(operator, chat):
+            raise Forbidden("That chat belongs to a department you are not in.")
+        if chat.status == Chat.Status.ACTIVE and chat.operator_id != operator.pk:
+            raise Forbidden("Only the librarian who claimed this chat can end it.")
+    elif by not in ("patron", "system"):
+        raise InvalidInput("Unknown actor.")
+    if chat.status in (Chat.Status.ENDED, Chat.Status.CLOSED):
+        return chat
+    was_waiting = chat.status == Chat.Status.WAITING
+    now = timezone.now()
+    chat.status, chat.ended_at, chat.ended_by = Chat.Status.ENDED, now, by
+    Chat.objects.filter(pk=chat.pk).update(status=chat.status, ended_at=now, ended_by=by)
+    who = {"patron": "The patron", "operator": "The librarian", "system": "The desk"}[by]
+    _append_message(chat, sender=Message.Sender.SYSTEM, body=f"{who} ended the chat.")
+    _audit(chat, ChatAudit.Action.ENDED, actor=operator.user if operator else None, note=by)
+    events.broadcast_on_commit(
+        [events.chat_group(chat.pk), events.department_group(chat.department_id)],
+        {"type": "chat.ended", "chat": str(chat.public_id), "by": by},
+    )
+    if was_waiting:
+        _broadcast_queue(chat.department_id)
+    return chat
+
+
+@transaction.atomic
+def chat_close(*, chat_id: int, operator: Operator) -> Chat:
+    """Close Chat: the ended chat leaves the operator's dashboard. Idempotent."""
+    chat = _lock_chat(chat_id)
+    if not selectors.operator_can_see_chat(operator, chat):
+        raise Forbidden("That chat belongs to a department you are not in.")
+    if chat.status == Chat.Status.CLOSED:
+        return chat
+    if chat.status != Chat.Status.ENDED:
+        raise Conflict("End the chat before closing it.", code="not_ended")
+    if chat.operator_id and chat.operator_id != operator.pk:
+        raise Forbidden("Only the librarian who had this chat can close it.")
+    now = timezone.now()
+    chat.status, chat.closed_at = Chat.Status.CLOSED, now
+    Chat.objects.filter(pk=chat.pk).update(status=chat.status, closed_at=now)
+    _audit(chat, ChatAudit.Action.CLOSED, actor=operator.user)
+    events.broadcast_on_commit(
+        [events.operator_group(operator.pk), events.chat_group(chat.pk)],
+        {"type": "chat.closed", "chat": str(chat.public_id)},
+    )
+    return chat
+
+
+# --- Presence -------------------------------------------------------------------------
+
+
+def _broadcast_presence(operator: Operator) -> None:
+    payload = selectors.presence_payload(operator)
+    events.broadcast_on_commit(events.STAFF_GROUP, {"type": "presence.changed", **payload})
+
+
+@transaction.atomic
+def presence_set(*, operator: Operator, status: str) -> Operator:
+    """The operator chooses Online, Away or Offline on the dashboard."""
+    if status not in Operator.Status.values:
+        raise InvalidInput("Status must be online, away or offline.")
+    if operator.status != status:
+        operator.status = status
+        operator.status_changed_at = timezone.now()
+        Operator.objects.filter(pk=operator.pk).update(
+            status=status, status_changed_at=operator.status_changed_at
+        )
+    _broadcast_presence(operator)
+    return operator
+
+
+@transaction.atomic
+def connection_open(*, operator: Operator, channel_name: str) -> None:
+    OperatorConnection.objects.update_or_create(
+        channel_name=channel_name, defaults={"operator": operator, "last_seen": timezone.now()}
+    )
+    _broadcast_presence(operator)
+
+
+@transaction.atomic
+def connection_touch(*, channel_name: str) -> None:
+    """A dashboard heartbeat: the connection is alive."""
+    OperatorConnection.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
+
+
+@transaction.atomic
+def connection_close(*, channel_name: str) -> None:
+    connection = OperatorConnection.objects.select_related("operator").filter(channel_name=channel_name).first()
+    if connection is None:
+        return
+    connection.delete()
+    _broadcast_presence(connection.operator)
+
+
+@transaction.atomic
+def presence_reconcile(*, operator_id: int) -> Operator:
+    """After the grace period: an operator with no live dashboard goes Offline."""
+    operator = Operator.objects.select_for_update(of=("self",)).select_related("user").get(pk=operator_id)
+    stale_before = timezone.now() - timedelta(seconds=3 * _desk_setting("HEARTBEAT_SECONDS"))
+    OperatorConnection.objects.filter(operator=operator, last_seen__lt=stale_before).delete()
+    if operator.status != Operator.Status.OFFLINE and not operator.connections.exists():
+        presence_set(operator=operator, status=Operator.Status.OFFLINE)
+    return operator

@@ -1,0 +1,98 @@
+"""Pages and the widget's small HTTP API. Writes go through chat.services."""
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from chat import selectors, services
+from chat.exceptions import DeskError, InvalidInput
+from chat.models import Department
+
+
+def _widget_frame_ancestors():
+    allowed = settings.WIDGET_ALLOWED_EMBEDDERS
+    return "*" if "*" in allowed else " ".join(["'self'", *allowed])
+
+
+@login_required
+def dashboard(request):
+    """The Chat Dashboard. Everything live arrives over the staff socket."""
+    operator = selectors.operator_for_user(request.user)
+    if operator is None:
+        return render(request, "chat/not_operator.html", status=403)
+    return render(request, "chat/dashboard.html", {"operator": operator})
+
+
+@xframe_options_exempt
+@require_GET
+def widget(request, slug):
+    """The patron's chat, loaded in an iframe by static/widget/loader.js."""
+    department = get_object_or_404(Department, slug=slug, is_active=True)
+    response = render(
+        request,
+        "widget/chat.html",
+        {
+            "department": department,
+            "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
+        },
+    )
+    response["Content-Security-Policy"] = f"frame-ancestors {_widget_frame_ancestors()}"
+    return response
+
+
+@require_GET
+def department_status(request, slug):
+    department = get_object_or_404(Department, slug=slug, is_active=True)
+    return JsonResponse(
+        {
+            "department": department.name,
+            "online": selectors.department_is_online(department),
+            "greeting": department.greeting,
+            "offline_message": department.offline_message,
+        }
+    )
+
+
+# The widget is a cross-site iframe: no cookie reaches it in many browsers, so there is
+# no session and nothing for a CSRF token to protect. The patron's token is the proof.
+@csrf_exempt
+@require_POST
+def chat_start(request, slug):
+    department = Department.objects.filter(slug=slug, is_active=True).first()
+    if department is None:
+        raise Http404("No such department.")
+    try:
+        data = json.loads(request.body or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError
+    except ValueError:
+        return JsonResponse(InvalidInput("Send a JSON object.", code="bad_json").as_frame(), status=400)
+    if not selectors.department_is_online(department):
+        return JsonResponse(
+            {"type": "error", "code": "offline", "message": department.offline_message}, status=409
+        )
+    try:
+        chat, token = services.chat_start(
+            department=department,
+            question=data.get("question"),
+            patron_name=data.get("name") if isinstance(data.get("name"), str) else "",
+            patron_email=data.get("email") if isinstance(data.get("email"), str) else "",
+            client_id=data.get("client_id") if isinstance(data.get("client_id"), str) else "",
+            page_url=data.get("page_url") if isinstance(data.get("page_url"), str) else "",
+        )
+    except DeskError as error:
+        return JsonResponse(error.as_frame(), status=400)
+    return JsonResponse({"chat": str(chat.public_id), "token": token}, status=201)
+
+
+@require_GET
+def demo(request):
+    """A sample library home page embedding the widget exactly as a library site would."""
+    department = Department.objects.filter(is_active=True).order_by("pk").first()
+    return render(request, "demo/index.html", {"department": department})

@@ -1,0 +1,351 @@
+// The Chat Dashboard: Patron Chats, Internal Chat, Departments and the open
+// conversation, all live over the staff socket. Patron text goes in with textContent.
+import { LiveSocket, messageItem, newClientId, placeMessage } from "../common/live.js";
+
+const $ = (id) => document.getElementById(id);
+const baseTitle = document.title;
+
+const waiting = new Map(); // chat id -> summary
+const mine = new Map(); // chat id -> summary
+const transcripts = new Map(); // chat id -> Map(seq -> message)
+const outbox = new Map(); // client id -> {chat, body}
+let me = null;
+let current = null;
+let openWhenReady = null;
+let socket = null;
+let heartbeat = null;
+let alertsOn = false;
+
+// --- Small helpers ---------------------------------------------------------------------
+
+function notice(text) {
+  $("desk-notice").textContent = text;
+}
+
+function lastSeqOf(chatId) {
+  const messages = transcripts.get(chatId);
+  if (!messages || !messages.size) return 0;
+  return Math.max(...messages.keys());
+}
+
+function updateTitle() {
+  const count = waiting.size;
+  document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
+}
+
+function alert(text) {
+  notice(text); // the visual equivalent of every sound
+  if (alertsOn) {
+    const sound = $("alert-sound");
+    sound.currentTime = 0;
+    sound.play().catch(() => {});
+  }
+  if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+    new Notification("LibDesk", { body: text });
+  }
+}
+
+// --- Lists -------------------------------------------------------------------------------
+
+function chatListItem(summary, { claimable }) {
+  const li = document.createElement("li");
+  li.className = "chat-item";
+  li.dataset.chat = summary.id;
+  const title = document.createElement("p");
+  title.className = "chat-item-title";
+  const name = document.createElement("strong");
+  name.textContent = summary.patron_name;
+  const dept = document.createElement("span");
+  dept.className = "chat-item-dept";
+  dept.textContent = ` · ${summary.department.name}`;
+  title.append(name, dept);
+  li.append(title);
+  if (summary.preview) {
+    const preview = document.createElement("p");
+    preview.className = "chat-item-preview";
+    preview.textContent = summary.preview;
+    li.append(preview);
+  }
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = claimable ? "button primary" : "button";
+  if (claimable) {
+    button.textContent = "Claim Chat";
+    button.addEventListener("click", () => {
+      openWhenReady = summary.id;
+      socket.send({ type: "chat.claim", chat: summary.id });
+    });
+  } else {
+    button.textContent = summary.status === "ended" ? "Open (ended)" : "Open";
+    if (summary.id === current) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => openChat(summary.id));
+  }
+  const describedBy = `${claimable ? "w" : "m"}-${summary.id}`;
+  name.id = describedBy;
+  button.setAttribute("aria-describedby", describedBy);
+  li.append(button);
+  return li;
+}
+
+function renderLists() {
+  const waitingList = $("waiting-list");
+  waitingList.replaceChildren(...[...waiting.values()].map((s) => chatListItem(s, { claimable: true })));
+  $("waiting-empty").hidden = waiting.size > 0;
+  const mineList = $("mine-list");
+  mineList.replaceChildren(...[...mine.values()].map((s) => chatListItem(s, { claimable: false })));
+  $("mine-empty").hidden = mine.size > 0;
+  updateTitle();
+}
+
+function renderDepartments(departments) {
+  const list = $("department-list");
+  list.replaceChildren(
+    ...departments.map((department) => {
+      const li = document.createElement("li");
+      li.className = department.online ? "dept online" : "dept offline";
+      const dot = document.createElement("span");
+      dot.className = "dot";
+      dot.setAttribute("aria-hidden", "true");
+      const name = document.createElement("span");
+      name.className = "dept-name";
+      name.textContent = department.name;
+      const state = document.createElement("span");
+      state.className = "dept-state";
+      state.textContent = department.online ? ` online (${department.operators.join(", ")})` : " offline";
+      li.append(dot, name, state);
+      return li;
+    }),
+  );
+}
+
+function setPresence(status) {
+  for (const radio of document.querySelectorAll("input[name=presence]")) radio.checked = radio.value === status;
+}
+
+// --- The open conversation ---------------------------------------------------------------
+
+function summaryOf(chatId) {
+  return mine.get(chatId) || waiting.get(chatId) || null;
+}
+
+function renderConversation() {
+  const summary = current ? summaryOf(current) : null;
+  $("conversation").hidden = !summary;
+  $("no-conversation").hidden = !!summary;
+  if (!summary) return;
+  $("conversation-title").textContent = summary.patron_name;
+  $("conversation-meta").textContent = `${summary.department.name} · ${summary.status}`;
+  const ownsIt = summary.operator && me && summary.operator.id === me.id;
+  const active = summary.status === "active" && ownsIt;
+  $("end-chat").hidden = !(summary.status === "active" && ownsIt);
+  $("close-chat").hidden = summary.status !== "ended";
+  $("composer").hidden = !active;
+  $("conversation-state").textContent =
+    summary.status === "ended" ? "This chat has ended. Record it, then Close Chat." : "";
+  const list = $("transcript");
+  list.replaceChildren();
+  for (const message of [...(transcripts.get(current) || new Map()).values()].sort((a, b) => a.seq - b.seq)) {
+    list.append(messageItem(message, { selfSender: "operator" }));
+  }
+  for (const item of outbox.values()) {
+    if (item.chat === current) {
+      const li = messageItem({ sender: "operator", author: "You", body: item.body, client_id: item.client_id }, { selfSender: "operator" });
+      li.classList.add("msg-pending");
+      list.append(li);
+    }
+  }
+  list.scrollTop = list.scrollHeight;
+}
+
+function openChat(chatId) {
+  current = chatId;
+  socket.send({ type: "chat.open", chat: chatId, after_seq: lastSeqOf(chatId) });
+  renderLists();
+  renderConversation();
+}
+
+function addMessage(chatId, message) {
+  if (!transcripts.has(chatId)) transcripts.set(chatId, new Map());
+  const messages = transcripts.get(chatId);
+  if (messages.has(message.seq)) return;
+  messages.set(message.seq, message);
+  if (message.client_id) outbox.delete(message.client_id);
+  if (chatId === current) {
+    const list = $("transcript");
+    const pending = list.querySelector(`li[data-client-id="${CSS.escape(message.client_id || "-")}"]`);
+    if (pending) pending.remove();
+    placeMessage(list, messageItem(message, { selfSender: "operator" }));
+    list.scrollTop = list.scrollHeight;
+  } else if (message.sender === "patron" && mine.has(chatId)) {
+    alert(`New message from ${mine.get(chatId).patron_name}`);
+  }
+}
+
+// --- Frames ------------------------------------------------------------------------------
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "dashboard.state": {
+      me = frame.operator;
+      setPresence(me.status);
+      renderDepartments(frame.departments);
+      waiting.clear();
+      for (const summary of frame.waiting) waiting.set(summary.id, summary);
+      mine.clear();
+      for (const summary of frame.mine) mine.set(summary.id, summary);
+      if (current && !summaryOf(current)) current = null;
+      if (current) socket.send({ type: "chat.open", chat: current, after_seq: lastSeqOf(current) });
+      for (const item of outbox.values()) {
+        socket.send({ type: "message.send", chat: item.chat, client_id: item.client_id, body: item.body });
+      }
+      clearInterval(heartbeat);
+      heartbeat = setInterval(() => socket.send({ type: "ping" }), frame.heartbeat_seconds * 1000);
+      renderLists();
+      renderConversation();
+      break;
+    }
+    case "chat.waiting":
+      waiting.set(frame.chat.id, frame.chat);
+      renderLists();
+      alert(`New chat from ${frame.chat.patron_name} in ${frame.chat.department.name}`);
+      break;
+    case "chat.claimed": {
+      const summary = waiting.get(frame.chat);
+      waiting.delete(frame.chat);
+      if (me && frame.operator.id === me.id && summary) {
+        mine.set(frame.chat, { ...summary, status: "active", operator: frame.operator });
+      }
+      if (mine.has(frame.chat) && me && frame.operator.id === me.id && !transcripts.has(frame.chat)) {
+        socket.send({ type: "chat.open", chat: frame.chat, after_seq: 0 });
+      }
+      renderLists();
+      if (frame.chat === current) renderConversation();
+      break;
+    }
+    case "chat.opened": {
+      const summary = frame.chat;
+      if (summary.operator && me && summary.operator.id === me.id && summary.status !== "closed") {
+        mine.set(summary.id, summary);
+      }
+      for (const message of frame.messages) addMessage(summary.id, message);
+      if (openWhenReady === summary.id) {
+        openWhenReady = null;
+        current = summary.id;
+        if (!mine.has(summary.id)) mine.set(summary.id, summary);
+        renderLists();
+        renderConversation();
+        $("message-input").focus();
+      } else {
+        if (current === summary.id && !mine.has(summary.id)) mine.set(summary.id, summary);
+        renderLists();
+        if (current === summary.id) renderConversation();
+      }
+      break;
+    }
+    case "message.new":
+      addMessage(frame.chat, frame.message);
+      break;
+    case "message.ack":
+      outbox.delete(frame.client_id);
+      break;
+    case "chat.ended": {
+      waiting.delete(frame.chat);
+      const summary = mine.get(frame.chat);
+      if (summary) {
+        summary.status = "ended";
+        if (frame.by === "patron") alert(`${summary.patron_name} ended the chat`);
+        // The place where Reference Analytics (and anything else) hooks in after End Chat.
+        document.dispatchEvent(new CustomEvent("libdesk:chat-ended", { detail: { chat: frame.chat, by: frame.by } }));
+      }
+      renderLists();
+      if (frame.chat === current) renderConversation();
+      break;
+    }
+    case "chat.closed":
+      mine.delete(frame.chat);
+      transcripts.delete(frame.chat);
+      if (current === frame.chat) current = null;
+      renderLists();
+      renderConversation();
+      break;
+    case "presence.changed":
+      renderDepartments(frame.departments);
+      if (me && frame.operator.id === me.id) {
+        me = frame.operator;
+        setPresence(me.status);
+      }
+      break;
+    case "error":
+      if (frame.client_id) {
+        outbox.delete(frame.client_id);
+        renderConversation();
+      }
+      if (frame.code === "already_claimed") openWhenReady = null;
+      notice(frame.message);
+      break;
+    default:
+      break;
+  }
+}
+
+// --- Controls ----------------------------------------------------------------------------
+
+for (const radio of document.querySelectorAll("input[name=presence]")) {
+  radio.addEventListener("change", () => {
+    if (radio.checked) socket.send({ type: "presence.set", status: radio.value });
+  });
+}
+
+$("composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $("message-input");
+  const body = input.value.trim();
+  if (!body || !current) return;
+  const item = { chat: current, client_id: newClientId(), body };
+  outbox.set(item.client_id, item);
+  input.value = "";
+  renderConversation();
+  socket.send({ type: "message.send", chat: item.chat, client_id: item.client_id, body });
+  input.focus();
+});
+
+$("message-input").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    $("composer").requestSubmit();
+  }
+});
+
+$("end-chat").addEventListener("click", () => {
+  if (current) socket.send({ type: "chat.end", chat: current });
+});
+
+$("close-chat").addEventListener("click", () => {
+  if (current) socket.send({ type: "chat.close", chat: current });
+});
+
+$("enable-alerts").addEventListener("click", async () => {
+  alertsOn = true;
+  const sound = $("alert-sound");
+  sound.muted = true;
+  await sound.play().catch(() => {});
+  sound.pause();
+  sound.muted = false;
+  if ("Notification" in window && Notification.permission === "default") {
+    await Notification.requestPermission().catch(() => {});
+  }
+  $("enable-alerts").textContent = "Sound and notifications on";
+  $("enable-alerts").setAttribute("aria-pressed", "true");
+});
+
+socket = new LiveSocket("/ws/staff/", {
+  onFrame,
+  onStatus: (status) => {
+    $("connection").textContent =
+      status === "open" || status === "back" ? "Connected" : status === "reconnecting" ? "Reconnecting…" : "Connecting…";
+  },
+  onRefused: () => {
+    $("connection").textContent = "Your session has ended. Please log in again.";
+  },
+});
+socket.connect();

@@ -1,0 +1,298 @@
+// The patron's chat, inside the widget iframe. The patron's token lives in this
+// iframe's own storage (never a cookie: third-party cookies are blocked in many
+// browsers) and goes to the server in the socket's first frame.
+import { LiveSocket, messageItem, newClientId, placeMessage } from "../common/live.js";
+
+const root = document.getElementById("widget");
+const slug = root.dataset.slug;
+const maxLength = Number(root.dataset.maxLength);
+const sessionKey = `libdesk:chat:${slug}`;
+const outboxKey = `libdesk:outbox:${slug}`;
+
+const $ = (id) => document.getElementById(id);
+const states = ["state-loading", "state-offline", "state-form", "state-chat"];
+const transcript = $("transcript");
+const chatStatus = $("chat-status");
+const connection = $("connection");
+const input = $("message-input");
+
+// Storage that degrades to memory when the browser refuses it.
+const memory = new Map();
+const store = {
+  get(key) {
+    try {
+      const raw = localStorage.getItem(key);
+      return raw ? JSON.parse(raw) : null;
+    } catch {
+      return memory.get(key) ?? null;
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(key, JSON.stringify(value));
+    } catch {
+      memory.set(key, value);
+    }
+  },
+  remove(key) {
+    try {
+      localStorage.removeItem(key);
+    } catch {
+      memory.delete(key);
+    }
+  },
+};
+
+let session = store.get(sessionKey); // {token, chat}
+let lastSeq = 0;
+let chatState = null;
+let socket = null;
+const outbox = new Map((store.get(outboxKey) || []).map((item) => [item.client_id, item]));
+
+function show(stateId) {
+  for (const id of states) $(id).hidden = id !== stateId;
+}
+
+function saveOutbox() {
+  store.set(outboxKey, [...outbox.values()]);
+}
+
+function setChatStatus(text) {
+  chatStatus.textContent = text;
+}
+
+function describeState(chat) {
+  if (chat.status === "waiting") {
+    const place = chat.position ? ` You are number ${chat.position} in line.` : "";
+    return `Waiting for a librarian.${place}`;
+  }
+  if (chat.status === "active") return chat.operator ? `You are chatting with ${chat.operator}.` : "";
+  return "This chat has ended.";
+}
+
+function showEnded() {
+  $("composer").hidden = true;
+  $("ended").hidden = false;
+  setChatStatus("This chat has ended.");
+}
+
+function renderMessage(message) {
+  if (message.seq && transcript.querySelector(`li[data-seq="${message.seq}"]`)) return;
+  if (message.client_id) {
+    const pending = transcript.querySelector(`li[data-client-id="${CSS.escape(message.client_id)}"]`);
+    if (pending) pending.remove();
+    if (outbox.delete(message.client_id)) saveOutbox();
+  }
+  placeMessage(transcript, messageItem(message, { selfSender: "patron" }));
+  lastSeq = Math.max(lastSeq, message.seq || 0);
+  transcript.scrollTop = transcript.scrollHeight;
+}
+
+function renderPending(item) {
+  const li = messageItem(
+    { sender: "patron", author: "You", body: item.body, client_id: item.client_id },
+    { selfSender: "patron" },
+  );
+  li.classList.add("msg-pending");
+  transcript.append(li);
+  transcript.scrollTop = transcript.scrollHeight;
+}
+
+function flushOutbox() {
+  for (const item of outbox.values()) {
+    socket.send({ type: "message.send", client_id: item.client_id, body: item.body });
+  }
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "welcome":
+      chatState = frame.chat;
+      show("state-chat");
+      for (const message of frame.messages) renderMessage(message);
+      for (const item of outbox.values()) {
+        if (!transcript.querySelector(`li[data-client-id="${CSS.escape(item.client_id)}"]`)) renderPending(item);
+      }
+      setChatStatus(describeState(chatState));
+      if (chatState.status === "ended" || chatState.status === "closed") showEnded();
+      else flushOutbox();
+      break;
+    case "message.new":
+      renderMessage(frame.message);
+      break;
+    case "message.ack":
+      if (outbox.delete(frame.client_id)) saveOutbox();
+      break;
+    case "queue.position":
+      if (chatState && chatState.status === "waiting") {
+        chatState.position = frame.position;
+        setChatStatus(describeState(chatState));
+      }
+      break;
+    case "chat.claimed":
+      chatState = { ...chatState, status: "active", operator: frame.operator, position: null };
+      setChatStatus(describeState(chatState));
+      break;
+    case "chat.ended":
+      if (chatState) chatState.status = "ended";
+      showEnded();
+      break;
+    case "error":
+      if (frame.code === "bad_token") {
+        forget();
+        return;
+      }
+      if (frame.client_id && outbox.delete(frame.client_id)) {
+        saveOutbox();
+        const pending = transcript.querySelector(`li[data-client-id="${CSS.escape(frame.client_id)}"]`);
+        if (pending) pending.remove();
+      }
+      $("send-error").textContent = frame.message;
+      break;
+    default:
+      break;
+  }
+}
+
+function connect() {
+  socket = new LiveSocket("/ws/patron/", {
+    onOpen: () => socket.send({ type: "hello", token: session.token, last_seq: lastSeq }),
+    onFrame,
+    onStatus: (status) => {
+      connection.textContent =
+        status === "reconnecting" ? "Reconnecting…" : status === "back" ? "Back online." : "";
+    },
+    onRefused: () => forget(),
+  });
+  socket.connect();
+}
+
+function forget() {
+  if (socket) socket.stop();
+  store.remove(sessionKey);
+  store.remove(outboxKey);
+  outbox.clear();
+  session = null;
+  lastSeq = 0;
+  transcript.replaceChildren();
+  $("composer").hidden = false;
+  $("ended").hidden = true;
+  start();
+}
+
+async function start() {
+  if (session && session.token) {
+    show("state-chat");
+    setChatStatus("Loading your conversation…");
+    connect();
+    return;
+  }
+  show("state-loading");
+  try {
+    const response = await fetch(root.dataset.statusUrl, { credentials: "omit" });
+    const status = await response.json();
+    if (status.online) {
+      show("state-form");
+      $("question").focus();
+    } else {
+      $("offline-message").textContent = status.offline_message;
+      show("state-offline");
+    }
+  } catch {
+    $("offline-message").textContent = "The chat could not be reached. Please try again later.";
+    show("state-offline");
+  }
+}
+
+$("start-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = $("form-error");
+  error.textContent = "";
+  const question = $("question").value.trim();
+  if (!question) {
+    error.textContent = "Please type your question.";
+    $("question").setAttribute("aria-invalid", "true");
+    $("question").focus();
+    return;
+  }
+  $("question").removeAttribute("aria-invalid");
+  const page = new URLSearchParams(location.hash.slice(1)).get("page") || "";
+  const button = event.submitter || event.target.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const response = await fetch(root.dataset.startUrl, {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        name: $("patron-name").value,
+        email: $("patron-email").value,
+        question,
+        client_id: newClientId(),
+        page_url: page,
+      }),
+    });
+    const data = await response.json();
+    if (!response.ok) {
+      error.textContent = data.message || "The chat could not be started.";
+      if (data.code === "offline") {
+        $("offline-message").textContent = data.message;
+        show("state-offline");
+      }
+      return;
+    }
+    session = { token: data.token, chat: data.chat };
+    store.set(sessionKey, session);
+    show("state-chat");
+    setChatStatus("Waiting for a librarian.");
+    connect();
+    input.focus();
+  } catch {
+    error.textContent = "The chat could not be reached. Please try again.";
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$("composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const body = input.value.trim();
+  $("send-error").textContent = "";
+  if (!body) return;
+  if (body.length > maxLength) {
+    $("send-error").textContent = `That message is too long (limit ${maxLength} characters).`;
+    return;
+  }
+  // Into the outbox first: it is sent now if connected, else when the socket returns.
+  const item = { client_id: newClientId(), body };
+  outbox.set(item.client_id, item);
+  saveOutbox();
+  renderPending(item);
+  input.value = "";
+  socket.send({ type: "message.send", client_id: item.client_id, body });
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    $("composer").requestSubmit();
+  }
+});
+
+$("end-chat").addEventListener("click", () => {
+  socket.send({ type: "chat.end" });
+});
+
+$("new-chat").addEventListener("click", () => {
+  forget();
+});
+
+function requestClose() {
+  window.parent.postMessage({ type: "libdesk:close" }, "*");
+}
+$("close-widget").addEventListener("click", requestClose);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") requestClose();
+});
+
+start();

@@ -1,0 +1,35 @@
+import pytest
+from channels.layers import get_channel_layer
+
+from chat import events
+
+
+@pytest.fixture(autouse=True)
+def _fast_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.LIBDESK = {**settings.LIBDESK, "PRESENCE_GRACE_SECONDS": 0}
+
+
+@pytest.fixture
+def captured_events(monkeypatch):
+    """Every event a service broadcasts, as (groups, event), recorded at the one place
+    events leave (chat.events._send_now) and still delivered to the real layer.
+    On-commit callbacks run when the surrounding test transaction 'commits' via
+    django_capture_on_commit_callbacks, or at once in transactional tests."""
+    sent = []
+    real_send = events._send_now
+
+    def recording_send(groups, event, chat_pk):
+        sent.append((list(groups), event))
+        real_send(groups, event, chat_pk)
+
+    monkeypatch.setattr(events, "_send_now", recording_send)
+    return sent
+
+
+@pytest.fixture
+async def channel_layer():
+    layer = get_channel_layer()
+    yield layer
+    if hasattr(layer, "flush"):
+        await layer.flush()

@@ -1,0 +1,55 @@
+"""Test data. Chats are made through the real service, as a patron would make them."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from chat import services
+from chat.models import Department, Membership, Operator
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Department {n}")
+    slug = factory.Sequence(lambda n: f"department-{n}")
+    greeting = "Ask us anything."
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Sequence(lambda n: f"Librarian{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@library.example")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class OperatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Operator
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def departments(obj, create, extracted, **kwargs):
+        for department in extracted or []:
+            Membership.objects.create(operator=obj, department=department)
+
+
+def start_chat(department, question="Where are the atlases?", name="Pat", email="", client_id="q-1"):
+    """A waiting chat, made by the real service; returns (chat, token)."""
+    return services.chat_start(
+        department=department, question=question, patron_name=name, patron_email=email, client_id=client_id
+    )
