@@ -356,3 +356,15 @@ def presence_reconcile(*, operator_id: int) -> Operator:
     if operator.status != Operator.Status.OFFLINE and not operator.connections.exists():
         presence_set(operator=operator, status=Operator.Status.OFFLINE)
     return operator
+
+
+# --- For other apps (tickets, analytics) -------------------------------------------------
+
+
+@transaction.atomic
+def chat_post_system_message(*, chat_id: int, body: str) -> Message:
+    """A system line in a chat's transcript (e.g. "A ticket was created"), seen by the
+    patron and staff alike. Works on ended chats too: the record stays complete."""
+    body = _clean_body(body)
+    chat = _lock_chat(chat_id)
+    return _append_message(chat, sender=Message.Sender.SYSTEM, body=body)

@@ -10,7 +10,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import selectors, services
+from chat import extensions, selectors, services
 from chat.exceptions import DeskError, InvalidInput
 from chat.models import Department
 
@@ -26,7 +26,15 @@ def dashboard(request):
     operator = selectors.operator_for_user(request.user)
     if operator is None:
         return render(request, "chat/not_operator.html", status=403)
-    return render(request, "chat/dashboard.html", {"operator": operator})
+    return render(
+        request,
+        "chat/dashboard.html",
+        {
+            "operator": operator,
+            "extension_modules": extensions.dashboard_modules(),
+            "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
+        },
+    )
 
 
 @xframe_options_exempt

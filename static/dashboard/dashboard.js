@@ -3,6 +3,7 @@
 import { LiveSocket, messageItem, newClientId, placeMessage } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);
+const frameListeners = new Set();
 const baseTitle = document.title;
 
 const waiting = new Map(); // chat id -> summary
@@ -159,6 +160,7 @@ function renderConversation() {
 
 function openChat(chatId) {
   current = chatId;
+  document.dispatchEvent(new CustomEvent("libdesk:chat-opened", { detail: { chat: chatId } }));
   socket.send({ type: "chat.open", chat: chatId, after_seq: lastSeqOf(chatId) });
   renderLists();
   renderConversation();
@@ -184,6 +186,7 @@ function addMessage(chatId, message) {
 // --- Frames ------------------------------------------------------------------------------
 
 function onFrame(frame) {
+  for (const listener of frameListeners) listener(frame);
   switch (frame.type) {
     case "dashboard.state": {
       me = frame.operator;
@@ -232,6 +235,7 @@ function onFrame(frame) {
         openWhenReady = null;
         current = summary.id;
         if (!mine.has(summary.id)) mine.set(summary.id, summary);
+        document.dispatchEvent(new CustomEvent("libdesk:chat-opened", { detail: { chat: summary.id } }));
         renderLists();
         renderConversation();
         $("message-input").focus();
@@ -349,3 +353,29 @@ socket = new LiveSocket("/ws/staff/", {
   },
 });
 socket.connect();
+
+// --- The extension API (docs/protocol.md, "Dashboard extension points") ------------------
+// Modules registered by other apps import this object; it is the dashboard's whole
+// public surface: read the open chat, send a frame, hear frames, show a notice.
+export const desk = {
+  get operator() {
+    return me;
+  },
+  get currentChat() {
+    return current ? summaryOf(current) : null;
+  },
+  chat: (chatId) => summaryOf(chatId),
+  transcript: (chatId) => [...(transcripts.get(chatId) || new Map()).values()].sort((a, b) => a.seq - b.seq),
+  send: (frame) => socket.send(frame),
+  onFrame(listener) {
+    frameListeners.add(listener);
+    return () => frameListeners.delete(listener);
+  },
+  notice,
+  alert,
+  insertText(text) {
+    const input = $("message-input");
+    input.value = text;
+    input.focus();
+  },
+};
