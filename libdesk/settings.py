@@ -253,7 +253,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Until collectstatic has run, WhiteNoise serves from the finders (an empty root is fine).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Without collectstatic (demo, tests) WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = True

@@ -1,7 +1,12 @@
 import pytest
+from django.db import connections
 from channels.layers import get_channel_layer
 
 from chat import events
+
+# Consumer tests reach the database from asgiref's worker threads; with persistent
+# connections those would outlive the test run and block dropping the test database.
+connections.settings["default"]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture(autouse=True)
