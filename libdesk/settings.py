@@ -264,7 +264,7 @@ if PRODUCTION and env_bool("STATIC_MANIFEST", True):
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {
-            "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "BACKEND": "libdesk.storage.StaticStorage"
         },
     }
 
