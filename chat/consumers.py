@@ -4,7 +4,9 @@ incoming frame to one service call. Every frame and reply is in docs/protocol.md
 import asyncio
 import json
 import logging
+from importlib import import_module
 
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -40,6 +42,10 @@ def origin_allowed(scope) -> bool:
         return False
     allowed = list(settings.ALLOWED_HOSTS)
     return bool(host) and validate_host(host, allowed)
+
+
+def _session_store(session_key):
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
 
 
 def _int_at_least_zero(value, name) -> int:
@@ -270,6 +276,7 @@ class StaffConsumer(DeskConsumer):
         self.chat_pks = {}  # public id -> pk, for chats whose group this socket joined
         self.seen = {}  # chat pk -> last seq forwarded
         groups = [events.operator_group(self.operator.pk), events.STAFF_GROUP]
+        groups.append(events.user_group(self.operator.user_id))
         groups += [events.department_group(pk) for pk in department_ids]
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -315,8 +322,20 @@ class StaffConsumer(DeskConsumer):
         await self.send_json({"type": "chat.opened", **history})
 
     async def frame_ping(self, frame):
+        # The heartbeat also re-checks the session, freshly loaded: expired or revoked → closed.
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        user = await get_user({"session": _session_store(session_key)}) if session_key else None
+        if not getattr(user, "is_authenticated", False) or user.pk != self.operator.user_id:
+            await self._end_session("expired")
+            return
         await database_sync_to_async(services.connection_touch)(channel_name=self.channel_name)
         await self.send_json({"type": "pong"})
+
+    async def _end_session(self, reason):
+        await self.send_json(
+            {"type": "error", "code": "session_ended", "message": "Your session has ended. Please log in again."}
+        )
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def frame_presence_set(self, frame):
         self.operator = await database_sync_to_async(services.presence_set)(
@@ -376,5 +395,10 @@ class StaffConsumer(DeskConsumer):
             self.seen.pop(pk, None)
             await self.channel_layer.group_discard(events.chat_group(pk), self.channel_name)
         elif kind == "queue.changed":
+            return
+        elif kind == "session.ended":
+            session_key = getattr(self.scope.get("session"), "session_key", None)
+            if event["session"] is None or (session_key and events.session_digest(session_key) == event["session"]):
+                await self._end_session(event["reason"])
             return
         await self.send_json(event)

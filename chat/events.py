@@ -41,6 +41,11 @@ def operator_group(operator_pk: int) -> str:
     return f"operator-{int(operator_pk)}"
 
 
+def user_group(user_pk: int) -> str:
+    """Every staff socket of one user account (to end them when its sessions end)."""
+    return f"user-{int(user_pk)}"
+
+
 STAFF_GROUP = "staff"  # every staff dashboard: presence of operators and departments
 
 
@@ -108,6 +113,22 @@ class PresenceChanged(TypedDict):
     operator: dict  # {"id", "name", "status", "available"}
     departments: list[dict]  # [{"id", "name", "online"}]
     online: NotRequired[bool]
+
+
+class SessionEnded(TypedDict):
+    """Internal: a staff user's session(s) ended (logout, password change,
+    deactivation). ``session`` is the digest of the one session that ended, or None
+    for all of them. Consumers close the socket; the browser sees close code 4401."""
+
+    type: Literal["session.ended"]
+    reason: str
+    session: str | None
+
+
+def session_digest(session_key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"libdesk-session:{session_key}".encode()).hexdigest()[:32]
 
 
 def message_payload(message) -> MessagePayload:

@@ -358,6 +358,18 @@ def presence_reconcile(*, operator_id: int) -> Operator:
     return operator
 
 
+# --- Staff sessions ----------------------------------------------------------------------
+
+
+def staff_sessions_end(*, user_id: int, reason: str, session_key: str | None = None) -> None:
+    """Close the user's open dashboard sockets: the one of ``session_key`` (logout), or
+    all of them (password change, deactivation). Sent on commit of the change."""
+    digest = events.session_digest(session_key) if session_key else None
+    events.broadcast_on_commit(
+        events.user_group(user_id), {"type": "session.ended", "reason": reason, "session": digest}
+    )
+
+
 # --- For other apps (tickets, analytics) -------------------------------------------------
 
 

@@ -50,7 +50,7 @@ def widget(request, slug):
             "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
         },
     )
-    response["Content-Security-Policy"] = f"frame-ancestors {_widget_frame_ancestors()}"
+    response.csp_frame_ancestors = _widget_frame_ancestors()  # see libdesk.middleware
     return response
 
 

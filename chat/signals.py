@@ -1,0 +1,39 @@
+"""Sessions that end close their dashboard sockets within seconds.
+
+These receivers are security plumbing (any code path that logs out, changes a
+password or deactivates an account must be caught), not realtime features: they only
+call chat.services.staff_sessions_end.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import receiver
+
+from chat import services
+
+User = get_user_model()
+
+
+@receiver(user_logged_out)
+def end_socket_of_logged_out_session(sender, request, user, **kwargs):
+    if user is not None and request is not None and request.session.session_key:
+        services.staff_sessions_end(user_id=user.pk, reason="logout", session_key=request.session.session_key)
+
+
+@receiver(pre_save, sender=User)
+def remember_credentials_before_save(sender, instance, **kwargs):
+    if instance.pk:
+        before = User.objects.filter(pk=instance.pk).values("password", "is_active").first()
+        instance._libdesk_before = before
+
+
+@receiver(post_save, sender=User)
+def end_sockets_when_credentials_change(sender, instance, created, **kwargs):
+    before = getattr(instance, "_libdesk_before", None)
+    if created or not before:
+        return
+    if before["password"] != instance.password:
+        services.staff_sessions_end(user_id=instance.pk, reason="password_changed")
+    elif before["is_active"] and not instance.is_active:
+        services.staff_sessions_end(user_id=instance.pk, reason="deactivated")
