@@ -178,6 +178,10 @@ def live_desk(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import expect
+
+    # Generous: CI machines are small (2 cores) and run a server and a browser at once.
+    expect.set_options(timeout=15_000)
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         if REQUIRE_BROWSER:
             pytest.fail(f"Chromium not found at {CHROMIUM} and REQUIRE_BROWSER=1")
@@ -198,7 +202,7 @@ def new_page(browser):
 
     def make(**context_options):
         context = browser.new_context(**context_options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
 
