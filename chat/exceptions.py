@@ -36,6 +36,11 @@ class Conflict(DeskError):
     default_message = "That chat has changed; reload it."
 
 
+class RateLimited(DeskError):
+    code = "rate_limited"
+    default_message = "You are sending too fast. Please wait a moment and try again."
+
+
 class AlreadyClaimed(Conflict):
     code = "already_claimed"
     default_message = "Another librarian has already claimed this chat."

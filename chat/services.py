@@ -14,8 +14,8 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chat import events, selectors
-from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput
+from chat import events, ratelimit, selectors
+from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, RateLimited
 from chat.models import (
     Chat,
     ChatAudit,
@@ -207,6 +207,12 @@ def _message_send(*, chat_id, body, client_id, sender, operator):
     if sender == Message.Sender.PATRON:
         if chat.status not in (Chat.Status.WAITING, Chat.Status.ACTIVE):
             raise Conflict("This chat has ended.", code="chat_ended")
+        limit = settings.LIBDESK_LIMITS["PATRON_MESSAGES_PER_MINUTE"]
+        if not ratelimit.allow("patron-msg", str(chat.pk), limit=limit, window_seconds=60):
+            raise RateLimited(
+                f"You can send up to {limit} messages a minute. Please wait a moment; "
+                "your message was not sent."
+            )
     elif sender == Message.Sender.OPERATOR:
         if chat.status != Chat.Status.ACTIVE:
             raise Conflict("This chat is not active.", code="chat_not_active")

@@ -10,8 +10,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import extensions, selectors, services
-from chat.exceptions import DeskError, InvalidInput
+from chat import extensions, ratelimit, selectors, services
+from chat.exceptions import DeskError, InvalidInput, RateLimited
 from chat.models import Department
 
 
@@ -81,6 +81,18 @@ def chat_start(request, slug):
             raise ValueError
     except ValueError:
         return JsonResponse(InvalidInput("Send a JSON object.", code="bad_json").as_frame(), status=400)
+    limits = settings.LIBDESK_LIMITS
+    address = ratelimit.address_key(ratelimit.client_address(request))
+    if not ratelimit.allow(
+        "chat-start", address, limit=limits["CHATS_PER_ADDRESS"], window_seconds=limits["CHATS_WINDOW_SECONDS"]
+    ):
+        return JsonResponse(
+            RateLimited(
+                "You have started several chats in a short time. Please wait a few minutes, "
+                "or continue in the chat you already have."
+            ).as_frame(),
+            status=429,
+        )
     if not selectors.department_is_online(department):
         return JsonResponse(
             {"type": "error", "code": "offline", "message": department.offline_message}, status=409

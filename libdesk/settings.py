@@ -320,6 +320,15 @@ LIBDESK = {
     "HISTORY_PAGE": env_int("HISTORY_PAGE", 500),
 }
 
+# --- Patron rate limits (per address or per chat; counted in the shared cache) ----------
+LIBDESK_LIMITS = {
+    # New chats one address may start per window.
+    "CHATS_PER_ADDRESS": env_int("LIMIT_CHATS_PER_ADDRESS", 5),
+    "CHATS_WINDOW_SECONDS": env_int("LIMIT_CHATS_WINDOW_SECONDS", 600),
+    # Messages a patron may send in one chat per minute.
+    "PATRON_MESSAGES_PER_MINUTE": env_int("LIMIT_PATRON_MESSAGES_PER_MINUTE", 30),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.db import connections
 from channels.layers import get_channel_layer
@@ -15,6 +17,8 @@ def _fast_settings(settings):
     # django-axes needs the request in authenticate(); Client.login() has none. The
     # throttling test turns it back on.
     settings.AXES_ENABLED = False
+    # Rate-limit counters live in the shared cache: a fresh namespace per test.
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "NAMESPACE": uuid.uuid4().hex}
     settings.LIBDESK = {**settings.LIBDESK, "PRESENCE_GRACE_SECONDS": 0}
 
 

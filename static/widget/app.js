@@ -142,7 +142,10 @@ function onFrame(frame) {
         forget();
         return;
       }
-      if (frame.client_id && outbox.delete(frame.client_id)) {
+      if (frame.client_id && outbox.has(frame.client_id)) {
+        // Refused (too long, too fast…): give the text back so nothing typed is lost.
+        if (!input.value) input.value = outbox.get(frame.client_id).body;
+        outbox.delete(frame.client_id);
         saveOutbox();
         const pending = transcript.querySelector(`li[data-client-id="${CSS.escape(frame.client_id)}"]`);
         if (pending) pending.remove();

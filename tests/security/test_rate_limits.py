@@ -1,0 +1,51 @@
+"""Patron rate limits answer with a clear message and leave other chats untouched."""
+
+import pytest
+
+from chat import services
+from chat.exceptions import RateLimited
+from chat.models import Chat, Message
+from tests.factories import DepartmentFactory, OperatorFactory, start_chat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def online_reference(settings):
+    department = DepartmentFactory(slug="reference")
+    operator = OperatorFactory(departments=[department])
+    services.presence_set(operator=operator, status="online")
+    services.connection_open(operator=operator, channel_name="rate-limit-test")
+    return department
+
+
+def test_new_chats_per_address_are_limited(client, settings, online_reference):
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "CHATS_PER_ADDRESS": 2}
+    url = "/widget/reference/chats"
+    statuses = [
+        client.post(url, {"question": f"q{i}"}, content_type="application/json", REMOTE_ADDR="198.51.100.7").status_code
+        for i in range(3)
+    ]
+    assert statuses == [201, 201, 429]
+    refused = client.post(url, {"question": "q"}, content_type="application/json", REMOTE_ADDR="198.51.100.7")
+    assert refused.json()["code"] == "rate_limited" and "several chats" in refused.json()["message"]
+    other = client.post(url, {"question": "q"}, content_type="application/json", REMOTE_ADDR="198.51.100.8")
+    assert other.status_code == 201  # another address is unaffected
+    assert Chat.objects.count() == 3
+
+
+def test_messages_per_chat_are_limited_without_touching_other_chats(settings, online_reference):
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "PATRON_MESSAGES_PER_MINUTE": 3}
+    busy, _ = start_chat(online_reference, client_id="b0")
+    calm, _ = start_chat(online_reference, client_id="c0")
+    for i in range(3):
+        services.message_send(chat_id=busy.pk, body=f"m{i}", client_id=f"b{i + 1}", sender="patron")
+    with pytest.raises(RateLimited) as error:
+        services.message_send(chat_id=busy.pk, body="one too many", client_id="b9", sender="patron")
+    assert "not sent" in error.value.message
+    assert not Message.objects.filter(client_id="b9").exists()
+    message, created = services.message_send(chat_id=calm.pk, body="hello", client_id="c1", sender="patron")
+    assert created
+    # a retry of an already stored message is still answered (idempotent), not limited
+    again, created = services.message_send(chat_id=busy.pk, body="m0", client_id="b1", sender="patron")
+    assert not created and again.seq == 2
