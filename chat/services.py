@@ -386,3 +386,57 @@ def chat_post_system_message(*, chat_id: int, body: str) -> Message:
     body = _clean_body(body)
     chat = _lock_chat(chat_id)
     return _append_message(chat, sender=Message.Sender.SYSTEM, body=body)
+
+
+# --- Email transcript (issue 6) -----------------------------------------------------------
+
+TRANSCRIPT_AUDIT_ACTION = "transcript_emailed"
+
+
+@transaction.atomic
+def transcript_email_request(
+    *, chat_id: int, email: str = "", requested_by: Operator | None = None
+) -> str:
+    """Email the chat's transcript to the patron (the dashboard's **Email transcript**, or
+    the patron's "Email me this transcript" when ``requested_by`` is None: the caller
+    has checked the patron's token).
+
+    ``email``: empty means the address the patron gave; if they gave none, InvalidInput
+    with code ``no_email`` (ask for one). An address given when the chat had none is
+    stored on the chat. Writes an audit row and queues ``chat.tasks.email_transcript``
+    on commit. At most ``TRANSCRIPT_EMAILS_PER_CHAT`` per chat (a patron's request must
+    not become a way to send mail to anyone, again and again). Returns the address.
+    """
+    from chat import tasks
+
+    chat = _lock_chat(chat_id)
+    if requested_by is not None and not selectors.operator_can_see_chat(requested_by, chat):
+        raise Forbidden("That chat belongs to a department you are not in.")
+    email = (email if isinstance(email, str) else "").strip()[:254] or chat.patron_email
+    if not email:
+        raise InvalidInput(
+            "The patron gave no email address: which address should the transcript go to?",
+            code="no_email",
+        )
+    try:
+        EmailValidator()(email)
+    except ValidationError:
+        raise InvalidInput("That email address does not look right.", code="bad_email") from None
+    limit = _desk_setting("TRANSCRIPT_EMAILS_PER_CHAT")
+    if ChatAudit.objects.filter(chat=chat, action=TRANSCRIPT_AUDIT_ACTION).count() >= limit:
+        raise Conflict(
+            "This transcript has already been emailed the most times allowed.",
+            code="transcript_limit",
+        )
+    if not chat.patron_email:
+        chat.patron_email = email
+        Chat.objects.filter(pk=chat.pk).update(patron_email=email)
+    _audit(
+        chat,
+        TRANSCRIPT_AUDIT_ACTION,
+        actor=requested_by.user if requested_by else None,
+        note=f"by {'operator' if requested_by else 'patron'} to {email}",
+    )
+    chat_pk = chat.pk
+    transaction.on_commit(lambda: tasks.email_transcript.delay(chat_pk, email))
+    return email

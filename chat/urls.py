@@ -10,4 +10,11 @@ urlpatterns = [
     path("widget/<slug:slug>/", views.widget, name="widget"),
     path("widget/<slug:slug>/status", views.department_status, name="department_status"),
     path("widget/<slug:slug>/chats", views.chat_start, name="chat_start"),
+    # Email transcript (issue 6): the dashboard's button and the widget's ended state.
+    path(
+        "dashboard/chats/<uuid:public_id>/transcript",
+        views.transcript_email_staff,
+        name="transcript_email_staff",
+    ),
+    path("widget/transcript", views.transcript_email_patron, name="transcript_email_patron"),
 ]

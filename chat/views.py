@@ -116,3 +116,77 @@ def demo(request):
     """A sample library home page embedding the widget exactly as a library site would."""
     department = Department.objects.filter(is_active=True).order_by("pk").first()
     return render(request, "demo/index.html", {"department": department})
+
+
+# --- Email transcript (issue 6) -----------------------------------------------------------
+
+
+
+def _error_response(error: DeskError) -> JsonResponse:
+    from chat.exceptions import Conflict, Forbidden, NotFound
+
+    if isinstance(error, Conflict):
+        status = 409
+    elif isinstance(error, Forbidden):
+        status = 403
+    elif isinstance(error, NotFound):
+        status = 404
+    else:
+        status = 400
+    return JsonResponse(error.as_frame(), status=status)
+
+
+def _json_body(request) -> dict:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise InvalidInput("Send a JSON object.", code="bad_json") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("Send a JSON object.", code="bad_json")
+    return data
+
+
+@login_required
+@require_POST
+def transcript_email_staff(request, public_id):
+    """The dashboard's **Email transcript**: JSON ``{"email": ""}`` (empty: the patron's
+    own address). CSRF-protected (the dashboard sends X-CSRFToken)."""
+    operator = selectors.operator_for_user(request.user)
+    chat = selectors.chat_for_staff(operator, public_id) if operator else None
+    if chat is None:
+        return JsonResponse({"type": "error", "code": "not_found", "message": "No such chat."}, status=404)
+    try:
+        data = _json_body(request)
+        email = services.transcript_email_request(
+            chat_id=chat.pk, email=data.get("email") or "", requested_by=operator
+        )
+    except DeskError as error:
+        return _error_response(error)
+    return JsonResponse({"status": "queued", "email": email}, status=202)
+
+
+# The widget is a cross-site iframe without cookies: the patron's token is the proof, in
+# an ``Authorization: Bearer`` header (or the JSON body), never a cookie.
+@csrf_exempt
+@require_POST
+def transcript_email_patron(request):
+    """The widget's "Email me this transcript": JSON ``{"email": "…"}``."""
+    try:
+        data = _json_body(request)
+    except DeskError as error:
+        return _error_response(error)
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else data.get("token")
+    chat = selectors.chat_for_token(token)
+    if chat is None:
+        return JsonResponse(
+            {"type": "error", "code": "bad_token", "message": "That chat could not be found."},
+            status=403,
+        )
+    try:
+        email = services.transcript_email_request(
+            chat_id=chat.pk, email=data.get("email") or "", requested_by=None
+        )
+    except DeskError as error:
+        return _error_response(error)
+    return JsonResponse({"status": "queued", "email": email}, status=202)

@@ -337,3 +337,9 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": env_str("ACCESS_LOG_LEVEL", "WARNING")}},
 }
 
+
+# --- Reference Analytics and email transcripts (issue 6) ---------------------------------
+# Most times one chat's transcript may be emailed (staff and patron requests together).
+LIBDESK["TRANSCRIPT_EMAILS_PER_CHAT"] = env_int("TRANSCRIPT_EMAILS_PER_CHAT", 5)
+# The dashboard lists an operator's ended chats without statistics from this many days.
+LIBDESK["ANALYTICS_PENDING_DAYS"] = env_int("ANALYTICS_PENDING_DAYS", 30)

@@ -9,4 +9,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("chat.urls")),
+    # Reference Analytics: reports, /analytics/new/, CSV export, the after-chat form.
+    path("analytics/", include("analytics.urls")),
 ]

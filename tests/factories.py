@@ -53,3 +53,28 @@ def start_chat(department, question="Where are the atlases?", name="Pat", email=
     return services.chat_start(
         department=department, question=question, patron_name=name, patron_email=email, client_id=client_id
     )
+
+
+# --- Reference Analytics (issue 6) ------------------------------------------------------
+
+
+def analytics_choice(model, name):
+    """A choice-list row (Location, Mode, …) by name; the seeded ones are reused."""
+    from django.utils.text import slugify
+
+    obj, _ = model.objects.get_or_create(slug=slugify(name)[:60], defaults={"name": name})
+    return obj
+
+
+def record_interaction(user, *, chat=None, **values):
+    """An entry made by the real service; defaults: Reference Desk, Chat/In person, 10 min."""
+    from analytics import services as analytics_services
+    from analytics.models import Location, Mode
+
+    data = {
+        "location": analytics_choice(Location, "Reference Desk"),
+        "mode": analytics_choice(Mode, "Chat" if chat else "In person"),
+        "duration_minutes": 10,
+        **values,
+    }
+    return analytics_services.interaction_record(recorded_by=user, chat=chat, data=data)

@@ -299,3 +299,44 @@ document.addEventListener("keydown", (event) => {
 });
 
 start();
+
+
+// --- Email me this transcript (the ended state) ---------------------------------------------
+// The patron's token goes in an Authorization header, never a cookie.
+$("transcript-request").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const result = $("transcript-result");
+  const field = $("transcript-email");
+  if (!session || !session.token) return;
+  const button = event.submitter || event.target.querySelector("button[type=submit]");
+  button.disabled = true;
+  result.textContent = "Sending…";
+  try {
+    const response = await fetch(root.dataset.transcriptUrl, {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${session.token}` },
+      body: JSON.stringify({ email: field.value.trim() }),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (response.ok) {
+      field.removeAttribute("aria-invalid");
+      result.textContent = `A copy of this chat is on its way to ${data.email}.`;
+    } else {
+      if (data.code === "no_email" || data.code === "bad_email") {
+        field.setAttribute("aria-invalid", "true");
+        field.focus();
+      }
+      result.textContent =
+        data.code === "no_email" ? "Please type your email address." : data.message || "The copy could not be sent.";
+    }
+  } catch {
+    result.textContent = "The copy could not be sent. Please try again.";
+  } finally {
+    button.disabled = false;
+  }
+});
+$("new-chat").addEventListener("click", () => {
+  $("transcript-result").textContent = "";
+  $("transcript-email").value = "";
+});

@@ -1,0 +1,104 @@
+from django.contrib import admin
+
+from analytics import services
+from analytics.models import (
+    FormSettings,
+    Interaction,
+    Location,
+    Mode,
+    PatronType,
+    QuestionType,
+    Topic,
+)
+
+
+class ChoiceAdmin(admin.ModelAdmin):
+    """Choice lists: retire a choice (untick Active) instead of deleting it; entries
+    that used it keep it, and it leaves the form."""
+
+    list_display = ["name", "slug", "is_active", "position", "used"]
+    list_editable = ["is_active", "position"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    @admin.display(description="entries")
+    def used(self, obj):
+        return obj.interaction_set.count()
+
+    def has_delete_permission(self, request, obj=None):
+        # A choice in use cannot be deleted (PROTECT); retire it instead.
+        if obj is not None and obj.interaction_set.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+for model in (Location, Mode, QuestionType, PatronType, Topic):
+    admin.site.register(model, ChoiceAdmin)
+
+
+@admin.register(FormSettings)
+class FormSettingsAdmin(admin.ModelAdmin):
+    """One row: which optional fields of the Reference Analytics form are required.
+    Location, Mode and Duration always are."""
+
+    fieldsets = [
+        (
+            "Required fields (Location, Mode and Duration always are)",
+            {
+                "fields": [
+                    "require_referral",
+                    "require_question_type",
+                    "require_read_scale",
+                    "require_patron_type",
+                    "require_topic",
+                    "require_question",
+                    "require_answer",
+                ]
+            },
+        )
+    ]
+
+    def has_add_permission(self, request):
+        return not FormSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = 1
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    """Entries can be corrected here (through analytics.services); they are recorded
+    from the dashboard or /analytics/new/."""
+
+    list_display = [
+        "occurred_at",
+        "staff",
+        "department",
+        "location",
+        "mode",
+        "duration_minutes",
+        "question_type",
+        "chat",
+    ]
+    list_filter = ["mode", "location", "department", "question_type", "occurred_at"]
+    list_select_related = ["staff", "department", "location", "mode", "question_type", "chat"]
+    search_fields = ["question", "answer", "note", "staff__username"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = ["chat", "staff", "recorded_by", "recorded_at"]
+    raw_id_fields = ["referred_by_operator"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            name: form.cleaned_data[name]
+            for name in services.ENTRY_FIELDS
+            if name in form.cleaned_data
+        }
+        services.interaction_update(interaction=obj, data=data, actor=request.user)

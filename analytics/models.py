@@ -1,0 +1,194 @@
+"""Reference Analytics: one row per desk interaction (a chat, a visit, a call, an email…).
+
+Choice lists are rows an admin manages; a retired choice (``is_active`` off) leaves the
+form but stays on the entries that used it. Nobody saves an ``Interaction`` but
+``analytics.services``.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Choice(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Untick to retire this choice: it leaves the form, old entries keep it.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in the form.")
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name if self.is_active else f"{self.name} (retired)"
+
+
+class Location(Choice):
+    class Meta(Choice.Meta):
+        pass
+
+
+class Mode(Choice):
+    """How the question came in. The mode with slug ``chat`` is preselected after a chat."""
+
+    CHAT = "chat"
+
+    class Meta(Choice.Meta):
+        pass
+
+
+class QuestionType(Choice):
+    class Meta(Choice.Meta):
+        verbose_name = "question type"
+
+
+class PatronType(Choice):
+    class Meta(Choice.Meta):
+        verbose_name = "patron type"
+
+
+class Topic(Choice):
+    class Meta(Choice.Meta):
+        pass
+
+
+# Optional fields an admin may make required (Location, Mode and Duration always are).
+OPTIONAL_FIELDS = {
+    "referral": "Referred by",
+    "question_type": "Question type",
+    "read_scale": "READ scale",
+    "patron_type": "Patron type",
+    "topic": "Topic",
+    "question": "Question",
+    "answer": "Answer",
+}
+
+
+class FormSettings(models.Model):
+    """The one row (pk 1) that says which optional fields of the form are required."""
+
+    require_referral = models.BooleanField("require “Referred by”", default=False)
+    require_question_type = models.BooleanField("require question type", default=False)
+    require_read_scale = models.BooleanField("require READ scale", default=False)
+    require_patron_type = models.BooleanField("require patron type", default=False)
+    require_topic = models.BooleanField("require topic", default=False)
+    require_question = models.BooleanField("require the question", default=False)
+    require_answer = models.BooleanField("require the answer", default=False)
+
+    class Meta:
+        verbose_name = "form settings"
+        verbose_name_plural = "form settings"
+
+    def __str__(self):
+        return "Reference Analytics form settings"
+
+    @classmethod
+    def current(cls) -> "FormSettings":
+        """The settings row, or the defaults (unsaved) before an admin saved any."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    def required_fields(self) -> set[str]:
+        return {name for name in OPTIONAL_FIELDS if getattr(self, f"require_{name}")}
+
+
+class Interaction(models.Model):
+    """One Reference Analytics entry."""
+
+    class Referral(models.TextChoices):
+        NONE = "", "Nobody"
+        OPERATOR = "operator", "An operator"
+        DEPARTMENT = "department", "A department"
+        OTHER = "other", "Someone else"
+
+    occurred_at = models.DateTimeField(
+        "time", help_text="When the interaction happened (may be back-dated)."
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+        verbose_name="answered by",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        "chat.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interactions",
+    )
+    chat = models.OneToOneField(
+        "chat.Chat",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interaction",
+    )
+    ticket_ref = models.CharField("ticket", max_length=64, blank=True)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT)
+    mode = models.ForeignKey(Mode, on_delete=models.PROTECT)
+    duration_minutes = models.PositiveIntegerField(
+        "duration (minutes)", validators=[MaxValueValidator(24 * 60)]
+    )
+    referral_kind = models.CharField(
+        "referred by", max_length=10, choices=Referral.choices, blank=True, default=""
+    )
+    referred_by_operator = models.ForeignKey(
+        "chat.Operator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    referred_by_department = models.ForeignKey(
+        "chat.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    referred_by_text = models.CharField(max_length=200, blank=True)
+    question_type = models.ForeignKey(
+        QuestionType, null=True, blank=True, on_delete=models.PROTECT
+    )
+    read_scale = models.PositiveSmallIntegerField(
+        "READ scale",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(6)],
+    )
+    patron_type = models.ForeignKey(PatronType, null=True, blank=True, on_delete=models.PROTECT)
+    topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.PROTECT)
+    question = models.TextField(blank=True)
+    answer = models.TextField(blank=True)
+    note = models.TextField("internal note", blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [
+            models.Index(fields=["occurred_at", "id"], name="interaction_time"),
+            models.Index(fields=["mode", "occurred_at"], name="interaction_mode_time"),
+            models.Index(fields=["location", "occurred_at"], name="interaction_location_time"),
+            models.Index(fields=["staff", "occurred_at"], name="interaction_staff_time"),
+            models.Index(fields=["department", "occurred_at"], name="interaction_dept_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(read_scale__isnull=True)
+                | models.Q(read_scale__gte=1, read_scale__lte=6),
+                name="interaction_read_scale_1_6",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.mode.name} at {self.location.name}, {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def referred_by_label(self) -> str:
+        if self.referral_kind == self.Referral.OPERATOR and self.referred_by_operator_id:
+            return self.referred_by_operator.public_name
+        if self.referral_kind == self.Referral.DEPARTMENT and self.referred_by_department_id:
+            return self.referred_by_department.name
+        if self.referral_kind == self.Referral.OTHER:
+            return self.referred_by_text
+        return ""

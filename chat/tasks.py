@@ -1,0 +1,24 @@
+"""Celery tasks of the chat desk: thin (ids in, one service call), queued on commit."""
+
+from celery import shared_task
+
+
+# --- Email transcript (issue 6) -----------------------------------------------------------
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(__import__("smtplib").SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=6,
+)
+def email_transcript(self, chat_id: int, email: str) -> str:
+    """Email a chat's transcript (HTML + text) to ``email`` (chat.transcripts); transport
+    failures retry with exponential backoff."""
+    from chat import transcripts
+
+    transcripts.send(chat_id=chat_id, to=email)
+    return "sent"
