@@ -1,37 +1,204 @@
-from django.contrib import admin
+"""The desk's configuration in /admin/: departments, operators, canned messages, and a
+read-only view of chats. Managed by the "Desk admin" group (migration 0003); a plain
+operator is staff with no model permission and sees nothing here."""
 
-from chat.models import Chat, ChatAudit, Department, Membership, Message, Operator
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.utils.html import format_html
+
+from chat import canned, services
+from chat.models import (
+    CannedMessage,
+    Chat,
+    ChatAudit,
+    Department,
+    Membership,
+    Message,
+    Operator,
+)
+
+admin.site.site_header = "LibDesk administration"
+admin.site.site_title = "LibDesk admin"
+
+
+def embed_snippet(department: Department) -> str:
+    """The one tag a library pastes into its site to offer this department's chat."""
+    return (
+        f'<script src="{settings.LIBDESK_PUBLIC_URL}/static/widget/loader.js" '
+        f'data-department="{department.slug}" async></script>'
+    )
+
+
+# --- Departments ------------------------------------------------------------------------
+
+
+class DepartmentForm(forms.ModelForm):
+    class Meta:
+        model = Department
+        fields = "__all__"
+
+    def clean_fallback(self):
+        """A fallback chain must end: A → B → A would pass chats round forever."""
+        fallback = self.cleaned_data.get("fallback")
+        seen = {self.instance.pk} if self.instance.pk else set()
+        node = fallback
+        while node is not None:
+            if node.pk in seen:
+                raise ValidationError(
+                    "That fallback would go round in a circle back to this department. "
+                    "Choose a department whose own fallback chain does not lead here."
+                )
+            seen.add(node.pk)
+            node = node.fallback
+        return fallback
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
     autocomplete_fields = ["operator"]
+    fields = ["operator", "role"]
+    verbose_name = "operator"
+    verbose_name_plural = "Operators"
 
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "is_active", "fallback"]
+    form = DepartmentForm
+    list_display = ["name", "slug", "is_active", "fallback", "operator_count"]
+    list_filter = ["is_active"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
+    readonly_fields = ["widget_embed_snippet"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description", "is_active"]}),
+        ("Chat widget", {"fields": ["greeting", "offline_message", "widget_embed_snippet"]}),
+        ("When nobody is online", {"fields": ["fallback"]}),
+    ]
     inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("fallback")
+            .annotate(operator_total=Count("membership", distinct=True))
+        )
+
+    @admin.display(description="Operators", ordering="operator_total")
+    def operator_count(self, department):
+        return department.operator_total
+
+    @admin.display(description="Widget embed snippet")
+    def widget_embed_snippet(self, department):
+        if not department.pk:
+            return "Save the department to get its embed snippet."
+        return format_html(
+            '<textarea readonly rows="3" cols="90" aria-label="Widget embed snippet" '
+            'class="vLargeTextField">{}</textarea>'
+            '<div class="help">Paste this tag into any page of the library\'s website.</div>',
+            embed_snippet(department),
+        )
+
+
+# --- Operators --------------------------------------------------------------------------
+
+
+class OperatorMembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    fields = ["department", "role"]
+    verbose_name = "department"
+    verbose_name_plural = "Departments"
 
 
 @admin.register(Operator)
 class OperatorAdmin(admin.ModelAdmin):
-    list_display = ["user", "display_name", "status", "max_chats"]
+    list_display = ["user", "name_patrons_see", "department_names", "status", "max_chats"]
+    list_filter = ["departments", "status"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "display_name"]
-    readonly_fields = ["status", "status_changed_at"]
+    fields = ["user", "display_name", "name_patrons_see", "max_chats", "status", "status_changed_at"]
+    readonly_fields = ["name_patrons_see", "status", "status_changed_at"]
+    inlines = [OperatorMembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").prefetch_related("departments")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            # The dashboard is for staff; a superuser makes accounts staff in Users.
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Name patrons see")
+    def name_patrons_see(self, operator):
+        return operator.public_name if operator.pk else "—"
+
+    @admin.display(description="Departments")
+    def department_names(self, operator):
+        return ", ".join(department.name for department in operator.departments.all())
+
+
+# --- Canned messages ----------------------------------------------------------------------
+
+PREVIEW_CONTEXT = {
+    "patron_name": "Pat",
+    "operator_name": "Alice",
+    "department": "Reference Desk",
+    "library": settings.LIBRARY_NAME,
+}
+
+
+@admin.register(CannedMessage)
+class CannedMessageAdmin(admin.ModelAdmin):
+    list_display = ["title", "shortcut", "scope", "department", "operator", "updated_at"]
+    list_filter = ["scope", "department"]
+    search_fields = ["title", "shortcut", "body"]
+    list_select_related = ["department", "operator__user"]
+    fields = ["title", "shortcut", "scope", "department", "operator", "body", "preview"]
+    readonly_fields = ["preview"]
+    radio_fields = {"scope": admin.VERTICAL}
+
+    @admin.display(description="Preview (with sample names)")
+    def preview(self, message):
+        if not message.body:
+            return "—"
+        return canned.fill(message.body, PREVIEW_CONTEXT)
+
+    def save_model(self, request, obj, form, change):
+        services.canned_message_save(canned=obj)
+
+    def delete_model(self, request, obj):
+        services.canned_message_delete(canned=obj)
+
+    def delete_queryset(self, request, queryset):
+        for message in queryset:
+            services.canned_message_delete(canned=message)
+
+
+# --- Chats: read-only -----------------------------------------------------------------------
 
 
 class MessageInline(admin.TabularInline):
     model = Message
     fields = ["seq", "sender", "operator", "body", "created_at"]
     readonly_fields = fields
+    ordering = ["seq"]
     extra = 0
     can_delete = False
+    verbose_name_plural = "Transcript"
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -41,8 +208,15 @@ class AuditInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+    verbose_name_plural = "Audit trail"
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -52,6 +226,8 @@ class ChatAdmin(admin.ModelAdmin):
 
     list_display = ["pk", "department", "status", "patron_name", "operator", "created_at"]
     list_filter = ["department", "status", "operator", "created_at"]
+    list_select_related = ["department", "operator__user"]
+    date_hierarchy = "created_at"
     search_fields = ["patron_name", "patron_email", "messages__body"]
     inlines = [MessageInline, AuditInline]
     exclude = ["patron_token_digest"]
@@ -60,4 +236,7 @@ class ChatAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

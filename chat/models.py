@@ -211,3 +211,86 @@ class ChatAudit(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+
+class CannedMessage(models.Model):
+    """A prepared reply: for every department, for one department, or personal to one
+    operator. Its body may hold placeholders (chat.canned); it is always sent as text."""
+
+    class Scope(models.TextChoices):
+        GLOBAL = "global", "All departments"
+        DEPARTMENT = "department", "One department"
+        PERSONAL = "personal", "Personal to one operator"
+
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.GLOBAL)
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_messages",
+        help_text="Only for “One department”.",
+    )
+    operator = models.ForeignKey(
+        Operator,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_messages",
+        help_text="Only for “Personal to one operator”.",
+    )
+    title = models.CharField(max_length=120)
+    shortcut = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Optional, typed in the message box to offer this reply, e.g. /welcome.",
+    )
+    body = models.TextField(
+        help_text=(
+            "Placeholders: {patron_name}, {operator_name}, {department}, {library}. "
+            "Write {{ or }} for a brace itself."
+        )
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="canned_scope_matches_owner",
+                condition=(
+                    Q(scope="global", department__isnull=True, operator__isnull=True)
+                    | Q(scope="department", department__isnull=False, operator__isnull=True)
+                    | Q(scope="personal", department__isnull=True, operator__isnull=False)
+                ),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.shortcut})" if self.shortcut else self.title
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from chat import canned
+
+        errors = {}
+        try:
+            canned.validate_body(self.body)
+        except ValidationError as error:
+            errors["body"] = error.messages
+        try:
+            canned.validate_shortcut(self.shortcut)
+        except ValidationError as error:
+            errors["shortcut"] = error.messages
+        if self.scope == self.Scope.DEPARTMENT and not self.department_id:
+            errors["department"] = "Choose the department this message is for."
+        if self.scope != self.Scope.DEPARTMENT and self.department_id:
+            errors["department"] = "Only a “One department” message has a department."
+        if self.scope == self.Scope.PERSONAL and not self.operator_id:
+            errors["operator"] = "Choose the operator this message belongs to."
+        if self.scope != self.Scope.PERSONAL and self.operator_id:
+            errors["operator"] = "Only a personal message has an operator."
+        if errors:
+            raise ValidationError(errors)

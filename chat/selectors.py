@@ -158,3 +158,48 @@ def presence_payload(operator: Operator) -> dict:
         },
         "departments": departments_presence(),
     }
+
+
+# --- Canned messages ---------------------------------------------------------------------
+
+
+def canned_for_operator(operator: Operator, *, chat: Chat | None = None) -> list:
+    """The canned messages ``operator`` may use: every global one, those of their
+    departments (and of ``chat``'s department, which they can see), and their own
+    personal ones — never another department's or another operator's. One query.
+
+    Ordered for the open chat: its department's first, then personal, then other
+    departments', then global; by title within each."""
+    from chat.models import CannedMessage, Membership
+
+    Scope = CannedMessage.Scope
+    member_of = Membership.objects.filter(operator=operator).values("department_id")
+    department_q = Q(department_id__in=member_of)
+    if chat is not None:
+        department_q |= Q(department_id=chat.department_id)
+    rows = list(
+        CannedMessage.objects.filter(
+            Q(scope=Scope.GLOBAL)
+            | (Q(scope=Scope.DEPARTMENT) & department_q)
+            | Q(scope=Scope.PERSONAL, operator=operator)
+        ).select_related("department")
+    )
+
+    def rank(row):
+        if row.scope == Scope.DEPARTMENT and chat is not None and row.department_id == chat.department_id:
+            group = 0
+        else:
+            group = {Scope.PERSONAL: 1, Scope.DEPARTMENT: 2, Scope.GLOBAL: 3}[row.scope]
+        return (group, row.title.casefold(), row.pk)
+
+    return sorted(rows, key=rank)
+
+
+def canned_personal(operator: Operator) -> list:
+    from chat.models import CannedMessage
+
+    return list(
+        CannedMessage.objects.filter(scope=CannedMessage.Scope.PERSONAL, operator=operator).order_by(
+            "title", "pk"
+        )
+    )

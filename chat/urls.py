@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import views
+from chat import canned_views, views
 
 app_name = "chat"
 
@@ -10,6 +10,15 @@ urlpatterns = [
     path("widget/<slug:slug>/", views.widget, name="widget"),
     path("widget/<slug:slug>/status", views.department_status, name="department_status"),
     path("widget/<slug:slug>/chats", views.chat_start, name="chat_start"),
+    path("dashboard/canned/", canned_views.canned_collection, name="canned"),
+    path("dashboard/canned/<int:pk>/", canned_views.canned_item, name="canned_item"),
+    path("dashboard/canned/manage/", canned_views.canned_manage, name="canned_manage"),
+    path("dashboard/canned/manage/<int:pk>/", canned_views.canned_edit, name="canned_edit"),
+    path(
+        "dashboard/canned/manage/<int:pk>/delete/",
+        canned_views.canned_delete,
+        name="canned_delete",
+    ),
     # Email transcript (issue 6): the dashboard's button and the widget's ended state.
     path(
         "dashboard/chats/<uuid:public_id>/transcript",

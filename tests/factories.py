@@ -78,3 +78,36 @@ def record_interaction(user, *, chat=None, **values):
         **values,
     }
     return analytics_services.interaction_record(recorded_by=user, chat=chat, data=data)
+
+
+def canned_message(title="Welcome", body="Hi {patron_name}!", shortcut="", department=None, operator=None):
+    """A canned message, saved through the real service; its scope follows its owner."""
+    from chat.models import CannedMessage
+
+    if operator is not None:
+        scope = CannedMessage.Scope.PERSONAL
+    elif department is not None:
+        scope = CannedMessage.Scope.DEPARTMENT
+    else:
+        scope = CannedMessage.Scope.GLOBAL
+    return services.canned_message_save(
+        canned=CannedMessage(
+            scope=scope, department=department, operator=operator, title=title, body=body, shortcut=shortcut
+        )
+    )
+
+
+def desk_admin_user(username="dana", **kwargs):
+    """A staff user in the "Desk admin" group, as migration chat 0003 makes it (made
+    again here when a transactional test has flushed the database)."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    migration = importlib.import_module("chat.migrations.0003_desk_admin_group")
+    if not Group.objects.filter(name=migration.GROUP).exists():
+        migration.create_group(apps, None)
+    user = UserFactory(username=username, **kwargs)
+    user.groups.add(Group.objects.get(name=migration.GROUP))
+    return user

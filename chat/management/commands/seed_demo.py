@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from chat.models import Department, Membership, Operator
+from chat import services
+from chat.models import CannedMessage, Department, Membership, Operator
 
 DEPARTMENTS = [
     {
@@ -34,6 +35,28 @@ OPERATORS = [
     ("carmen", "Carmen", "carmen-desk-demo", ["special-collections"]),
 ]
 ADMIN = ("admin", "Admin", "admin-desk-demo")
+
+# title, shortcut, body, department slug (None: every department)
+CANNED = [
+    (
+        "OUX welcome",
+        "/welcome",
+        "Hi {patron_name}, thanks for your question — I'm reading it over now.",
+        "reference",
+    ),
+    (
+        "One moment",
+        "/moment",
+        "One moment while I check that for you, {patron_name}.",
+        None,
+    ),
+    (
+        "Goodbye",
+        "/bye",
+        "Thanks for chatting with {library}, {patron_name}. Come back any time!",
+        None,
+    ),
+]
 
 
 class Command(BaseCommand):
@@ -66,6 +89,13 @@ class Command(BaseCommand):
         admin.save()
         Operator.objects.get_or_create(user=admin)
         rows.append((username, password, "all (superuser, /admin/)"))
+        for title, shortcut, body, slug in CANNED:
+            department = departments[slug] if slug else None
+            canned = CannedMessage.objects.filter(title=title, department=department).first()
+            canned = canned or CannedMessage(title=title, department=department)
+            canned.scope = CannedMessage.Scope.DEPARTMENT if department else CannedMessage.Scope.GLOBAL
+            canned.shortcut, canned.body = shortcut, body
+            services.canned_message_save(canned=canned)
         self.stdout.write("Demo accounts (log in at /dashboard/ or /admin/):")
         for username, password, where in rows:
             self.stdout.write(f"  {username:8} password: {password:20} departments: {where}")

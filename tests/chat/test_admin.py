@@ -1,0 +1,235 @@
+"""/admin/: desk admins run departments, operators and canned messages and read chats;
+plain operators reach none of it. Through Django's test client, with real permissions."""
+
+import pytest
+from django.urls import reverse
+
+from chat import services
+from chat.models import CannedMessage, Chat, Department, Membership, Operator
+from tests.factories import (
+    DepartmentFactory,
+    OperatorFactory,
+    UserFactory,
+    canned_message,
+    desk_admin_user,
+    start_chat,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings):
+    # Production mode hashes static names from a manifest that only collectstatic writes.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def reference():
+    return DepartmentFactory(name="Reference Desk", slug="reference")
+
+
+@pytest.fixture
+def alice(reference):
+    return OperatorFactory(user=UserFactory(username="alice", first_name="Alice"), departments=[reference])
+
+
+@pytest.fixture
+def desk_admin(client):
+    client.force_login(desk_admin_user())
+    return client
+
+
+@pytest.fixture
+def operator_client(client, alice):
+    client.force_login(alice.user)
+    return client
+
+
+def test_a_plain_operator_sees_nothing_in_the_admin(operator_client, reference, alice):
+    index = operator_client.get(reverse("admin:index"))
+    assert index.status_code == 200
+    assert "have permission to view or edit anything" in index.content.decode()
+    row = canned_message(department=reference)
+    chat, _ = start_chat(reference)
+    for url in (
+        reverse("admin:chat_department_changelist"),
+        reverse("admin:chat_department_add"),
+        reverse("admin:chat_department_change", args=[reference.pk]),
+        reverse("admin:chat_operator_changelist"),
+        reverse("admin:chat_operator_change", args=[alice.pk]),
+        reverse("admin:chat_cannedmessage_changelist"),
+        reverse("admin:chat_cannedmessage_add"),
+        reverse("admin:chat_cannedmessage_change", args=[row.pk]),
+        reverse("admin:chat_chat_changelist"),
+        reverse("admin:chat_chat_change", args=[chat.pk]),
+    ):
+        assert operator_client.get(url).status_code == 403, url
+    response = operator_client.post(
+        reverse("admin:chat_cannedmessage_add"), {"title": "x", "scope": "global", "body": "y"}
+    )
+    assert response.status_code == 403
+    assert CannedMessage.objects.count() == 1
+
+
+def test_the_dashboard_shows_the_admin_link_only_to_desk_admins(operator_client, client, alice):
+    page = operator_client.get(reverse("chat:dashboard")).content.decode()
+    assert 'href="/admin/"' not in page
+    admin_user = desk_admin_user()
+    OperatorFactory(user=admin_user)
+    client.force_login(admin_user)
+    assert 'href="/admin/"' in client.get(reverse("chat:dashboard")).content.decode()
+
+
+def test_the_desk_admin_index_lists_the_desk(desk_admin):
+    page = desk_admin.get(reverse("admin:index")).content.decode()
+    for name in ("Departments", "Operators", "Canned messages", "Chats"):
+        assert name in page
+    assert "Users" not in page and "Groups" not in page  # no way to make anyone superuser
+
+
+def _inline_management(prefix, total=0, initial=0):
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def test_a_desk_admin_adds_a_department_with_operators_and_sees_its_embed_snippet(desk_admin, alice, settings):
+    settings.LIBDESK_PUBLIC_URL = "https://desk.library.example"
+    assert desk_admin.get(reverse("admin:chat_department_add")).status_code == 200
+    data = {
+        "name": "Maps",
+        "slug": "maps",
+        "description": "",
+        "greeting": "Ask about maps.",
+        "offline_message": "Back tomorrow.",
+        "is_active": "on",
+        "fallback": "",
+        **_inline_management("membership_set", total=1),
+        "membership_set-0-operator": str(alice.pk),
+        "membership_set-0-role": "admin",
+    }
+    response = desk_admin.post(reverse("admin:chat_department_add"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    maps = Department.objects.get(slug="maps")
+    assert Membership.objects.get(department=maps, operator=alice).role == "admin"
+    page = desk_admin.get(reverse("admin:chat_department_change", args=[maps.pk])).content.decode()
+    assert (
+        "&lt;script src=&quot;https://desk.library.example/static/widget/loader.js&quot; "
+        "data-department=&quot;maps&quot; async&gt;&lt;/script&gt;"
+    ) in page
+    assert "readonly" in page
+
+
+def test_a_fallback_chain_may_not_loop(desk_admin, reference):
+    maps = DepartmentFactory(name="Maps", slug="maps", fallback=reference)
+    data = {
+        "name": reference.name,
+        "slug": reference.slug,
+        "greeting": "",
+        "offline_message": "x",
+        "is_active": "on",
+        "fallback": str(maps.pk),
+        **_inline_management("membership_set"),
+    }
+    response = desk_admin.post(reverse("admin:chat_department_change", args=[reference.pk]), data)
+    assert response.status_code == 200
+    assert "go round in a circle" in response.content.decode()
+    reference.refresh_from_db()
+    assert reference.fallback is None
+
+
+def test_a_desk_admin_edits_an_operator(desk_admin, alice, reference):
+    circulation = DepartmentFactory(name="Circulation", slug="circulation")
+    url = reverse("admin:chat_operator_change", args=[alice.pk])
+    page = desk_admin.get(url)
+    assert page.status_code == 200 and "Name patrons see" in page.content.decode()
+    membership = Membership.objects.get(operator=alice)
+    data = {
+        "user": str(alice.user.pk),
+        "display_name": "Ali",
+        "max_chats": "3",
+        **_inline_management("membership_set", total=2, initial=1),
+        "membership_set-0-id": str(membership.pk),
+        "membership_set-0-operator": str(alice.pk),
+        "membership_set-0-department": str(reference.pk),
+        "membership_set-0-role": "operator",
+        "membership_set-1-operator": str(alice.pk),
+        "membership_set-1-department": str(circulation.pk),
+        "membership_set-1-role": "admin",
+    }
+    response = desk_admin.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    alice.refresh_from_db()
+    assert (alice.display_name, alice.max_chats, alice.public_name) == ("Ali", 3, "Ali")
+    assert set(alice.departments.values_list("slug", flat=True)) == {"reference", "circulation"}
+
+
+def test_a_desk_admin_adds_edits_and_deletes_canned_messages(desk_admin, reference):
+    add = reverse("admin:chat_cannedmessage_add")
+    assert desk_admin.get(add).status_code == 200
+    data = {
+        "title": "OUX welcome",
+        "shortcut": "/welcome",
+        "scope": "department",
+        "department": str(reference.pk),
+        "operator": "",
+        "body": "Hi {patron_name}, thanks for your question — I'm reading it over now.",
+    }
+    assert desk_admin.post(add, data).status_code == 302
+    row = CannedMessage.objects.get()
+    assert (row.scope, row.department_id) == ("department", reference.pk)
+    change = reverse("admin:chat_cannedmessage_change", args=[row.pk])
+    page = desk_admin.get(change).content.decode()
+    assert "Hi Pat, thanks for your question" in page  # the preview
+
+    refused = desk_admin.post(change, {**data, "body": "Hi {name} and {x.y}", "shortcut": "welcome"})
+    assert refused.status_code == 200
+    text = refused.content.decode()
+    assert "Unknown placeholders: {name}, {x.y}" in text
+    assert "starts with “/”" in text
+    wrong_scope = desk_admin.post(change, {**data, "scope": "global"})
+    assert "Only a “One department” message has a department." in wrong_scope.content.decode()
+    row.refresh_from_db()
+    assert row.body.startswith("Hi {patron_name}")
+
+    assert desk_admin.post(change, {**data, "title": "Welcome"}).status_code == 302
+    row.refresh_from_db()
+    assert row.title == "Welcome"
+    delete = reverse("admin:chat_cannedmessage_delete", args=[row.pk])
+    assert desk_admin.post(delete, {"post": "yes"}).status_code == 302
+    assert not CannedMessage.objects.exists()
+
+
+def test_chats_are_read_only_with_their_transcript(desk_admin, reference, alice):
+    chat, _ = start_chat(reference, question="Where are the atlases?", name="Pat")
+    services.chat_claim(chat_id=chat.pk, operator=alice)
+    changelist = reverse("admin:chat_chat_changelist")
+    listing = desk_admin.get(changelist, {"q": "atlases", "status__exact": "active"})
+    assert listing.status_code == 200 and "Pat" in listing.content.decode()
+    assert desk_admin.get(changelist, {"department__id__exact": reference.pk}).status_code == 200
+    page = desk_admin.get(reverse("admin:chat_chat_change", args=[chat.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Where are the atlases?" in text and "Alice has joined the chat." in text
+    assert 'name="_save"' not in text  # nothing to save
+    assert chat.patron_token_digest not in text
+    before = Chat.objects.get(pk=chat.pk).patron_name
+    desk_admin.post(reverse("admin:chat_chat_change", args=[chat.pk]), {"patron_name": "Changed"})
+    assert Chat.objects.get(pk=chat.pk).patron_name == before
+    assert desk_admin.post(reverse("admin:chat_chat_delete", args=[chat.pk]), {"post": "yes"}).status_code == 403
+    assert desk_admin.get(reverse("admin:chat_chat_add")).status_code == 403
+
+
+def test_a_superuser_still_reaches_everything(client, reference):
+    root = UserFactory(username="root", is_superuser=True)
+    client.force_login(root)
+    for url in (reverse("admin:chat_department_add"), reverse("admin:chat_operator_add"), reverse("admin:chat_cannedmessage_add")):
+        assert client.get(url).status_code == 200
+    assert Operator.objects.count() == 0
