@@ -17,6 +17,11 @@ def _fast_settings(settings):
     # django-axes needs the request in authenticate(); Client.login() has none. The
     # throttling test turns it back on.
     settings.AXES_ENABLED = False
+    # Hashed static names need collectstatic; the browser tests' server does run it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     # Rate-limit counters live in the shared cache: a fresh namespace per test.
     settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "NAMESPACE": uuid.uuid4().hex}
     settings.LIBDESK = {**settings.LIBDESK, "PRESENCE_GRACE_SECONDS": 0}

@@ -18,7 +18,7 @@ from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, sta
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-TIMEOUT = 3
+TIMEOUT = 10  # generous: a loaded 2-core machine
 
 
 def session_cookie_for(user) -> bytes:

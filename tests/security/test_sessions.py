@@ -15,15 +15,15 @@ ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 async def dashboard_socket(client):
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     communicator = WebsocketCommunicator(application, "/ws/staff/", headers=[ORIGIN, (b"cookie", cookie)])
-    connected, _ = await communicator.connect(timeout=3)
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
-    assert (await communicator.receive_json_from(timeout=3))["type"] == "dashboard.state"
+    assert (await communicator.receive_json_from(timeout=10))["type"] == "dashboard.state"
     return communicator
 
 
 async def expect_closed_for_session_end(communicator):
     while True:
-        output = await communicator.receive_output(timeout=3)
+        output = await communicator.receive_output(timeout=10)
         if output["type"] == "websocket.close":
             assert output["code"] == 4401
             return
@@ -52,7 +52,7 @@ async def test_logout_closes_that_sessions_socket_but_not_another_sessions(opera
     await expect_closed_for_session_end(first_socket)
     assert await second_socket.receive_nothing(timeout=0.3)  # the other browser stays
     await second_socket.send_json_to({"type": "ping"})
-    assert (await second_socket.receive_json_from(timeout=3))["type"] == "pong"
+    assert (await second_socket.receive_json_from(timeout=10))["type"] == "pong"
     await second_socket.disconnect()
 
 
