@@ -1,4 +1,6 @@
+import os
 import uuid
+from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -9,6 +11,21 @@ from chat import events
 # Consumer tests reach the database from asgiref's worker threads; with persistent
 # connections those would outlive the test run and block dropping the test database.
 connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database of this run's own (name with the process id), so that two runs
+    at once on one machine (two checkouts, or CI beside a developer) never share one."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    test = database.setdefault("TEST", {})
+    if database["ENGINE"].endswith("sqlite3"):
+        stem = Path(test.get("NAME") or Path(settings.VAR_DIR) / "test.sqlite3")
+        test["NAME"] = str(stem.with_name(f"{stem.stem}-{os.getpid()}{stem.suffix}"))
+    else:
+        test["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)

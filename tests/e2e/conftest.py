@@ -62,7 +62,7 @@ def _postgres_database_for_e2e(database_url):
     import psycopg
 
     parts = urlsplit(database_url)
-    name = "libdesk_e2e"
+    name = f"libdesk_e2e_{os.getpid()}"  # this run's own: runs at once never collide
     admin_url = urlunsplit((parts.scheme.replace("postgresql", "postgres"), parts.netloc, "/postgres", "", ""))
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(
@@ -72,6 +72,20 @@ def _postgres_database_for_e2e(database_url):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def _drop_postgres_database(database_url):
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit((parts.scheme.replace("postgresql", "postgres"), parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 class LiveDesk:
@@ -174,6 +188,8 @@ def live_desk(tmp_path_factory):
         log.close()
         if os.environ.get("E2E_SHOW_SERVER_LOG"):
             print((workdir / "server.log").read_text())
+        if os.environ.get("DATABASE_URL"):
+            _drop_postgres_database(env["DATABASE_URL"])
 
 
 @pytest.fixture(scope="session")
