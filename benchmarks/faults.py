@@ -45,16 +45,33 @@ from benchmarks.fixture import PASSWORD  # noqa: E402
 
 log = harness.log
 REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
-    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
-    "--logfile", "/var/log/redis/ci.log",
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
 ]
 
 
 def redis_ping() -> bool:
     try:
-        return subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True,
-                              text=True, timeout=5).stdout.strip() == "PONG"
+        return (
+            subprocess.run(
+                ["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            == "PONG"
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -178,8 +195,11 @@ class Patron(Client):
         return await harness.open_ws(server, "/ws/patron/", open_timeout=5)
 
     async def resume(self):
-        await self.ws.send(json.dumps(
-            {"type": "hello", "token": self.token, "last_seq": self.last_seq.get(self.chat, 0)}))
+        await self.ws.send(
+            json.dumps(
+                {"type": "hello", "token": self.token, "last_seq": self.last_seq.get(self.chat, 0)}
+            )
+        )
 
     def message_frame(self, chat, client_id, body):
         return {"type": "message.send", "client_id": client_id, "body": body}
@@ -220,14 +240,15 @@ class Operator(Client):
         return {"type": "message.send", "chat": chat, "client_id": client_id, "body": body}
 
     async def open_chat(self, chat):
-        await self.send_frame({"type": "chat.open", "chat": chat, "after_seq": self.last_seq.get(chat, 0)})
+        await self.send_frame(
+            {"type": "chat.open", "chat": chat, "after_seq": self.last_seq.get(chat, 0)}
+        )
 
     async def on_frame(self, frame):
         kind = frame.get("type")
         if kind == "dashboard.state":
             self.op_id = frame["operator"]["id"]
-            if frame["operator"]["status"] != "online":
-                await self.send_frame({"type": "presence.set", "status": "online"})
+            await self.send_frame({"type": "presence.set", "status": "online"})
             for chat in self.chats:
                 await self.open_chat(chat)
             self.ready.set()
@@ -285,9 +306,13 @@ async def setup_pairs(stack, servers, args, stats):
     for i in range(args.pairs):
         home = servers[i % n]
         order = [home] + [s for s in servers if s is not home]
-        chat = await asyncio.to_thread(harness.start_chat, home, f"question {i}", f"{stats.prefix}q{i}")
+        chat = await asyncio.to_thread(
+            harness.start_chat, home, f"question {i}", f"{stats.prefix}q{i}"
+        )
         await operators[i].claim(chat["chat"])
-        patron = Patron(f"p{i}", order, stats, chat["token"], chat["chat"], gap_resync=args.gap_resync)
+        patron = Patron(
+            f"p{i}", order, stats, chat["token"], chat["chat"], gap_resync=args.gap_resync
+        )
         patron.start()
         await asyncio.wait_for(patron.ready.wait(), 20)
         patrons.append(patron)
@@ -312,10 +337,13 @@ async def converse(operators, patrons, stats, rate, seconds, size=80, stop_flag=
             k += 1
             next_t += 1.0 / rate
 
-    await asyncio.gather(*(
-        task for i, (op, pa) in enumerate(zip(operators, patrons, strict=True))
-        for task in (side(pa, pa.chat, "patron", i), side(op, pa.chat, "operator", i))
-    ))
+    await asyncio.gather(
+        *(
+            task
+            for i, (op, pa) in enumerate(zip(operators, patrons, strict=True))
+            for task in (side(pa, pa.chat, "patron", i), side(op, pa.chat, "operator", i))
+        )
+    )
     return sent
 
 
@@ -327,13 +355,17 @@ def verify(stack, stats, operators, patrons, sent) -> dict:
             count = receiver.got[client_id]
             lost += count == 0
             dup += count > 1
-    rows = dict(stack.db_query(
-        "SELECT client_id, COUNT(*) FROM chat_message WHERE client_id LIKE ? GROUP BY client_id",
-        (stats.prefix + "%",)))
+    rows = dict(
+        stack.db_query(
+            "SELECT client_id, COUNT(*) FROM chat_message WHERE client_id LIKE ? GROUP BY client_id",
+            (stats.prefix + "%",),
+        )
+    )
     all_ids = [c for ids in sent.values() for c in ids]
     gaps = stack.db_query(
         "SELECT chat_id FROM chat_message GROUP BY chat_id "
-        "HAVING COUNT(*) <> MAX(seq) OR MIN(seq) <> 1")
+        "HAVING COUNT(*) <> MAX(seq) OR MIN(seq) <> 1"
+    )
     return {
         "sent": len(all_ids),
         "lost": lost,
@@ -346,12 +378,27 @@ def verify(stack, stats, operators, patrons, sent) -> dict:
         "gaps_seen": stats["gaps_seen"],
         "reconnects": sum(c.reconnects for c in operators + patrons),
         "errors": {k: v for k, v in stats.items() if k.startswith("error_")},
+        "stuck": [
+            f"{c.name}:{len(c.outbox)}{'' if c.ready.is_set() else '(down)'}"
+            for c in operators + patrons
+            if c.outbox
+        ],
     }
 
 
 def passed(figures) -> bool:
-    return not any(figures[k] for k in (
-        "lost", "dup", "db_missing", "db_doubled", "seq_gaps", "outbox_left", "dup_frames"))
+    return not any(
+        figures[k]
+        for k in (
+            "lost",
+            "dup",
+            "db_missing",
+            "db_doubled",
+            "seq_gaps",
+            "outbox_left",
+            "dup_frames",
+        )
+    )
 
 
 async def drain_all(operators, patrons, sent, timeout):
@@ -373,7 +420,8 @@ async def scenario_kill(stack, args, stats):
     operators, patrons = await setup_pairs(stack, servers, args, stats)
     victim = servers[0]
     conversation = asyncio.ensure_future(
-        converse(operators, patrons, stats, args.rate, args.before + args.after))
+        converse(operators, patrons, stats, args.rate, args.before + args.after)
+    )
     await asyncio.sleep(args.before)
     log(f"  SIGKILL daphne :{victim.port} (pid {victim.proc.pid})")
     os.kill(victim.proc.pid, signal.SIGKILL)
@@ -393,20 +441,25 @@ async def scenario_redis(stack, args, stats):
     servers = stack.start(2)
     operators, patrons = await setup_pairs(stack, servers, args, stats)
     conversation = asyncio.ensure_future(
-        converse(operators, patrons, stats, args.rate, args.before + args.after))
+        converse(operators, patrons, stats, args.rate, args.before + args.after)
+    )
     await asyncio.sleep(args.before)
     log("  redis-cli shutdown nosave")
     t0 = time.monotonic()
+    down = 0.0
     try:
-        subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True, timeout=10)
+        subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True, timeout=10
+        )
         await asyncio.sleep(args.redis_down)
     finally:
         ok = await asyncio.to_thread(redis_start)
-    log(f"  redis back: {ok} after {time.monotonic() - t0:.1f}s")
+        down = time.monotonic() - t0
+    log(f"  redis back: {ok} after {down:.1f}s")
     sent = await conversation
     await drain_all(operators, patrons, sent, args.drain)
     figures = verify(stack, stats, operators, patrons, sent)
-    figures["note"] = f"redis down {time.monotonic() - t0:.1f}s incl. restart"
+    figures["note"] = f"redis down {down:.1f}s incl. restart"
     for c in operators + patrons:
         await c.stop()
     stack.stop()
@@ -417,16 +470,25 @@ async def scenario_slow(stack, args, stats):
     servers = stack.start(2)
     operators, patrons = await setup_pairs(stack, servers, args, stats)
     # A baseline phase, then the same with a stalled dashboard viewing every chat.
-    base_sent = await converse(operators, patrons, stats, args.rate, args.before, size=args.slow_body)
+    base_sent = await converse(
+        operators, patrons, stats, args.rate, args.before, size=args.slow_body
+    )
     await drain_all(operators, patrons, base_sent, args.drain)
     base_lat = latencies(operators, patrons, base_sent)
-    cookie = await asyncio.to_thread(harness.login_cookie, servers[0], f"bench-op-{args.pairs}", PASSWORD)
+    cookie = await asyncio.to_thread(
+        harness.login_cookie, servers[0], f"bench-op-{args.pairs}", PASSWORD
+    )
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     raw.connect((harness.HOST, servers[0].port))
     slow = await harness.ws_connect(
-        f"{servers[0].ws}/ws/staff/", sock=raw, origin=servers[0].origin,
-        additional_headers={"Cookie": cookie}, max_queue=1, max_size=2**22)
+        f"{servers[0].ws}/ws/staff/",
+        sock=raw,
+        origin=servers[0].origin,
+        additional_headers={"Cookie": cookie},
+        max_queue=1,
+        max_size=2**22,
+    )
     await slow.recv()  # dashboard.state
     for pa in patrons:
         await slow.send(json.dumps({"type": "chat.open", "chat": pa.chat, "after_seq": 0}))
@@ -439,7 +501,8 @@ async def scenario_slow(stack, args, stats):
     figures = verify(stack, stats, operators, patrons, merge(base_sent, sent))
     figures["note"] = (
         f"others' p99 {base_lat:.0f} ms before, {slow_lat:.0f} ms with the stalled reader; "
-        f"its Daphne RSS +{(mem1 - mem0) / 1024:.1f} MB")
+        f"its Daphne RSS +{(mem1 - mem0) / 1024:.1f} MB"
+    )
     figures["slow_ok"] = slow_lat < max(500.0, 5 * base_lat)
     slow.transport.abort()
     raw.close()
@@ -494,9 +557,11 @@ async def run(args) -> int:
             log("kept", workdir)
         else:
             harness.remove_workdir(workdir)
-    print(f"# LibDesk faults {time.strftime('%Y-%m-%d %H:%M')}: 2 Daphne, PostgreSQL, "
-          f"CHANNEL_LAYER={args.layer}, {args.pairs} chats at {args.rate}/s per side"
-          f"{', gap resync' if args.gap_resync else ''}")
+    print(
+        f"# LibDesk faults {time.strftime('%Y-%m-%d %H:%M')}: 2 Daphne, PostgreSQL, "
+        f"CHANNEL_LAYER={args.layer}, {args.pairs} chats at {args.rate}/s per side"
+        f"{', gap resync' if args.gap_resync else ''}"
+    )
     failures = 0
     for name, f in results:
         if "error" in f:
@@ -510,22 +575,30 @@ async def run(args) -> int:
             f"db missing {f['db_missing']}, db doubled {f['db_doubled']}, seq gaps {f['seq_gaps']}, "
             f"outbox left {f['outbox_left']}, re-sent seq {f['dup_frames']}, live gaps {f['gaps_seen']}, "
             f"reconnects {f['reconnects']}; {f.get('note', '')}"
-            + (f"; errors {f['errors']}" if f["errors"] else ""))
+            + (f"; errors {f['errors']}" if f["errors"] else "")
+            + (f"; unacked outboxes {f['stuck']}" if f["stuck"] else "")
+        )
     print(f"# redis running at exit: {redis_ping()}")
     return 1 if failures else 0
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scenarios", default="kill,redis,slow")
     parser.add_argument("--layer", default="pubsub", choices=["pubsub", "core"])
     parser.add_argument("--pairs", type=int, default=6, help="chats (patron + operator each)")
-    parser.add_argument("--rate", type=float, default=4.0, help="messages/s per side per chat")
-    parser.add_argument("--before", type=float, default=4.0, help="seconds of chat before the fault")
+    parser.add_argument("--rate", type=float, default=2.0, help="messages/s per side per chat")
+    parser.add_argument(
+        "--before", type=float, default=4.0, help="seconds of chat before the fault"
+    )
     parser.add_argument("--after", type=float, default=8.0, help="seconds of chat after it")
     parser.add_argument("--redis-down", type=float, default=1.0, help="seconds Redis stays down")
-    parser.add_argument("--slow-body", type=int, default=3000, help="body size in the slow scenario")
-    parser.add_argument("--drain", type=float, default=20.0)
+    parser.add_argument(
+        "--slow-body", type=int, default=3000, help="body size in the slow scenario"
+    )
+    parser.add_argument("--drain", type=float, default=30.0)
     parser.add_argument("--timeout", type=float, default=120.0, help="per scenario")
     parser.add_argument("--gap-resync", action="store_true")
     parser.add_argument("--keep", action="store_true")

@@ -53,6 +53,8 @@ class Config:
     db: str  # "sqlite" | "postgres"
     layer: str  # "memory" | "pubsub" | "core"
     processes: int = 1
+    db_threads: str = "pinned"  # "pinned" (Channels' default) | "pool"
+    sync_commit: bool = True
 
     @property
     def redis(self) -> bool:
@@ -65,6 +67,14 @@ CONFIGS = {
     "pg-pubsub-3": Config("pg-pubsub-3", "postgres", "pubsub", 3),
     "pg-core-1": Config("pg-core-1", "postgres", "core", 1),
     "pg-core-3": Config("pg-core-3", "postgres", "core", 3),
+    # Experiments (not defaults): database calls on a thread pool instead of the one
+    # pinned thread (benchmarks/floor/asgi.py, BENCH_DB_THREADS), and PostgreSQL commits
+    # without waiting for the WAL flush.
+    "pg-pubsub-1-pool": Config("pg-pubsub-1-pool", "postgres", "pubsub", 1, db_threads="pool"),
+    "pg-pubsub-3-pool": Config("pg-pubsub-3-pool", "postgres", "pubsub", 3, db_threads="pool"),
+    "pg-pubsub-1-async-commit": Config(
+        "pg-pubsub-1-async-commit", "postgres", "pubsub", 1, sync_commit=False
+    ),
 }
 
 
@@ -155,9 +165,16 @@ class Stack:
             STATIC_MANIFEST="0",
             CELERY_TASK_ALWAYS_EAGER="1",
             LOG_LEVEL="WARNING",
+            # The load comes from one address and chats faster than a patron may: keep the
+            # limits (and their cache round trip on every patron message) but out of reach.
+            LIMIT_CHATS_PER_ADDRESS="1000000",
+            LIMIT_PATRON_MESSAGES_PER_MINUTE="1000000",
         )
         if self.config.db == "postgres":
             env["DATABASE_URL"] = f"postgresql://postgres@{HOST}:5432/{PG_DB}"
+            if not self.config.sync_commit:
+                env["DATABASE_URL"] += "?options=-c%20synchronous_commit%3Doff"
+        env["BENCH_DB_THREADS"] = self.config.db_threads
         if self.config.redis:
             env["REDIS_URL"] = REDIS_URL
             env["CHANNEL_LAYER"] = self.config.layer
@@ -373,7 +390,10 @@ def print_table(headers: list[str], rows: list[list]) -> None:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
         print(
-            "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
         )
         if n == 0:
             print("  ".join("-" * w for w in widths))

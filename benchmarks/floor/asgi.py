@@ -8,6 +8,19 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "libdesk.settings")
 
+if os.environ.get("BENCH_DB_THREADS") == "pool":
+    # Experiment: run every database_sync_to_async call on asgiref's thread pool (one
+    # Django connection per thread) instead of the single pinned thread, so that
+    # transactions of different chats overlap. Must run before chat.consumers imports.
+    import channels.db
+
+    def _pooled(func=None, thread_sensitive=False):
+        if func is None:
+            return lambda f: channels.db.DatabaseSyncToAsync(f, thread_sensitive=False)
+        return channels.db.DatabaseSyncToAsync(func, thread_sensitive=False)
+
+    channels.db.database_sync_to_async = _pooled
+
 from benchmarks.floor.consumer import FloorConsumer  # noqa: E402
 from libdesk.asgi import application as desk_application  # noqa: E402
 
