@@ -39,7 +39,15 @@ def embed_snippet(department: Department) -> str:
 class DepartmentForm(forms.ModelForm):
     class Meta:
         model = Department
-        fields = "__all__"
+        fields = [
+            "name",
+            "slug",
+            "description",
+            "is_active",
+            "greeting",
+            "offline_message",
+            "fallback",
+        ]
 
     def clean_fallback(self):
         """A fallback chain must end: A → B → A would pass chats round forever."""
@@ -121,7 +129,14 @@ class OperatorAdmin(admin.ModelAdmin):
     list_display = ["user", "name_patrons_see", "department_names", "status", "max_chats"]
     list_filter = ["departments", "status"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "display_name"]
-    fields = ["user", "display_name", "name_patrons_see", "max_chats", "status", "status_changed_at"]
+    fields = [
+        "user",
+        "display_name",
+        "name_patrons_see",
+        "max_chats",
+        "status",
+        "status_changed_at",
+    ]
     readonly_fields = ["name_patrons_see", "status", "status_changed_at"]
     inlines = [OperatorMembershipInline]
 

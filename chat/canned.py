@@ -48,7 +48,13 @@ def template_problems(body: str) -> list[str]:
     for _literal, field, spec, conversion in parsed:
         if field is None:
             continue
-        shown = "{" + field + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
+        shown = (
+            "{"
+            + field
+            + ("!" + conversion if conversion else "")
+            + (":" + spec if spec else "")
+            + "}"
+        )
         if field == "":
             bad.append(shown)
         elif field not in PLACEHOLDERS:
@@ -58,8 +64,9 @@ def template_problems(body: str) -> list[str]:
             bad.append(shown)
     problems = []
     if unknown:
+        names = ", ".join(dict.fromkeys(unknown))
         problems.append(
-            f"Unknown placeholder{'s' if len(unknown) > 1 else ''}: {', '.join(dict.fromkeys(unknown))}. "
+            f"Unknown placeholder{'s' if len(unknown) > 1 else ''}: {names}. "
             f"Use {_placeholder_list()}; to show a brace itself, write it twice: {{{{ or }}}}."
         )
     if bad:
@@ -111,6 +118,10 @@ def fill(body: str, context: dict[str, str]) -> str:
             out.append(context[field] or "")
         else:
             out.append(
-                "{" + field + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
+                "{"
+                + field
+                + ("!" + conversion if conversion else "")
+                + (":" + spec if spec else "")
+                + "}"
             )
     return "".join(out)

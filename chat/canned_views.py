@@ -101,7 +101,9 @@ def canned_item(request, pk):
         if request.method == "DELETE":
             services.canned_personal_delete(operator=operator, canned_id=pk)
             return JsonResponse({}, status=204)
-        row = services.canned_personal_update(operator=operator, canned_id=pk, **_json_fields(request))
+        row = services.canned_personal_update(
+            operator=operator, canned_id=pk, **_json_fields(request)
+        )
     except NotFound as error:
         return _error(error, 404)
     except Forbidden as error:
@@ -175,7 +177,9 @@ def canned_edit(request, pk):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.canned_personal_update(operator=operator, canned_id=pk, **form.cleaned_data)
+                services.canned_personal_update(
+                    operator=operator, canned_id=pk, **form.cleaned_data
+                )
             except DeskError as error:
                 form.add_error(None, error.message)
             else:

@@ -185,8 +185,10 @@ def canned_for_operator(operator: Operator, *, chat: Chat | None = None) -> list
         ).select_related("department")
     )
 
+    chat_department = chat.department_id if chat is not None else None
+
     def rank(row):
-        if row.scope == Scope.DEPARTMENT and chat is not None and row.department_id == chat.department_id:
+        if row.scope == Scope.DEPARTMENT and row.department_id == chat_department:
             group = 0
         else:
             group = {Scope.PERSONAL: 1, Scope.DEPARTMENT: 2, Scope.GLOBAL: 3}[row.scope]
@@ -198,8 +200,5 @@ def canned_for_operator(operator: Operator, *, chat: Chat | None = None) -> list
 def canned_personal(operator: Operator) -> list:
     from chat.models import CannedMessage
 
-    return list(
-        CannedMessage.objects.filter(scope=CannedMessage.Scope.PERSONAL, operator=operator).order_by(
-            "title", "pk"
-        )
-    )
+    mine = CannedMessage.objects.filter(scope=CannedMessage.Scope.PERSONAL, operator=operator)
+    return list(mine.order_by("title", "pk"))

@@ -476,7 +476,9 @@ def canned_message_save(*, canned: CannedMessage) -> CannedMessage:
         canned.save()
     else:
         canned.save(
-            update_fields=["scope", "department", "operator", "title", "shortcut", "body", "updated_at"]
+            update_fields=[
+                "scope", "department", "operator", "title", "shortcut", "body", "updated_at"
+            ]
         )
     return canned
 
@@ -503,7 +505,11 @@ def canned_personal_create(
 ) -> CannedMessage:
     """An operator adds a canned message of their own (from the dashboard)."""
     canned = CannedMessage(
-        scope=CannedMessage.Scope.PERSONAL, operator=operator, title=title, body=body, shortcut=shortcut
+        scope=CannedMessage.Scope.PERSONAL,
+        operator=operator,
+        title=title,
+        body=body,
+        shortcut=shortcut,
     )
     return canned_message_save(canned=canned)
 

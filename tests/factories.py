@@ -80,7 +80,9 @@ def record_interaction(user, *, chat=None, **values):
     return analytics_services.interaction_record(recorded_by=user, chat=chat, data=data)
 
 
-def canned_message(title="Welcome", body="Hi {patron_name}!", shortcut="", department=None, operator=None):
+def canned_message(
+    title="Welcome", body="Hi {patron_name}!", shortcut="", department=None, operator=None
+):
     """A canned message, saved through the real service; its scope follows its owner."""
     from chat.models import CannedMessage
 
@@ -92,7 +94,12 @@ def canned_message(title="Welcome", body="Hi {patron_name}!", shortcut="", depar
         scope = CannedMessage.Scope.GLOBAL
     return services.canned_message_save(
         canned=CannedMessage(
-            scope=scope, department=department, operator=operator, title=title, body=body, shortcut=shortcut
+            scope=scope,
+            department=department,
+            operator=operator,
+            title=title,
+            body=body,
+            shortcut=shortcut,
         )
     )
 

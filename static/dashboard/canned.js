@@ -215,7 +215,9 @@ async function openSearch() {
   });
   search.addEventListener("keydown", onListKey);
   root.addEventListener("focusout", (event) => {
-    if (popup && popup.root === root && !root.contains(event.relatedTarget)) close({ restoreFocus: false });
+    // Focus leaving the list closes it (the button's own click toggles it instead).
+    const to = event.relatedTarget;
+    if (popup && popup.root === root && !root.contains(to) && to !== button) close({ restoreFocus: false });
   });
 
   const shown = cachedFor(chat.id);
@@ -349,6 +351,10 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
   if (popup && popup.mode === "search") close();
   else openSearch();
+});
+
+document.addEventListener("libdesk:chat-ended", (event) => {
+  if (desk.currentChat && desk.currentChat.id === event.detail.chat) close({ restoreFocus: false });
 });
 
 document.addEventListener("libdesk:chat-opened", (event) => {

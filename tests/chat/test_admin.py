@@ -34,7 +34,9 @@ def reference():
 
 @pytest.fixture
 def alice(reference):
-    return OperatorFactory(user=UserFactory(username="alice", first_name="Alice"), departments=[reference])
+    return OperatorFactory(
+        user=UserFactory(username="alice", first_name="Alice"), departments=[reference]
+    )
 
 
 @pytest.fixture
@@ -100,7 +102,9 @@ def _inline_management(prefix, total=0, initial=0):
     }
 
 
-def test_a_desk_admin_adds_a_department_with_operators_and_sees_its_embed_snippet(desk_admin, alice, settings):
+def test_a_desk_admin_adds_a_department_with_operators_and_sees_its_embed_snippet(
+    desk_admin, alice, settings
+):
     settings.LIBDESK_PUBLIC_URL = "https://desk.library.example"
     assert desk_admin.get(reverse("admin:chat_department_add")).status_code == 200
     data = {
@@ -189,7 +193,9 @@ def test_a_desk_admin_adds_edits_and_deletes_canned_messages(desk_admin, referen
     page = desk_admin.get(change).content.decode()
     assert "Hi Pat, thanks for your question" in page  # the preview
 
-    refused = desk_admin.post(change, {**data, "body": "Hi {name} and {x.y}", "shortcut": "welcome"})
+    refused = desk_admin.post(
+        change, {**data, "body": "Hi {name} and {x.y}", "shortcut": "welcome"}
+    )
     assert refused.status_code == 200
     text = refused.content.decode()
     assert "Unknown placeholders: {name}, {x.y}" in text
@@ -223,13 +229,38 @@ def test_chats_are_read_only_with_their_transcript(desk_admin, reference, alice)
     before = Chat.objects.get(pk=chat.pk).patron_name
     desk_admin.post(reverse("admin:chat_chat_change", args=[chat.pk]), {"patron_name": "Changed"})
     assert Chat.objects.get(pk=chat.pk).patron_name == before
-    assert desk_admin.post(reverse("admin:chat_chat_delete", args=[chat.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        desk_admin.post(
+            reverse("admin:chat_chat_delete", args=[chat.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert desk_admin.get(reverse("admin:chat_chat_add")).status_code == 403
 
 
 def test_a_superuser_still_reaches_everything(client, reference):
     root = UserFactory(username="root", is_superuser=True)
     client.force_login(root)
-    for url in (reverse("admin:chat_department_add"), reverse("admin:chat_operator_add"), reverse("admin:chat_cannedmessage_add")):
+    for url in (
+        reverse("admin:chat_department_add"),
+        reverse("admin:chat_operator_add"),
+        reverse("admin:chat_cannedmessage_add"),
+    ):
         assert client.get(url).status_code == 200
     assert Operator.objects.count() == 0
+
+
+def test_the_desk_admin_group_has_exactly_the_desk_permissions():
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    migration = importlib.import_module("chat.migrations.0003_desk_admin_group")
+    Group.objects.filter(name="Desk admin").delete()
+    migration.create_group(apps, None)
+    codenames = set(Group.objects.get(name="Desk admin").permissions.values_list("codename", flat=True))
+    assert {"add_cannedmessage", "change_department", "delete_operator", "add_membership"} <= codenames
+    assert {"view_chat", "view_message", "view_chataudit"} <= codenames
+    assert not {"change_chat", "delete_chat", "change_message", "delete_message"} & codenames
+    assert not any(code.endswith("_user") or code.endswith("_group") for code in codenames)

@@ -28,7 +28,13 @@ def _plain_static(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 
-CONTEXT = {"patron_name": "Pat", "operator_name": "Alice", "department": "Reference Desk", "library": "Oak Library"}
+
+CONTEXT = {
+    "patron_name": "Pat",
+    "operator_name": "Alice",
+    "department": "Reference Desk",
+    "library": "Oak Library",
+}
 
 
 # --- Placeholders ---------------------------------------------------------------------------
@@ -50,7 +56,10 @@ def test_a_missing_patron_name_reads_there():
 
 def test_doubled_braces_are_literal_and_html_stays_text():
     body = "Use {{braces}} like {{this}}, {patron_name}. <b>bold</b> <script>x()</script>"
-    assert canned.fill(body, CONTEXT) == "Use {braces} like {this}, Pat. <b>bold</b> <script>x()</script>"
+    assert (
+        canned.fill(body, CONTEXT)
+        == "Use {braces} like {this}, Pat. <b>bold</b> <script>x()</script>"
+    )
     assert canned.template_problems(body) == []
 
 
@@ -121,7 +130,9 @@ def test_scope_must_match_its_owner():
         )
     with pytest.raises(InvalidInput, match="Only a “One department”"):
         services.canned_message_save(
-            canned=CannedMessage(scope=CannedMessage.Scope.GLOBAL, department=reference, title="x", body="y")
+            canned=CannedMessage(
+                scope=CannedMessage.Scope.GLOBAL, department=reference, title="x", body="y"
+            )
         )
 
 
@@ -139,8 +150,12 @@ def desk():
     reference = DepartmentFactory(name="Reference Desk", slug="reference")
     circulation = DepartmentFactory(name="Circulation", slug="circulation")
     special = DepartmentFactory(name="Special Collections", slug="special")
-    alice = OperatorFactory(user=UserFactory(username="alice", first_name="Alice"), departments=[reference, circulation])
-    bob = OperatorFactory(user=UserFactory(username="bob", first_name="Bob"), departments=[reference])
+    alice = OperatorFactory(
+        user=UserFactory(username="alice", first_name="Alice"), departments=[reference, circulation]
+    )
+    bob = OperatorFactory(
+        user=UserFactory(username="bob", first_name="Bob"), departments=[reference]
+    )
     rows = {
         "global": canned_message(title="Goodbye", body="Bye {patron_name}"),
         "reference": canned_message(
@@ -149,7 +164,9 @@ def desk():
             body="Hi {patron_name}, thanks for your question — I'm reading it over now.",
             department=reference,
         ),
-        "circulation": canned_message(title="Renewals", body="Renew online.", department=circulation),
+        "circulation": canned_message(
+            title="Renewals", body="Renew online.", department=circulation
+        ),
         "special": canned_message(title="Archives", body="By appointment.", department=special),
         "alice": canned_message(title="Alice's own", body="From {operator_name}", operator=alice),
         "bob": canned_message(title="Bob's own", body="From {operator_name}", operator=bob),
@@ -162,7 +179,10 @@ def test_an_operator_sees_global_their_departments_and_their_own(desk, django_as
     with django_assert_num_queries(1):
         seen = selectors.canned_for_operator(desk["alice"])
     assert {row.pk for row in seen} == {
-        rows["global"].pk, rows["reference"].pk, rows["circulation"].pk, rows["alice"].pk
+        rows["global"].pk,
+        rows["reference"].pk,
+        rows["circulation"].pk,
+        rows["alice"].pk,
     }
     bob_sees = {row.pk for row in selectors.canned_for_operator(desk["bob"])}
     assert bob_sees == {rows["global"].pk, rows["reference"].pk, rows["bob"].pk}
@@ -187,9 +207,13 @@ def test_a_superuser_sees_no_other_operators_personal_ones(desk):
 
 def test_an_operator_creates_edits_and_deletes_their_own(desk):
     alice = desk["alice"]
-    row = services.canned_personal_create(operator=alice, title=" Hours ", body="We open at 9.", shortcut="/hours")
+    row = services.canned_personal_create(
+        operator=alice, title=" Hours ", body="We open at 9.", shortcut="/hours"
+    )
     assert (row.scope, row.operator_id, row.title) == ("personal", alice.pk, "Hours")
-    services.canned_personal_update(operator=alice, canned_id=row.pk, title="Hours", body="We open at 8.", shortcut="")
+    services.canned_personal_update(
+        operator=alice, canned_id=row.pk, title="Hours", body="We open at 8.", shortcut=""
+    )
     row.refresh_from_db()
     assert (row.body, row.shortcut) == ("We open at 8.", "")
     services.canned_personal_delete(operator=alice, canned_id=row.pk)
@@ -200,7 +224,9 @@ def test_nobody_edits_anothers_or_a_shared_canned_message(desk):
     rows, bob = desk["rows"], desk["bob"]
     for key in ("alice", "reference", "global"):
         with pytest.raises(Forbidden):
-            services.canned_personal_update(operator=bob, canned_id=rows[key].pk, title="Mine", body="now")
+            services.canned_personal_update(
+                operator=bob, canned_id=rows[key].pk, title="Mine", body="now"
+            )
         with pytest.raises(Forbidden):
             services.canned_personal_delete(operator=bob, canned_id=rows[key].pk)
     rows["alice"].refresh_from_db()
@@ -256,13 +282,21 @@ def test_json_create_edit_delete_with_csrf(desk):
     assert client.post(url, body, content_type="application/json").status_code == 403  # no token
     client.get(reverse("chat:canned_manage"))  # sets the CSRF cookie
     token = client.cookies["csrftoken"].value
-    bad = client.post(url, json.dumps({"title": "X", "body": "{oops}"}), content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    bad = client.post(
+        url,
+        json.dumps({"title": "X", "body": "{oops}"}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
     assert bad.status_code == 400 and "{oops}" in bad.json()["message"]
     created = client.post(url, body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert created.status_code == 201
     item_url = reverse("chat:canned_item", args=[created.json()["id"]])
     edited = client.post(
-        item_url, json.dumps({"title": "Hours", "body": "Open till 8."}), content_type="application/json", HTTP_X_CSRFTOKEN=token
+        item_url,
+        json.dumps({"title": "Hours", "body": "Open till 8."}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
     )
     assert edited.status_code == 200 and edited.json()["text"] == "Open till 8."
     others = reverse("chat:canned_item", args=[desk["rows"]["bob"].pk])
@@ -283,34 +317,60 @@ def test_the_manage_pages_create_edit_and_delete(alice_client, desk):
     text = refused.content.decode()
     assert "Unknown placeholder: {who}" in text and "starts with “/”" in text
 
-    assert alice_client.post(url, {"title": "Hours", "shortcut": "/hours", "body": "Open at 9."}).status_code == 302
+    assert (
+        alice_client.post(
+            url, {"title": "Hours", "shortcut": "/hours", "body": "Open at 9."}
+        ).status_code
+        == 302
+    )
     row = CannedMessage.objects.get(title="Hours")
     assert (row.scope, row.operator_id) == ("personal", desk["alice"].pk)
 
     edit = reverse("chat:canned_edit", args=[row.pk])
     assert alice_client.get(edit).status_code == 200
-    assert alice_client.post(edit, {"title": "Hours", "shortcut": "/hours", "body": "Open at 8."}).status_code == 302
+    assert (
+        alice_client.post(
+            edit, {"title": "Hours", "shortcut": "/hours", "body": "Open at 8."}
+        ).status_code
+        == 302
+    )
     row.refresh_from_db()
     assert row.body == "Open at 8."
 
-    assert alice_client.get(reverse("chat:canned_edit", args=[desk["rows"]["bob"].pk])).status_code == 404
-    assert alice_client.post(reverse("chat:canned_delete", args=[desk["rows"]["bob"].pk])).status_code == 404
+    assert (
+        alice_client.get(reverse("chat:canned_edit", args=[desk["rows"]["bob"].pk])).status_code
+        == 404
+    )
+    assert (
+        alice_client.post(reverse("chat:canned_delete", args=[desk["rows"]["bob"].pk])).status_code
+        == 404
+    )
     assert alice_client.post(reverse("chat:canned_delete", args=[row.pk])).status_code == 302
     assert not CannedMessage.objects.filter(pk=row.pk).exists()
 
 
-def test_a_canned_body_with_html_is_sent_and_stored_as_text(desk, django_capture_on_commit_callbacks, captured_events):
+def test_a_canned_body_with_html_is_sent_and_stored_as_text(
+    desk, django_capture_on_commit_callbacks, captured_events
+):
     chat, _ = start_chat(desk["reference"], name="Pat")
     services.chat_claim(chat_id=chat.pk, operator=desk["alice"])
-    row = canned_message(title="Risky", body="<img src=x onerror=alert(1)> {patron_name}", operator=desk["alice"])
+    row = canned_message(
+        title="Risky", body="<img src=x onerror=alert(1)> {patron_name}", operator=desk["alice"]
+    )
     text = canned.fill(row.body, canned.context_for(chat=chat, operator=desk["alice"]))
     with django_capture_on_commit_callbacks(execute=True):
         message, _ = services.message_send(
-            chat_id=chat.pk, body=text, client_id="c-1", sender=Message.Sender.OPERATOR, operator=desk["alice"]
+            chat_id=chat.pk,
+            body=text,
+            client_id="c-1",
+            sender=Message.Sender.OPERATOR,
+            operator=desk["alice"],
         )
     assert message.body == "<img src=x onerror=alert(1)> Pat"
     [sent] = [event for _, event in captured_events if event["type"] == "message.new"]
-    assert sent["message"]["body"] == "<img src=x onerror=alert(1)> Pat"  # unescaped text; shown with textContent
+    assert (
+        sent["message"]["body"] == "<img src=x onerror=alert(1)> Pat"
+    )  # unescaped text; shown with textContent
 
 
 def test_seed_demo_has_the_oux_welcome():
@@ -319,6 +379,10 @@ def test_seed_demo_has_the_oux_welcome():
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - idempotent
     welcome = CannedMessage.objects.get(title="OUX welcome")
-    assert (welcome.scope, welcome.department.slug, welcome.shortcut) == ("department", "reference", "/welcome")
+    assert (welcome.scope, welcome.department.slug, welcome.shortcut) == (
+        "department",
+        "reference",
+        "/welcome",
+    )
     assert welcome.body == "Hi {patron_name}, thanks for your question — I'm reading it over now."
     assert CannedMessage.objects.filter(scope="global").count() >= 2

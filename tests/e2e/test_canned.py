@@ -82,7 +82,9 @@ def test_a_personal_shortcut_with_html_reaches_the_patron_as_text(operator_page,
     message_box = dashboard.get_by_role("textbox", name="Message", exact=True)
     expect(message_box).to_be_focused()
     dashboard.keyboard.type(shortcut)
-    offered = dashboard.get_by_role("listbox", name="Canned Messages").get_by_role("option", name="Risky")
+    offered = dashboard.get_by_role("listbox", name="Canned Messages").get_by_role(
+        "option", name="Risky"
+    )
     expect(offered).to_have_attribute("aria-selected", "true")
     dashboard.keyboard.press("Enter")  # picks the offered one instead of sending "/risky"
     sent = f"<b>Bold?</b> <img src=x onerror=\"document.title='pwned'\"> Bye {patron}!"

@@ -93,7 +93,8 @@ class Command(BaseCommand):
             department = departments[slug] if slug else None
             canned = CannedMessage.objects.filter(title=title, department=department).first()
             canned = canned or CannedMessage(title=title, department=department)
-            canned.scope = CannedMessage.Scope.DEPARTMENT if department else CannedMessage.Scope.GLOBAL
+            Scope = CannedMessage.Scope
+            canned.scope = Scope.DEPARTMENT if department else Scope.GLOBAL
             canned.shortcut, canned.body = shortcut, body
             services.canned_message_save(canned=canned)
         self.stdout.write("Demo accounts (log in at /dashboard/ or /admin/):")
