@@ -209,6 +209,8 @@ class PatronConsumer(DeskConsumer):
             await self.send_json({"type": "chat.claimed", "chat": event["chat"], "operator": event["operator"]["name"]})
         elif kind == "chat.ended":
             await self.send_json(event)
+        elif kind == "ticket.email_requested":  # from tickets: ask the patron for an email
+            await self.send_json(event)
 
 
 # --- Staff ----------------------------------------------------------------------------

@@ -188,3 +188,13 @@ def broadcast_on_commit(groups: list[str] | str, event: dict, *, chat_pk: int | 
     join the chat's group without a query."""
     group_list = [groups] if isinstance(groups, str) else list(groups)
     transaction.on_commit(lambda: _send_now(group_list, event, chat_pk))
+
+
+class TicketEmailRequested(TypedDict):
+    """Sent by ``tickets`` to a chat's group when a ticket was created from a chat whose
+    patron gave no email address: the widget asks for one."""
+
+    type: Literal["ticket.email_requested"]
+    chat: str
+    ticket: str  # the reference, e.g. "LD-000123"
+    department: str

@@ -529,3 +529,19 @@ def canned_personal_update(
 def canned_personal_delete(*, operator: Operator, canned_id: int) -> None:
     canned = _own_canned(operator, canned_id)
     canned_message_delete(canned=canned)
+
+
+@transaction.atomic
+def chat_set_patron_email(*, chat_id: int, email: str) -> Chat:
+    """The patron's email address, given after the chat started (e.g. when a ticket
+    needs somewhere to send its reply). Raises InvalidInput (code ``bad_email``)."""
+    email = (email or "").strip()[:254]
+    try:
+        EmailValidator()(email)
+    except ValidationError:
+        raise InvalidInput("That email address does not look right.", code="bad_email") from None
+    chat = _lock_chat(chat_id)
+    if chat.patron_email != email:
+        chat.patron_email = email
+        Chat.objects.filter(pk=chat.pk).update(patron_email=email)
+    return chat

@@ -320,6 +320,26 @@ LIBDESK = {
     "HISTORY_PAGE": env_int("HISTORY_PAGE", 500),
 }
 
+# --- Tickets (follow-up by email) -------------------------------------------------------
+TICKETS = {
+    # Shared secret of the inbound-mail webhook (header X-LibDesk-Secret). Empty: refused.
+    "INBOUND_SECRET": env_str("TICKETS_INBOUND_SECRET"),
+    # Reply-To of ticket emails; "{reference}" becomes e.g. LD-000123 (plus-addressing).
+    "REPLY_TO": env_str("TICKETS_REPLY_TO") or "desk+{reference}@library.example",
+    # The queue (department slug) of inbound mail that matches no ticket.
+    "DEFAULT_QUEUE": env_str("TICKETS_DEFAULT_QUEUE") or "reference",
+    # Offline question form: at most this many tickets per sender (email or IP) per window.
+    "OFFLINE_FORM_LIMIT": env_int("TICKETS_OFFLINE_FORM_LIMIT", 5),
+    "OFFLINE_FORM_WINDOW_SECONDS": env_int("TICKETS_OFFLINE_FORM_WINDOW_SECONDS", 3600),
+    # Sending an email is retried this many times (exponential backoff) before "failed".
+    "EMAIL_MAX_RETRIES": env_int("TICKETS_EMAIL_MAX_RETRIES", 5),
+    # Largest inbound attachment kept, in bytes (larger ones are noted, not stored).
+    "MAX_ATTACHMENT_BYTES": env_int("TICKETS_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
+}
+# Uploaded files (ticket attachments). Never served by URL: staff download them through
+# a permission-checked view.
+MEDIA_ROOT = env_str("MEDIA_ROOT") or str(VAR_DIR / "media")
+
 # --- Patron rate limits (per address or per chat; counted in the shared cache) ----------
 LIBDESK_LIMITS = {
     # New chats one address may start per window.

@@ -11,4 +11,7 @@ urlpatterns = [
     path("", include("chat.urls")),
     # Reference Analytics: reports, /analytics/new/, CSV export, the after-chat form.
     path("analytics/", include("analytics.urls")),
+    # The ticket desk, the widget's offline form and the inbound-mail webhook
+    # (POST /tickets/inbound/email).
+    path("tickets/", include("tickets.urls")),
 ]

@@ -118,3 +118,18 @@ def desk_admin_user(username="dana", **kwargs):
     user = UserFactory(username=username, **kwargs)
     user.groups.add(Group.objects.get(name=migration.GROUP))
     return user
+
+
+def offline_ticket(department, question="Do you have the 1902 atlas?", email=None, name="Pat"):
+    """A ticket as the widget's offline form makes it (real service); a fresh email
+    address each time so the per-address rate limit stays out of the way."""
+    import uuid
+
+    from tickets import services as ticket_services
+
+    return ticket_services.ticket_create_from_offline_form(
+        department=department,
+        name=name,
+        email=email or f"pat-{uuid.uuid4().hex[:10]}@example.org",
+        question=question,
+    )

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = "Tickets"
+
+    def ready(self):
+        from chat.extensions import register_dashboard_module
+
+        # Create Ticket on an open chat, and the open-tickets-assigned-to-me count.
+        register_dashboard_module("tickets/dashboard.js")

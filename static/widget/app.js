@@ -51,6 +51,7 @@ const outbox = new Map((store.get(outboxKey) || []).map((item) => [item.client_i
 
 function show(stateId) {
   for (const id of states) $(id).hidden = id !== stateId;
+  if (stateId === "state-offline") mountOfflineForm(); // tickets: leave a question
 }
 
 function saveOutbox() {
@@ -116,6 +117,7 @@ function onFrame(frame) {
       setChatStatus(describeState(chatState));
       if (chatState.status === "ended" || chatState.status === "closed") showEnded();
       else flushOutbox();
+      checkEmailNeeded();
       break;
     case "message.new":
       renderMessage(frame.message);
@@ -136,6 +138,9 @@ function onFrame(frame) {
     case "chat.ended":
       if (chatState) chatState.status = "ended";
       showEnded();
+      break;
+    case "ticket.email_requested":
+      askForEmail(frame);
       break;
     case "error":
       if (frame.code === "bad_token") {
@@ -178,6 +183,7 @@ function forget() {
   session = null;
   lastSeq = 0;
   transcript.replaceChildren();
+  $("email-request").replaceChildren();
   $("composer").hidden = false;
   $("ended").hidden = true;
   start();
@@ -194,7 +200,7 @@ async function start() {
   try {
     const response = await fetch(root.dataset.statusUrl, { credentials: "omit" });
     const status = await response.json();
-    if (status.online) {
+    if (status.online || status.answering) {
       show("state-form");
       $("question").focus();
     } else {
@@ -298,8 +304,123 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") requestClose();
 });
 
-start();
+// --- Tickets: the offline question form and the request for an email address ---------------
+// Both are cloned from <template>s only when needed (docs/protocol.md, "Tickets").
 
+async function postJSON(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "omit",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  return { ok: response.ok, data };
+}
+
+function mountOfflineForm() {
+  const holder = $("offline-question");
+  if (holder.firstElementChild) return;
+  holder.append($("offline-form-template").content.cloneNode(true));
+  const form = $("offline-form");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = $("offline-error");
+    error.textContent = "";
+    const email = $("offline-email");
+    const question = $("offline-question-text");
+    for (const field of [email, question]) field.removeAttribute("aria-invalid");
+    if (!email.value.trim() || !email.checkValidity()) {
+      error.textContent = "Please give an email address we can answer to.";
+      email.setAttribute("aria-invalid", "true");
+      email.focus();
+      return;
+    }
+    if (!question.value.trim()) {
+      error.textContent = "Please type your question.";
+      question.setAttribute("aria-invalid", "true");
+      question.focus();
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const { ok, data } = await postJSON(form.dataset.url, {
+        name: $("offline-name").value,
+        email: email.value.trim(),
+        question: question.value.trim(),
+        website: $("offline-website").value,
+      });
+      if (!ok) {
+        error.textContent = data.message || "Your question could not be sent. Please try again.";
+        return;
+      }
+      form.hidden = true;
+      const sent = $("offline-sent");
+      sent.textContent = data.ticket
+        ? `Thank you! Your question was sent (reference ${data.ticket}). We will answer by email.`
+        : "Thank you! Your question was sent. We will answer by email.";
+      sent.hidden = false;
+      sent.focus();
+    } catch {
+      error.textContent = "Your question could not be sent. Please try again.";
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+function askForEmail({ ticket, department }) {
+  const holder = $("email-request");
+  if (!holder.firstElementChild) {
+    holder.append($("email-request-template").content.cloneNode(true));
+    const form = $("email-request-form");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const input = $("email-request-input");
+      const error = $("email-request-error");
+      error.textContent = "";
+      input.removeAttribute("aria-invalid");
+      if (!input.value.trim() || !input.checkValidity()) {
+        error.textContent = "Please give an email address we can answer to.";
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return;
+      }
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const { ok, data } = await postJSON(form.dataset.url, { token: session.token, email: input.value.trim() });
+        if (!ok) {
+          error.textContent = data.message || "Your email address could not be saved.";
+          return;
+        }
+        holder.replaceChildren();
+        ($("composer").hidden ? $("new-chat") : $("message-input")).focus();
+      } catch {
+        error.textContent = "Your email address could not be saved. Please try again.";
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+  $("email-request-text").textContent =
+    `${department} will follow up on your question (ticket ${ticket}) by email. Where should they write to you?`;
+  $("email-request-input").focus();
+}
+
+async function checkEmailNeeded() {
+  if (!session || !session.token) return;
+  try {
+    const url = $("email-request-template").content.querySelector("form").dataset.neededUrl;
+    const { ok, data } = await postJSON(url, { token: session.token });
+    if (ok && data.needed) askForEmail(data);
+  } catch {
+    // Nothing to ask, or the desk is unreachable: the socket's own retry will bring us back.
+  }
+}
+
+start();
 
 // --- Email me this transcript (the ended state) ---------------------------------------------
 // The patron's token goes in an Authorization header, never a cookie.

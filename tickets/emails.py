@@ -1,0 +1,70 @@
+"""Outbound ticket emails, built from templates: a plain-text and an HTML part each
+(the HTML templates autoescape, so a patron's text stays text)."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from tickets.models import Ticket, TicketMessage
+
+
+def reply_to_address(ticket: Ticket) -> str:
+    return settings.TICKETS["REPLY_TO"].format(reference=ticket.reference)
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return settings.LIBDESK_PUBLIC_URL + reverse("tickets:detail", args=[ticket.reference])
+
+
+def _email(subject, template, context, to, *, reply_to=None, headers=None):
+    text = render_to_string(f"tickets/email/{template}.txt", context)
+    html = render_to_string(f"tickets/email/{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),  # no header injection through line breaks
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=to,
+        reply_to=reply_to,
+        headers=headers or {},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def reply_email(message: TicketMessage) -> EmailMultiAlternatives:
+    """A staff reply to the patron: ``[LD-000123] subject``, Reply-To routing back."""
+    ticket = message.ticket
+    earlier = [
+        m.email_message_id
+        for m in ticket.messages.exclude(pk=message.pk).exclude(email_message_id="").order_by("pk")
+    ]
+    headers = {"Message-ID": message.email_message_id, "Auto-Submitted": "no"}
+    if earlier:
+        headers["In-Reply-To"] = earlier[-1]
+        headers["References"] = " ".join(earlier[-10:])
+    context = {
+        "ticket": ticket,
+        "message": message,
+        "library_name": settings.LIBRARY_NAME,
+        "department": ticket.department.name,
+    }
+    return _email(
+        f"[{ticket.reference}] {ticket.subject}",
+        "reply",
+        context,
+        [ticket.patron_email],
+        reply_to=[reply_to_address(ticket)],
+        headers=headers,
+    )
+
+
+def new_ticket_email(ticket: Ticket, recipients: list[str]) -> EmailMultiAlternatives:
+    """To the assignee or the department's operators: a new ticket is in their queue."""
+    context = {"ticket": ticket, "url": ticket_url(ticket), "library_name": settings.LIBRARY_NAME}
+    return _email(
+        f"[{ticket.reference}] New ticket for {ticket.department.name}: {ticket.subject}",
+        "new_ticket",
+        context,
+        recipients,
+    )

@@ -1,0 +1,153 @@
+"""Tickets: a follow-up by email for a question the desk could not answer live.
+
+Nobody saves these models but ``tickets.services`` (one write path per entity).
+A department is a ticket queue; a ticket's reference (``LD-000123``) is its id.
+"""
+
+import re
+
+from django.conf import settings
+from django.db import models
+
+from chat.models import Chat, Department, Operator
+
+REFERENCE_PREFIX = "LD-"
+REFERENCE_RE = re.compile(r"\bLD-(\d{1,12})\b", re.IGNORECASE)
+
+
+def format_reference(pk: int) -> str:
+    return f"{REFERENCE_PREFIX}{int(pk):06d}"
+
+
+def parse_reference(text: str) -> int | None:
+    """The ticket id in ``text`` ("LD-000123", any case), or None."""
+    match = REFERENCE_RE.search(text or "")
+    return int(match.group(1)) if match else None
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        CLOSED = "closed", "Closed"
+
+    class Source(models.TextChoices):
+        CHAT = "chat", "From a chat"
+        OFFLINE_FORM = "offline_form", "Offline form"
+        EMAIL = "email", "Email"
+
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    source = models.CharField(max_length=12, choices=Source.choices)
+    patron_name = models.CharField(max_length=80, blank=True)
+    patron_email = models.EmailField(blank=True)
+    subject = models.CharField(max_length=200)
+    question = models.TextField()
+    chat = models.ForeignKey(
+        Chat, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    # The chat's transcript as it stood when the ticket was made (the chat may be purged).
+    transcript = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Offline form only: a keyed digest of the sender's IP address, for the rate limit.
+    origin_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        indexes = [
+            models.Index(fields=["department", "status"]),
+            models.Index(fields=["assignee", "status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return format_reference(self.pk)
+
+    @property
+    def patron_label(self) -> str:
+        return self.patron_name or self.patron_email or "Patron"
+
+
+class TicketMessage(models.Model):
+    """One entry of a ticket's thread. Staff replies are emailed to the patron; internal
+    notes never leave the desk; patron messages arrived by email (or the ticket's start)."""
+
+    class Kind(models.TextChoices):
+        PATRON = "patron", "Patron"
+        REPLY = "reply", "Staff reply"
+        NOTE = "note", "Internal note"
+
+    class EmailStatus(models.TextChoices):
+        NONE = "", "Not emailed"
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_address = models.EmailField(blank=True)
+    body = models.TextField(blank=True)
+    # RFC 5322 Message-ID: ours for replies (threading), theirs for inbound (dedupe).
+    email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    email_status = models.CharField(
+        max_length=8, choices=EmailStatus.choices, blank=True, default=EmailStatus.NONE
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_last_error = models.CharField(max_length=500, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+class TicketAttachment(models.Model):
+    """A file that came with a patron's email. Stored under a random name; only ever
+    downloaded (Content-Disposition: attachment), never shown inline."""
+
+    message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=120, blank=True)
+    size = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return self.filename
+
+
+class TicketChange(models.Model):
+    """The audit trail: who changed which field of a ticket, from what, to what, when."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    field = models.CharField(max_length=40)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.field}: {self.old_value} → {self.new_value}"
