@@ -9,11 +9,9 @@ import csv
 from itertools import islice
 
 from asgiref.sync import sync_to_async
-
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
-
 
 COLUMNS = [
     ("id", F("id")),
@@ -58,11 +56,7 @@ class _Echo:
 
 def rows_queryset(qs):
     annotations = {f"csv_{name}": expression for name, expression in COLUMNS}
-    return (
-        qs.order_by("occurred_at", "id")
-        .annotate(**annotations)
-        .values_list(*annotations.keys())
-    )
+    return qs.order_by("occurred_at", "id").annotate(**annotations).values_list(*annotations.keys())
 
 
 def _cell(value):
@@ -104,4 +98,3 @@ async def astream_rows(qs):
 
 def filename(flt) -> str:
     return f"reference-analytics-{flt.start:%Y%m%d}-{flt.end:%Y%m%d}.csv"
-

@@ -125,7 +125,9 @@ class InteractionForm(forms.ModelForm):
             help_text="Reference Effort Assessment Data: 1 (least) to 6 (most effort).",
         )
         f["occurred_at"].required = False
-        f["duration_minutes"].widget.attrs.update({"min": 0, "max": 24 * 60, "inputmode": "numeric"})
+        f["duration_minutes"].widget.attrs.update(
+            {"min": 0, "max": 24 * 60, "inputmode": "numeric"}
+        )
         for name in ("location", "mode"):
             f[name].empty_label = "Choose…"
         f["referral_kind"].choices = Interaction.Referral.choices
@@ -201,7 +203,6 @@ class InteractionForm(forms.ModelForm):
     def entry_data(self) -> dict:
         """The cleaned data in the shape ``services.interaction_record`` takes."""
         return {name: self.cleaned_data.get(name) for name in self.fields}
-
 
 
 class ReportFilterForm(forms.Form):

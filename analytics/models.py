@@ -148,9 +148,7 @@ class Interaction(models.Model):
         "chat.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     referred_by_text = models.CharField(max_length=200, blank=True)
-    question_type = models.ForeignKey(
-        QuestionType, null=True, blank=True, on_delete=models.PROTECT
-    )
+    question_type = models.ForeignKey(QuestionType, null=True, blank=True, on_delete=models.PROTECT)
     read_scale = models.PositiveSmallIntegerField(
         "READ scale",
         null=True,

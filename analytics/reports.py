@@ -182,7 +182,8 @@ def per_day(flt: ReportFilter) -> list[dict]:
 
 
 def heatmap(flt: ReportFilter) -> dict:
-    """Weekday × hour counts: ``{"rows": [{"weekday": "Monday", "cells": [24 ints]}], "max": n}``."""
+    """Weekday × hour counts:
+    ``{"rows": [{"weekday": "Monday", "cells": [24 ints]}, …], "max": n}``."""
     rows = (
         interactions(flt)
         .annotate(weekday=ExtractIsoWeekDay("occurred_at"), hour=ExtractHour("occurred_at"))
@@ -222,12 +223,7 @@ def by_question_type(flt):
 
 
 def by_read_scale(flt) -> list[dict]:
-    rows = (
-        interactions(flt)
-        .values("read_scale")
-        .annotate(count=Count("id"))
-        .order_by("read_scale")
-    )
+    rows = interactions(flt).values("read_scale").annotate(count=Count("id")).order_by("read_scale")
     counts = {row["read_scale"]: row["count"] for row in rows}
     out = [{"label": str(level), "count": counts.get(level, 0)} for level in range(1, 7)]
     if counts.get(None):

@@ -36,8 +36,4 @@ def first_patron_message(chat: Chat) -> str:
 
 
 def interaction_for_chat(chat: Chat) -> Interaction | None:
-    return (
-        Interaction.objects.select_related("location", "mode", "staff")
-        .filter(chat=chat)
-        .first()
-    )
+    return Interaction.objects.select_related("location", "mode", "staff").filter(chat=chat).first()

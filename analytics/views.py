@@ -75,7 +75,7 @@ def chat_entry(request, public_id, partial=False):
     chat = _chat_for(request, public_id)
     template = "analytics/_chat_entry.html" if partial else "analytics/chat_entry.html"
     existing = selectors.interaction_for_chat(chat)
-    context = {"chat": chat, "interaction": existing}
+    context = {"chat": chat, "interaction": existing, "partial": partial}
     if existing is not None:
         return render(request, template, context)
     if chat.status not in (Chat.Status.ENDED, Chat.Status.CLOSED):
@@ -139,7 +139,9 @@ def new_entry(request):
         status = 200
         if request.GET.get("saved", "").isdigit():
             saved = True
-    return render(request, "analytics/new_entry.html", {"form": form, "saved": saved}, status=status)
+    return render(
+        request, "analytics/new_entry.html", {"form": form, "saved": saved}, status=status
+    )
 
 
 @staff_required
@@ -147,7 +149,9 @@ def new_entry(request):
 def pending(request):
     """The dashboard's list "Ended chats without statistics" (a fragment)."""
     chats = selectors.chats_without_entry(request.user)
-    template = "analytics/_pending.html" if request.GET.get("fragment") else "analytics/pending.html"
+    template = (
+        "analytics/_pending.html" if request.GET.get("fragment") else "analytics/pending.html"
+    )
     return render(request, template, {"chats": chats})
 
 
@@ -181,8 +185,13 @@ def report(request):
             "r": data,
             "day_chart": charts.columns(data["per_day"]),
             "figures": [
-                {"id": key, "title": title, "column": column, "rows": rows,
-                 "chart": charts.bars(rows)}
+                {
+                    "id": key,
+                    "title": title,
+                    "column": column,
+                    "rows": rows,
+                    "chart": charts.bars(rows),
+                }
                 for key, title, column, rows in figures
             ],
             "query": request.GET.urlencode(),

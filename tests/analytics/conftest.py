@@ -11,7 +11,9 @@ def department(db):
 
 @pytest.fixture
 def operator(department):
-    return OperatorFactory(user__username="alice-t", user__first_name="Alice", departments=[department])
+    return OperatorFactory(
+        user__username="alice-t", user__first_name="Alice", departments=[department]
+    )
 
 
 @pytest.fixture

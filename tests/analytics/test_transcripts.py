@@ -99,7 +99,9 @@ def test_staff_endpoint(staff_client, conversation, django_capture_on_commit_cal
     chat, _ = conversation
     url = f"/dashboard/chats/{chat.public_id}/transcript"
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(url, json.dumps({"email": ""}), content_type="application/json")
+        response = staff_client.post(
+            url, json.dumps({"email": ""}), content_type="application/json"
+        )
     assert response.status_code == 202
     assert response.json() == {"status": "queued", "email": "pat@example.org"}
     assert len(mail.outbox) == 1
@@ -118,7 +120,9 @@ def test_staff_endpoint_needs_csrf(conversation, operator):
     assert mail.outbox == []
 
 
-def test_patron_endpoint_with_bearer_token(client, conversation, django_capture_on_commit_callbacks):
+def test_patron_endpoint_with_bearer_token(
+    client, conversation, django_capture_on_commit_callbacks
+):
     chat, token = conversation
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -133,7 +137,9 @@ def test_patron_endpoint_with_bearer_token(client, conversation, django_capture_
     assert Chat.objects.get(pk=chat.pk).patron_email == "pat@example.org"
 
     bad = client.post(
-        "/widget/transcript", "{}", content_type="application/json",
+        "/widget/transcript",
+        "{}",
+        content_type="application/json",
         headers={"Authorization": "Bearer wrong"},
     )
     assert bad.status_code == 403 and bad.json()["code"] == "bad_token"
@@ -156,7 +162,9 @@ def test_patron_endpoint_token_in_body(client, department, django_capture_on_com
     assert response.status_code == 202 and mail.outbox[0].to == ["me@example.org"]
 
 
-def test_internal_chat_messages_never_appear(conversation, operator, django_capture_on_commit_callbacks):
+def test_internal_chat_messages_never_appear(
+    conversation, operator, django_capture_on_commit_callbacks
+):
     """Staff-to-staff talk about the chat (an internal chat, if the model exists) stays out."""
     from django.apps import apps
 
