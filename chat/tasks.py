@@ -1,6 +1,7 @@
 """Celery tasks of the chat desk: thin (ids in, one service call), queued on commit."""
 
 from celery import shared_task
+from django.db import OperationalError
 
 
 # --- Email transcript (issue 6) -----------------------------------------------------------
@@ -22,3 +23,18 @@ def email_transcript(self, chat_id: int, email: str) -> str:
 
     transcripts.send(chat_id=chat_id, to=email)
     return "sent"
+
+
+# --- Privacy ----------------------------------------------------------------------------
+
+
+@shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def apply_retention(self) -> dict:
+    """Hourly (CELERY_BEAT_SCHEDULE): retention periods; returns (and logs) what it did."""
+    import logging
+
+    from chat.retention import retention_apply
+
+    report = retention_apply()
+    logging.getLogger(__name__).info("retention applied: %s", report)
+    return report

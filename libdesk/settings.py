@@ -340,6 +340,14 @@ TICKETS = {
 # a permission-checked view.
 MEDIA_ROOT = env_str("MEDIA_ROOT") or str(VAR_DIR / "media")
 
+# --- Privacy: retention periods (days after a chat ended) --------------------------------
+RETENTION = {
+    # Transcripts (messages, attachments) are deleted this long after the chat ended.
+    "TRANSCRIPT_DAYS": env_int("RETENTION_TRANSCRIPT_DAYS", 365),
+    # Patron names, emails and page addresses are scrubbed this long after it ended.
+    "PATRON_DAYS": env_int("RETENTION_PATRON_DAYS", 90),
+}
+
 # --- Patron rate limits (per address or per chat; counted in the shared cache) ----------
 LIBDESK_LIMITS = {
     # New chats one address may start per window.

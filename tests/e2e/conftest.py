@@ -240,6 +240,8 @@ def operator_page(new_page, live_desk):
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Patron Chats")).to_be_visible()
         expect(page.locator("#connection")).to_have_text("Connected")
+        # dashboard.state (after "Connected") sets the radios: wait for it before choosing.
+        expect(page.locator("#department-list li").first).to_be_visible()
         if online:
             page.get_by_role("radio", name="Online").check()
             expect(page.locator("#department-list")).to_contain_text("online")

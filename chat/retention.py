@@ -1,0 +1,70 @@
+"""Retention and the patron's right to delete: the chat desk's privacy write path.
+
+Periods come from settings.RETENTION. Statistics stay: chats keep their department,
+times, status and operator (and Reference Analytics keeps its entries); what goes is
+the conversation and whatever identifies the patron.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from chat import events
+from chat.exceptions import Conflict
+from chat.models import Chat, ChatAudit, Message, hash_token
+
+FINISHED = (Chat.Status.ENDED, Chat.Status.CLOSED)
+
+
+def _scrub(chats) -> int:
+    return chats.exclude(patron_name="", patron_email="", page_url="").update(
+        patron_name="", patron_email="", page_url=""
+    )
+
+
+@transaction.atomic
+def retention_apply(*, now=None) -> dict[str, int]:
+    """Delete transcripts of chats that ended more than TRANSCRIPT_DAYS ago and scrub the
+    patron details of chats that ended more than PATRON_DAYS ago. Idempotent: a second
+    run finds nothing left to do. Returns what it did."""
+    now = now or timezone.now()
+    periods = settings.RETENTION
+    old_transcripts = Chat.objects.filter(
+        status__in=FINISHED, ended_at__lt=now - timedelta(days=periods["TRANSCRIPT_DAYS"])
+    )
+    messages = Message.objects.filter(chat__in=old_transcripts)
+    transcripts = messages.values("chat_id").distinct().count()
+    messages_deleted, _ = messages.delete()
+    scrubbed = _scrub(
+        Chat.objects.filter(status__in=FINISHED, ended_at__lt=now - timedelta(days=periods["PATRON_DAYS"]))
+    )
+    return {
+        "transcripts_deleted": transcripts,
+        "messages_deleted": messages_deleted,
+        "patrons_scrubbed": scrubbed,
+    }
+
+
+@transaction.atomic
+def chat_delete_by_patron(*, chat_id: int) -> Chat:
+    """The patron deletes their own ended chat: its messages go, their details are
+    scrubbed and their token stops working. Statistics (the chat row) stay."""
+    chat = Chat.objects.select_for_update(of=("self",)).get(pk=chat_id)
+    if chat.status not in FINISHED:
+        raise Conflict("End the chat before deleting it.", code="not_ended")
+    Message.objects.filter(chat=chat).delete()
+    Chat.objects.filter(pk=chat.pk).update(
+        patron_name="",
+        patron_email="",
+        page_url="",
+        # The old token no longer matches anything; nobody knows the new one.
+        patron_token_digest=hash_token(secrets.token_urlsafe(32)),
+    )
+    ChatAudit.objects.create(chat=chat, action="deleted_by_patron")
+    events.broadcast_on_commit(
+        events.chat_group(chat.pk), {"type": "chat.deleted", "chat": str(chat.public_id)}, chat_pk=chat.pk
+    )
+    return chat

@@ -1,0 +1,132 @@
+"""WCAG 2.2 AA: axe-core finds nothing in any state of the widget or on the staff
+pages, and the whole flows work from the keyboard alone."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.a11y import assert_accessible
+from tests.e2e.helpers import chat_item, unique
+
+
+def widget_page(new_page, live_desk, slug="reference"):
+    """The widget's iframe page opened on its own, so axe audits it as a document."""
+    page = new_page()
+    page.goto(f"{live_desk.url}/widget/{slug}/")
+    return page
+
+
+def test_widget_in_every_state_has_no_violations(new_page, live_desk, operator_page):
+    dashboard = operator_page("alice")
+    demo = new_page()
+    demo.goto(f"{live_desk.url}/demo/")
+    expect(demo.get_by_role("button", name="Ask a librarian")).to_be_visible()
+    assert_accessible(demo, "closed (the library page with the launcher)")
+
+    page = widget_page(new_page, live_desk)
+    expect(page.get_by_role("button", name="Start chat")).to_be_visible()
+    assert_accessible(page, "pre-chat form")
+
+    page.get_by_role("button", name="Start chat").click()
+    expect(page.get_by_role("alert")).to_have_text("Please type your question.")
+    assert_accessible(page, "error (empty question)")
+
+    patron = unique("Axe")
+    page.get_by_label("Your name").fill(patron)
+    page.get_by_label("Your question").fill("Where are the maps?")
+    page.get_by_role("button", name="Start chat").click()
+    expect(page.get_by_role("status").filter(has_text="Waiting for a librarian")).to_be_visible()
+    assert_accessible(page, "waiting")
+
+    chat_item(dashboard, patron).get_by_role("button", name="Claim Chat").click()
+    expect(page.get_by_text("You are chatting with Alice.")).to_be_visible()
+    dashboard.get_by_label("Message").fill("The maps are on floor 3.")
+    dashboard.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("log")).to_contain_text("The maps are on floor 3.")
+    assert_accessible(page, "chatting")
+    assert_accessible(dashboard, "dashboard with an open chat")
+
+    dashboard.get_by_role("button", name="End Chat").click()
+    expect(page.get_by_role("status").filter(has_text="This chat has ended")).to_be_visible()
+    assert_accessible(page, "ended")
+    assert_accessible(dashboard, "dashboard after End Chat")
+
+
+def test_offline_widget_has_no_violations(new_page, live_desk):
+    page = widget_page(new_page, live_desk, "special-collections")  # nobody online there
+    expect(page.get_by_role("heading", name="We're offline")).to_be_visible()
+    assert_accessible(page, "offline")
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/"])
+def test_public_staff_pages_have_no_violations(new_page, live_desk, path):
+    page = new_page()
+    page.goto(f"{live_desk.url}{path}")
+    assert_accessible(page, path)
+
+
+def test_patron_flow_by_keyboard_alone(new_page, live_desk, operator_page):
+    dashboard = operator_page("bob")
+    page = new_page()
+    page.goto(f"{live_desk.url}/demo/")
+    launcher = page.get_by_role("button", name="Ask a librarian")
+    expect(launcher).to_be_visible()
+    # Tab from the top of the page until the launcher has focus (it comes last).
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement?.dataset?.libdesk === 'launcher'"):
+            break
+    expect(launcher).to_be_focused()
+    page.keyboard.press("Enter")
+    widget = page.frame_locator('iframe[title="Chat with the library"]')
+    question = widget.get_by_label("Your question")
+    expect(question).to_be_focused()  # focus moves into the chat
+    patron = unique("Keyboard")
+    page.keyboard.type("Is the library open on Sunday?")
+    page.keyboard.press("Shift+Tab")  # back to the optional email, then the name
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.type(patron)
+    for _ in range(3):  # name → email → question → Start chat
+        page.keyboard.press("Tab")
+    expect(widget.get_by_role("button", name="Start chat")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(widget.get_by_role("status").filter(has_text="Waiting for a librarian")).to_be_visible()
+    expect(widget.get_by_label("Message")).to_be_focused()
+
+    chat_item(dashboard, patron).get_by_role("button", name="Claim Chat").click()
+    expect(widget.get_by_text("You are chatting with Bob.")).to_be_visible()
+    page.keyboard.type("Thanks for helping!")
+    page.keyboard.press("Enter")
+    expect(dashboard.get_by_role("log", name="Conversation")).to_contain_text("Thanks for helping!")
+    page.keyboard.press("Escape")
+    expect(launcher).to_be_focused()
+
+
+def test_operator_flow_by_keyboard_alone(new_page, live_desk, patron_page, operator_page):
+    dashboard = operator_page("alice")
+    _, widget = patron_page()
+    patron = unique("KeyOp")
+    widget.get_by_label("Your name").fill(patron)
+    widget.get_by_label("Your question").fill("Do you lend laptops?")
+    widget.get_by_role("button", name="Start chat").click()
+
+    claim = chat_item(dashboard, patron).get_by_role("button", name="Claim Chat")
+    expect(claim).to_be_visible()
+    claim.focus()
+    dashboard.keyboard.press("Enter")
+    message = dashboard.get_by_label("Message")
+    expect(message).to_be_focused()
+    dashboard.keyboard.type("Yes, for 4 hours at a time.")
+    dashboard.keyboard.press("Enter")
+    expect(widget.get_by_role("log")).to_contain_text("Yes, for 4 hours at a time.")
+    end = dashboard.get_by_role("button", name="End Chat")
+    for _ in range(40):
+        dashboard.keyboard.press("Shift+Tab")
+        if dashboard.evaluate("document.activeElement?.id === 'end-chat'"):
+            break
+    expect(end).to_be_focused()
+    dashboard.keyboard.press("Enter")
+    close = dashboard.get_by_role("button", name="Close Chat")
+    expect(close).to_be_visible()
+    close.focus()
+    dashboard.keyboard.press("Enter")
+    expect(dashboard.locator("#mine-list li").filter(has_text=patron)).to_have_count(0)
