@@ -13,6 +13,13 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from chat import events, selectors, services
+from chat.consumer_frames import (
+    PATRON_FRAMES,
+    STAFF_FRAMES,
+    PatronWatchFrames,
+    StaffDeskFrames,
+    staff_state_extras,
+)
 from chat.exceptions import DeskError, Forbidden, InvalidInput, NotFound
 from chat.models import Chat, Message
 
@@ -133,11 +140,11 @@ def _patron_welcome(token, last_seq):
     return chat, {"chat": state, "messages": messages}
 
 
-class PatronConsumer(DeskConsumer):
+class PatronConsumer(PatronWatchFrames, DeskConsumer):
     """The widget's socket. The patron proves who they are with their token in the
     first frame (``hello``), never in a cookie or the URL."""
 
-    frame_types = frozenset({"hello", "message.send", "chat.end", "ping"})
+    frame_types = frozenset({"hello", "message.send", "chat.end", "ping"}) | PATRON_FRAMES
     chat_pk = None
     seen_seq = 0
 
@@ -148,6 +155,7 @@ class PatronConsumer(DeskConsumer):
         await self.accept()
 
     async def disconnect(self, code):
+        await self.stop_watching()
         if self.chat_pk is not None:
             await self.channel_layer.group_discard(events.chat_group(self.chat_pk), self.channel_name)
             await self.channel_layer.group_discard(
@@ -167,6 +175,7 @@ class PatronConsumer(DeskConsumer):
             return
         if self.chat_pk is not None and self.chat_pk != chat.pk:
             raise Forbidden("This socket already belongs to another chat.")
+        await self.stop_watching()
         self.chat_pk, self.department_pk = chat.pk, chat.department_id
         await self.channel_layer.group_add(events.chat_group(chat.pk), self.channel_name)
         await self.channel_layer.group_add(events.department_queue_group(chat.department_id), self.channel_name)
@@ -209,6 +218,8 @@ class PatronConsumer(DeskConsumer):
             await self.send_json({"type": "chat.claimed", "chat": event["chat"], "operator": event["operator"]["name"]})
         elif kind == "chat.ended":
             await self.send_json(event)
+        elif kind == "department.presence" and self.chat_pk is None:
+            await self.send_json({**event, "type": "presence"})
         elif kind == "ticket.email_requested":  # from tickets: ask the patron for an email
             await self.send_json(event)
 
@@ -257,12 +268,12 @@ def _staff_history(chat, after_seq):
     return {"chat": events.chat_summary(chat), "messages": messages}
 
 
-class StaffConsumer(DeskConsumer):
+class StaffConsumer(StaffDeskFrames, DeskConsumer):
     """The Chat Dashboard's socket: a logged-in operator, from our own Origin."""
 
     frame_types = frozenset(
         {"presence.set", "chat.open", "chat.claim", "message.send", "chat.end", "chat.close", "ping"}
-    )
+    ) | STAFF_FRAMES
     operator = None
 
     async def connect(self):
@@ -284,6 +295,7 @@ class StaffConsumer(DeskConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         for public_id, pk in mine.items():
             await self._join_chat(public_id, pk)
+        state.update(await staff_state_extras(self.operator))
         await self.send_json(state)
 
     async def disconnect(self, code):
@@ -330,7 +342,7 @@ class StaffConsumer(DeskConsumer):
         if not getattr(user, "is_authenticated", False) or user.pk != self.operator.user_id:
             await self._end_session("expired")
             return
-        await database_sync_to_async(services.connection_touch)(channel_name=self.channel_name)
+        await self.heartbeat()  # touch, idle/shift checks, overdue transfers (chat.presence)
         await self.send_json({"type": "pong"})
 
     async def _end_session(self, reason):

@@ -113,6 +113,9 @@ class PresenceChanged(TypedDict):
     operator: dict  # {"id", "name", "status", "available"}
     departments: list[dict]  # [{"id", "name", "online"}]
     online: NotRequired[bool]
+    # Why it changed when the desk changed it: "idle" (→ Away), "shift_end" or
+    # "disconnected" (→ Offline). Absent when the operator chose it.
+    reason: NotRequired[str]
 
 
 class SessionEnded(TypedDict):
@@ -198,3 +201,138 @@ class TicketEmailRequested(TypedDict):
     chat: str
     ticket: str  # the reference, e.g. "LD-000123"
     department: str
+
+
+# --- Presence, internal chat and transfers (issue 4) ------------------------------------
+
+
+def department_presence_group(department_pk: int) -> str:
+    """Patron widgets watching a department before their chat starts (no token)."""
+    return f"dept-{int(department_pk)}-presence"
+
+
+class DepartmentPresence(TypedDict):
+    """To ``dept-<pk>-presence``; the patron socket forwards it as ``presence``."""
+
+    type: Literal["department.presence"]
+    department: str  # slug
+    online: bool
+    answering: dict | None  # {"name", "slug"}: who answers a new chat (maybe a fallback)
+
+
+class InternalSummary(TypedDict):
+    id: str
+    created_by: dict  # {"id", "name"}
+    to_operator: dict | None
+    to_department: dict | None  # {"id", "name"}
+    to_label: str
+    answered_by: dict | None
+    about: dict | None  # {"id", "patron_name", "department"}: the patron chat it is about
+    created_at: str
+    last_seq: int
+    closed: bool
+
+
+class InternalMessagePayload(TypedDict):
+    seq: int
+    client_id: str
+    author: dict | None  # {"id", "name"}
+    body: str
+    created_at: str
+
+
+class InternalStarted(TypedDict):
+    type: Literal["internal.started"]
+    internal: InternalSummary
+
+
+class InternalMessageNew(TypedDict):
+    type: Literal["internal.message"]
+    internal: str
+    message: InternalMessagePayload
+
+
+class InternalAnswered(TypedDict):
+    type: Literal["internal.answered"]
+    internal: str
+    by: dict  # {"id", "name"}
+
+
+class InternalClosed(TypedDict):
+    type: Literal["internal.closed"]
+    internal: str
+
+
+class TransferSummary(TypedDict):
+    chat: ChatSummary
+    from_operator: dict  # {"id", "name"}
+    to_operator: dict | None
+    to_department: dict | None
+    to_label: str
+    note: str
+    status: Literal["offered", "accepted", "declined", "expired"]
+    expires_at: str
+
+
+class TransferOffered(TypedDict):
+    type: Literal["transfer.offered"]
+    transfer: TransferSummary
+
+
+class TransferResolved(TypedDict):
+    type: Literal["transfer.resolved"]
+    transfer: TransferSummary
+    by: dict | None  # who claimed or declined; None when it expired
+
+
+def internal_summary(internal) -> InternalSummary:
+    about = internal.about_chat
+    return {
+        "id": str(internal.public_id),
+        "created_by": operator_ref(internal.created_by),
+        "to_operator": operator_ref(internal.to_operator) if internal.to_operator_id else None,
+        "to_department": (
+            {"id": internal.to_department_id, "name": internal.to_department.name}
+            if internal.to_department_id
+            else None
+        ),
+        "to_label": (
+            internal.to_department.name if internal.to_department_id else internal.to_operator.public_name
+        ),
+        "answered_by": operator_ref(internal.answered_by) if internal.answered_by_id else None,
+        "about": (
+            {"id": str(about.public_id), "patron_name": about.patron_label, "department": about.department.name}
+            if about is not None
+            else None
+        ),
+        "created_at": internal.created_at.isoformat(),
+        "last_seq": internal.last_seq,
+        "closed": internal.closed_at is not None,
+    }
+
+
+def internal_message_payload(message) -> InternalMessagePayload:
+    return {
+        "seq": message.seq,
+        "client_id": message.client_id,
+        "author": operator_ref(message.operator) if message.operator_id else None,
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def transfer_summary(transfer, preview: str = "") -> TransferSummary:
+    return {
+        "chat": chat_summary(transfer.chat, preview=preview),
+        "from_operator": operator_ref(transfer.from_operator),
+        "to_operator": operator_ref(transfer.to_operator) if transfer.to_operator_id else None,
+        "to_department": (
+            {"id": transfer.to_department_id, "name": transfer.to_department.name}
+            if transfer.to_department_id
+            else None
+        ),
+        "to_label": transfer.target_name,
+        "note": transfer.note,
+        "status": transfer.status,
+        "expires_at": transfer.expires_at.isoformat(),
+    }

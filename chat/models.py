@@ -37,6 +37,13 @@ class Department(models.Model):
         related_name="fallback_for",
         help_text="The department that takes this department's chats when nobody is online.",
     )
+    # Screenshare (issue 7): built-in WebRTC, or a meeting link from a template.
+    screenshare_mode = models.CharField(
+        max_length=8,
+        choices=[("webrtc", "Built in (in the browser)"), ("meeting", "Meeting link")],
+        default="webrtc",
+        help_text="How Request Screenshare works in this department.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -69,6 +76,20 @@ class Operator(models.Model):
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFLINE)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    meeting_url = models.URLField(
+        max_length=300,
+        blank=True,
+        help_text="Personal meeting room (Zoom, Teams, Jitsi…) for screenshare by meeting "
+        "link. Empty: a room from SCREENSHARE_MEETING_TEMPLATE.",
+    )
+    # Presence (issue 4): the dashboard reports activity; idle for IDLE_AWAY_SECONDS → Away.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    shift_ends_at = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Scheduled end of shift (local time, every day): an operator still Online "
+        "or Away then is signed off. Empty: no scheduled end.",
+    )
 
     class Meta:
         ordering = ["user__username"]
@@ -194,6 +215,9 @@ class ChatAudit(models.Model):
         CLAIMED = "claimed", "Claimed"
         ENDED = "ended", "Ended"
         CLOSED = "closed", "Closed"
+        TRANSFERRED = "transferred", "Transfer offered"
+        TRANSFER_DECLINED = "transfer_declined", "Transfer declined"
+        TRANSFER_EXPIRED = "transfer_expired", "Transfer expired"
 
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="audit")
     action = models.CharField(max_length=20)
@@ -208,6 +232,10 @@ class ChatAudit(models.Model):
     )
     note = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField(auto_now_add=True)
+    to_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
@@ -294,3 +322,177 @@ class CannedMessage(models.Model):
             errors["operator"] = "Only a personal message has an operator."
         if errors:
             raise ValidationError(errors)
+
+
+# --- Internal chat and transfers (issue 4) ----------------------------------------------
+
+
+class InternalChat(models.Model):
+    """Staff to staff: from one operator to another operator, or to a department (every
+    online operator of it sees it; the first to reply answers it). Patrons never see it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="+")
+    to_operator = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    to_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    answered_by = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    about_chat = models.ForeignKey(
+        Chat,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="internal_chats",
+        help_text="The patron chat this conversation is about (its transcript is readable).",
+    )
+    last_seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="internal_chat_has_one_target",
+                condition=(
+                    Q(to_operator__isnull=False, to_department__isnull=True)
+                    | Q(to_operator__isnull=True, to_department__isnull=False)
+                ),
+            )
+        ]
+
+    def __str__(self):
+        return f"Internal chat {self.pk}"
+
+
+class InternalMessage(models.Model):
+    chat = models.ForeignKey(InternalChat, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    operator = models.ForeignKey(Operator, null=True, on_delete=models.SET_NULL, related_name="+")
+    client_id = models.CharField(max_length=64, blank=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["chat", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chat", "seq"], name="unique_internal_seq"),
+            models.UniqueConstraint(
+                fields=["chat", "client_id"],
+                condition=~Q(client_id=""),
+                name="unique_internal_client_id",
+            ),
+        ]
+
+
+class Transfer(models.Model):
+    """A patron chat offered by its operator to another operator or a department:
+    offered → accepted (claimed) | declined | expired. At most one offer per chat."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="transfers")
+    from_operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="+")
+    to_operator = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    to_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.OFFERED, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chat"], condition=Q(status="offered"), name="one_open_transfer_per_chat"
+            ),
+            models.CheckConstraint(
+                name="transfer_has_one_target",
+                condition=(
+                    Q(to_operator__isnull=False, to_department__isnull=True)
+                    | Q(to_operator__isnull=True, to_department__isnull=False)
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Transfer {self.pk} ({self.status})"
+
+    @property
+    def target_name(self):
+        return self.to_department.name if self.to_department_id else self.to_operator.public_name
+
+
+# --- The patron's side (issue 7): attachments and ratings --------------------------------
+
+
+def attachment_storage_name(instance, filename):
+    """A random name under attachments/, with no trace of the patron's file name (which is
+    kept, cleaned, in ``Attachment.name``). Never served by URL: only through the
+    permission-checked download view."""
+    import secrets
+
+    return f"attachments/{secrets.token_hex(16)}"
+
+
+class Attachment(models.Model):
+    """A file sent in a chat, by its patron or its operator: one message carries it (its
+    body is the file's name). The type is the one detected from the content."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="attachments")
+    message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachment"
+    )
+    file = models.FileField(upload_to=attachment_storage_name, max_length=200)
+    name = models.CharField(max_length=200, help_text="The file's name as sent, cleaned.")
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=120, help_text="Detected from the content.")
+    kind = models.CharField(max_length=60, help_text="e.g. “PNG image”.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class ChatRating(models.Model):
+    """The patron's optional rating (1–5) and comment, given after the chat ended."""
+
+    chat = models.OneToOneField(Chat, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="chat_rating_score_1_to_5", condition=Q(score__gte=1, score__lte=5)
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.score}/5"

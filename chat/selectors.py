@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
@@ -25,9 +25,20 @@ def department_ids_for(operator: Operator) -> list[int] | None:
 
 
 def operator_can_see_chat(operator: Operator, chat: Chat) -> bool:
-    if operator.user.is_superuser:
+    """Superusers see every chat; an operator the chats of their departments, the chat
+    they have, chats they transferred away (read-only) and chats offered to them or to
+    one of their departments (to read before Claim Chat)."""
+    if operator.user.is_superuser or chat.operator_id == operator.pk:
         return True
-    return operator.departments.filter(pk=chat.department_id).exists()
+    if operator.departments.filter(pk=chat.department_id).exists():
+        return True
+    from chat.models import Transfer
+
+    return Transfer.objects.filter(chat=chat).filter(
+        Q(from_operator=operator)
+        | Q(to_operator=operator)
+        | Q(to_department__in=operator.departments.all())
+    ).exists()
 
 
 def chat_for_token(token) -> Chat | None:
@@ -134,14 +145,20 @@ def departments_presence() -> list[dict]:
     online = {}
     for operator in available_operators().select_related("user").prefetch_related("departments"):
         for department in operator.departments.all():
-            online.setdefault(department.pk, []).append(operator.public_name)
+            online.setdefault(department.pk, []).append(
+                {"id": operator.pk, "name": operator.public_name}
+            )
+    for members in online.values():
+        members.sort(key=lambda member: (member["name"], member["id"]))
     return [
         {
             "id": department.pk,
             "name": department.name,
             "slug": department.slug,
             "online": department.pk in online,
-            "operators": sorted(online.get(department.pk, [])),
+            "operators": [member["name"] for member in online.get(department.pk, [])],
+            # The same people with their ids: the dashboard starts internal chats with them.
+            "online_operators": online.get(department.pk, []),
         }
         for department in Department.objects.filter(is_active=True).order_by("name")
     ]
@@ -202,3 +219,131 @@ def canned_personal(operator: Operator) -> list:
 
     mine = CannedMessage.objects.filter(scope=CannedMessage.Scope.PERSONAL, operator=operator)
     return list(mine.order_by("title", "pk"))
+
+
+# --- Routing a new chat (issue 4): a department, or its fallback when it is offline ----
+
+
+def answering_department(department: Department, online_ids: set[int] | None = None):
+    """The department that will answer a new chat asked of ``department``: itself when
+    online, else the first online department along its fallback chain, else None."""
+    if online_ids is None:
+        online_ids = set(
+            available_operators().values_list("departments", flat=True).distinct()
+        )
+    seen = set()
+    current = department
+    while current is not None and current.pk not in seen and len(seen) < 10:
+        seen.add(current.pk)
+        if current.is_active and current.pk in online_ids:
+            return current
+        current = current.fallback
+    return None
+
+
+def departments_routing() -> list[dict]:
+    """For the widget of every active department: is it online, and which department
+    answers a new chat (itself, a fallback, or none). Two queries."""
+    online_ids = set(available_operators().values_list("departments", flat=True).distinct())
+    departments = {d.pk: d for d in Department.objects.all()}
+    for department in departments.values():
+        department.fallback = departments.get(department.fallback_id)
+    out = []
+    for department in departments.values():
+        if not department.is_active:
+            continue
+        out.append(department_routing(department, online_ids))
+    return out
+
+
+def department_routing(department: Department, online_ids: set[int] | None = None) -> dict:
+    answering = answering_department(department, online_ids)
+    return {
+        "id": department.pk,
+        "department": department.slug,
+        "online": answering is not None and answering.pk == department.pk,
+        "answering": {"name": answering.name, "slug": answering.slug} if answering else None,
+    }
+
+
+# --- Internal chat and transfers (issue 4) -----------------------------------------------
+
+
+def _internal_base():
+    from chat.models import InternalChat
+
+    return InternalChat.objects.select_related(
+        "created_by__user",
+        "to_operator__user",
+        "to_department",
+        "answered_by__user",
+        "about_chat__department",
+    )
+
+
+def operator_can_see_internal(operator: Operator, internal) -> bool:
+    """Its starter, its receiver, and every operator of the department it was sent to
+    (a superuser counts as one of every department, as for the Patron Chats queue)."""
+    if operator.pk in (internal.created_by_id, internal.to_operator_id, internal.answered_by_id):
+        return True
+    if internal.to_department_id is None:
+        return False
+    return operator.user.is_superuser or operator.departments.filter(pk=internal.to_department_id).exists()
+
+
+def internal_for_staff(operator: Operator, public_id):
+    """The internal chat with ``public_id`` if ``operator`` may see it, else None."""
+    try:
+        internal = _internal_base().get(public_id=public_id)
+    except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
+        return None
+    return internal if operator_can_see_internal(operator, internal) else None
+
+
+def dashboard_internal(operator: Operator) -> list[dict]:
+    """The Internal Chat section: open internal chats I started, that were sent to me,
+    or to one of my departments (with who answered them). Two queries."""
+    department_ids = department_ids_for(operator)
+    visible = Q(created_by=operator) | Q(to_operator=operator) | Q(answered_by=operator)
+    if department_ids is None:
+        visible |= Q(to_department__isnull=False)
+    else:
+        visible |= Q(to_department_id__in=department_ids)
+    rows = _internal_base().filter(visible, closed_at__isnull=True).order_by("created_at", "pk")
+    return [events.internal_summary(row) for row in rows]
+
+
+def internal_messages_after(internal, after_seq: int = 0) -> list[dict]:
+    from chat.models import InternalMessage
+
+    rows = (
+        InternalMessage.objects.filter(chat=internal, seq__gt=after_seq)
+        .select_related("operator__user")
+        .order_by("seq")
+    )
+    return [events.internal_message_payload(row) for row in rows]
+
+
+def open_transfers_for(operator: Operator) -> list[dict]:
+    """Open transfer offers this operator should see: to them, to one of their
+    departments (every online operator of it may claim), and their own outgoing ones."""
+    from chat.models import Transfer
+
+    department_ids = department_ids_for(operator)
+    visible = Q(to_operator=operator) | Q(from_operator=operator)
+    if department_ids is None:
+        visible |= Q(to_department__isnull=False)
+    else:
+        visible |= Q(to_department_id__in=department_ids)
+    rows = (
+        Transfer.objects.filter(visible, status=Transfer.Status.OFFERED)
+        .select_related(
+            "chat__department", "chat__operator__user", "from_operator__user", "to_operator__user", "to_department"
+        )
+        .prefetch_related(Prefetch("chat__messages", queryset=Message.objects.filter(seq=1), to_attr="first_messages"))
+        .order_by("created_at", "pk")
+    )
+    return [
+        events.transfer_summary(row, preview=row.chat.first_messages[0].body if row.chat.first_messages else "")
+        for row in rows
+    ]

@@ -70,7 +70,17 @@ def strip_query(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))[:500]
 
 
-def _audit(chat, action, *, actor=None, from_operator=None, to_operator=None, note=""):
+def _audit(
+    chat,
+    action,
+    *,
+    actor=None,
+    from_operator=None,
+    to_operator=None,
+    note="",
+    to_department=None,
+    outcome="",
+):
     ChatAudit.objects.create(
         chat=chat,
         action=action,
@@ -78,6 +88,8 @@ def _audit(chat, action, *, actor=None, from_operator=None, to_operator=None, no
         from_operator=from_operator,
         to_operator=to_operator,
         note=note[:500],
+        to_department=to_department,
+        outcome=outcome,
     )
 
 
@@ -111,9 +123,14 @@ def _broadcast_queue(department_id: int) -> None:
 
 
 def _lock_chat(chat_id) -> Chat:
-    return (
-        Chat.objects.select_for_update(of=("self",)).select_related("department", "operator__user").get(pk=chat_id)
-    )
+    query = Chat.objects.select_for_update(of=("self",)).select_related("department", "operator__user")
+    try:
+        return query.get(pk=chat_id)
+    except Chat.DoesNotExist:
+        # PostgreSQL rechecks a row it waited for against the joined rows it first saw:
+        # a chat whose department changed meanwhile (a transfer claimed) looks gone.
+        # A new statement sees the committed row (and the lock is ours by now).
+        return query.get(pk=chat_id)
 
 
 # --- Patron side ----------------------------------------------------------------------
@@ -232,8 +249,17 @@ def _message_send(*, chat_id, body, client_id, sender, operator):
 def chat_claim(*, chat_id: int, operator: Operator) -> Chat:
     """Claim Chat. Locks the chat row (select_for_update; on SQLite the IMMEDIATE
     transaction serialises writers): of several operators claiming at once exactly one
-    wins; the others get AlreadyClaimed."""
+    wins; the others get AlreadyClaimed.
+
+    A chat being transferred (active, with an open offer) is claimed the same way by
+    the offer's receiver (chat.transfers.accept_locked, under the same row lock)."""
     chat = _lock_chat(chat_id)
+    if chat.status == Chat.Status.ACTIVE:
+        from chat import transfers
+
+        offer = transfers.open_offer_locked(chat)
+        if offer is not None:
+            return transfers.accept_locked(chat=chat, offer=offer, operator=operator)
     if not selectors.operator_can_see_chat(operator, chat):
         raise Forbidden("That chat belongs to a department you are not in.")
     if chat.status != Chat.Status.WAITING:
@@ -245,7 +271,7 @@ def chat_claim(*, chat_id: int, operator: Operator) -> Chat:
     chat.operator = operator
     chat.claimed_at = now
     Chat.objects.filter(pk=chat.pk).update(status=chat.status, operator=operator, claimed_at=now)
-    _audit(chat, ChatAudit.Action.CLAIMED, actor=operator.user, to_operator=operator)
+    _audit(chat, ChatAudit.Action.CLAIMED, actor=operator.user, to_operator=operator, outcome="claimed")
     _append_message(chat, sender=Message.Sender.SYSTEM, body=f"{operator.public_name} has joined the chat.")
     claimed = {"type": "chat.claimed", "chat": str(chat.public_id), "operator": events.operator_ref(operator)}
     events.broadcast_on_commit(
@@ -311,23 +337,35 @@ def chat_close(*, chat_id: int, operator: Operator) -> Chat:
 # --- Presence -------------------------------------------------------------------------
 
 
-def _broadcast_presence(operator: Operator) -> None:
+def _broadcast_presence(operator: Operator, reason: str = "") -> None:
     payload = selectors.presence_payload(operator)
+    if reason:
+        payload["reason"] = reason
     events.broadcast_on_commit(events.STAFF_GROUP, {"type": "presence.changed", **payload})
+    # Widgets watching a department follow it live (chat.presence, issue 4).
+    from chat import presence
+
+    presence.broadcast_department_presence()
 
 
 @transaction.atomic
-def presence_set(*, operator: Operator, status: str) -> Operator:
-    """The operator chooses Online, Away or Offline on the dashboard."""
+def presence_set(*, operator: Operator, status: str, reason: str = "") -> Operator:
+    """The operator chooses Online, Away or Offline on the dashboard (``reason`` empty),
+    or the desk changes it (``reason``: "idle", "shift_end", "disconnected")."""
     if status not in Operator.Status.values:
         raise InvalidInput("Status must be online, away or offline.")
+    now = timezone.now()
     if operator.status != status:
         operator.status = status
-        operator.status_changed_at = timezone.now()
+        operator.status_changed_at = now
         Operator.objects.filter(pk=operator.pk).update(
             status=status, status_changed_at=operator.status_changed_at
         )
-    _broadcast_presence(operator)
+    if status == Operator.Status.ONLINE and not reason:
+        # Choosing Online is activity: the idle clock starts again.
+        operator.last_activity_at = now
+        Operator.objects.filter(pk=operator.pk).update(last_activity_at=now)
+    _broadcast_presence(operator, reason)
     return operator
 
 
@@ -361,7 +399,7 @@ def presence_reconcile(*, operator_id: int) -> Operator:
     stale_before = timezone.now() - timedelta(seconds=3 * _desk_setting("HEARTBEAT_SECONDS"))
     OperatorConnection.objects.filter(operator=operator, last_seen__lt=stale_before).delete()
     if operator.status != Operator.Status.OFFLINE and not operator.connections.exists():
-        presence_set(operator=operator, status=Operator.Status.OFFLINE)
+        presence_set(operator=operator, status=Operator.Status.OFFLINE, reason="disconnected")
     return operator
 
 

@@ -4,6 +4,25 @@ from celery import shared_task
 from django.db import OperationalError
 
 
+@shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def transfer_expire(self, transfer_id: int) -> bool:
+    """Queued with a countdown when a transfer is offered; a no-op unless it is due."""
+    from chat import transfers
+
+    return transfers.transfer_expire(transfer_id=transfer_id)
+
+
+@shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def desk_sweep(self) -> dict:
+    """Periodic (CELERY_BEAT_SCHEDULE): idle → Away, end of shift and gone dashboards →
+    Offline, overdue transfers back to their senders."""
+    from chat import presence
+
+    return presence.desk_sweep()
+
+from django.db import OperationalError
+
+
 # --- Email transcript (issue 6) -----------------------------------------------------------
 
 

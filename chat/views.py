@@ -63,6 +63,9 @@ def department_status(request, slug):
             "online": selectors.department_is_online(department),
             "greeting": department.greeting,
             "offline_message": department.offline_message,
+            # Who answers a new chat: this department, its fallback when it is offline,
+            # or None (the widget shows its offline state).
+            "answering": selectors.department_routing(department)["answering"],
         }
     )
 
@@ -93,13 +96,14 @@ def chat_start(request, slug):
             ).as_frame(),
             status=429,
         )
-    if not selectors.department_is_online(department):
+    answering = selectors.answering_department(department)  # itself, or its fallback
+    if answering is None:
         return JsonResponse(
             {"type": "error", "code": "offline", "message": department.offline_message}, status=409
         )
     try:
         chat, token = services.chat_start(
-            department=department,
+            department=answering,
             question=data.get("question"),
             patron_name=data.get("name") if isinstance(data.get("name"), str) else "",
             patron_email=data.get("email") if isinstance(data.get("email"), str) else "",

@@ -318,6 +318,19 @@ LIBDESK = {
     "HEARTBEAT_SECONDS": env_int("HEARTBEAT_SECONDS", 25),
     # How many messages a (re)connecting client is sent at most per history frame.
     "HISTORY_PAGE": env_int("HISTORY_PAGE", 500),
+    # Presence and transfers (issue 4). An Online operator without dashboard activity
+    # for this long is set to Away (with a notice).
+    "IDLE_AWAY_SECONDS": env_int("IDLE_AWAY_SECONDS", 600),
+    # A transfer nobody claims within this time returns to the operator who offered it.
+    "TRANSFER_TIMEOUT_SECONDS": env_int("TRANSFER_TIMEOUT_SECONDS", 120),
+    # The desk-wide sweep (stale presence, idle, end of shift, overdue transfers) runs at
+    # most this often from dashboard heartbeats, and on this period in Celery beat.
+    "SWEEP_SECONDS": env_int("SWEEP_SECONDS", 30),
+}
+# Periodic tasks (celery beat). The embedded mode has no beat: dashboard heartbeats run
+# the same sweep, and `manage.py desk_sweep` runs it from cron.
+CELERY_BEAT_SCHEDULE = {
+    "chat-desk-sweep": {"task": "chat.tasks.desk_sweep", "schedule": float(LIBDESK["SWEEP_SECONDS"])},
 }
 
 # --- Tickets (follow-up by email) -------------------------------------------------------

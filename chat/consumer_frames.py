@@ -1,0 +1,212 @@
+"""Socket frames of issue 4 (presence watching, internal chat, transfers), as mixins of
+the consumers in chat/consumers.py: each frame is validated and makes one service call.
+Every frame and reply is documented in docs/protocol.md."""
+
+from channels.db import database_sync_to_async
+
+from chat import events, internal, presence, selectors, transfers
+from chat.exceptions import InvalidInput, NotFound
+from chat.models import Department
+
+PATRON_FRAMES = frozenset({"watch"})
+STAFF_FRAMES = frozenset(
+    {
+        "presence.activity",
+        "internal.start",
+        "internal.send",
+        "internal.open",
+        "internal.close",
+        "internal.about",
+        "chat.transfer",
+        "chat.decline",
+    }
+)
+
+
+def _optional_int(frame, name):
+    value = frame.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"'{name}' must be a whole number (an id).")
+    return value
+
+
+@database_sync_to_async
+def _watch(slug):
+    department = (
+        Department.objects.select_related("fallback").filter(slug=slug, is_active=True).first()
+        if isinstance(slug, str)
+        else None
+    )
+    if department is None:
+        raise NotFound("No such department.")
+    return department.pk, selectors.department_routing(department)
+
+
+class PatronWatchFrames:
+    """Before a chat starts, the widget watches its department's presence: ``watch``
+    joins ``dept-<pk>-presence`` (no token: presence is public, like /status)."""
+
+    watching_pk = None
+
+    async def frame_watch(self, frame):
+        if self.chat_pk is not None:
+            raise InvalidInput("This socket already belongs to a chat.")
+        pk, routing = await _watch(frame.get("department"))
+        if self.watching_pk is not None and self.watching_pk != pk:
+            await self.channel_layer.group_discard(
+                events.department_presence_group(self.watching_pk), self.channel_name
+            )
+        self.watching_pk = pk
+        await self.channel_layer.group_add(events.department_presence_group(pk), self.channel_name)
+        await self.send_json(
+            {
+                "type": "presence",
+                "department": routing["department"],
+                "online": routing["online"],
+                "answering": routing["answering"],
+            }
+        )
+
+    async def stop_watching(self):
+        if self.watching_pk is not None:
+            await self.channel_layer.group_discard(
+                events.department_presence_group(self.watching_pk), self.channel_name
+            )
+            self.watching_pk = None
+
+
+@database_sync_to_async
+def _internal(operator, public_id):
+    if not isinstance(public_id, str):
+        raise InvalidInput("Name the internal chat: 'internal' is its id.")
+    found = selectors.internal_for_staff(operator, public_id)
+    if found is None:
+        raise NotFound("No such internal chat.")
+    return found
+
+
+@database_sync_to_async
+def _internal_history(operator, public_id, after_seq):
+    found = selectors.internal_for_staff(operator, public_id)
+    return {
+        "type": "internal.opened",
+        "internal": events.internal_summary(found),
+        "messages": selectors.internal_messages_after(found, after_seq),
+    }
+
+
+@database_sync_to_async
+def _internal_start(operator, frame):
+    about = None
+    if frame.get("about") is not None:
+        about = selectors.chat_for_staff(operator, frame.get("about"))
+        if about is None:
+            raise NotFound()
+    body = frame.get("body") or ""
+    if not isinstance(body, str):
+        raise InvalidInput("A message must be text.")
+    client_id = frame.get("client_id") or ""
+    started = internal.internal_start(
+        operator=operator,
+        to_operator_id=_optional_int(frame, "operator"),
+        to_department_id=_optional_int(frame, "department"),
+        about_chat=about,
+        body=body,
+        client_id=client_id if isinstance(client_id, str) else None,
+    )
+    return str(started.public_id)
+
+
+@database_sync_to_async
+def _about_transcript(operator, public_id):
+    found = selectors.internal_for_staff(operator, public_id)
+    if found is None or found.about_chat is None:
+        raise NotFound("This internal chat is not about a patron chat.")
+    chat = found.about_chat
+    chat.refresh_from_db()
+    messages = [events.message_payload(m) for m in selectors.messages_after(chat, 0, limit=10**6)]
+    return {
+        "type": "internal.about",
+        "internal": str(found.public_id),
+        "chat": events.chat_summary(chat),
+        "messages": messages,
+    }
+
+
+class StaffDeskFrames:
+    """Presence activity, internal chat and transfer frames of the staff socket."""
+
+    async def heartbeat(self):
+        await database_sync_to_async(presence.heartbeat)(
+            channel_name=self.channel_name, operator_id=self.operator.pk
+        )
+
+    async def frame_presence_activity(self, frame):
+        await database_sync_to_async(presence.activity)(operator_id=self.operator.pk)
+
+    async def frame_internal_start(self, frame):
+        public_id = await _internal_start(self.operator, frame)
+        await self.send_json(await _internal_history(self.operator, public_id, 0))
+
+    async def frame_internal_open(self, frame):
+        found = await _internal(self.operator, frame.get("internal"))
+        after = frame.get("after_seq") or 0
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise InvalidInput("after_seq must be a whole number of at least 0.")
+        await self.send_json(await _internal_history(self.operator, str(found.public_id), after))
+
+    async def frame_internal_send(self, frame):
+        found = await _internal(self.operator, frame.get("internal"))
+        message, created = await database_sync_to_async(internal.internal_send)(
+            internal_id=found.pk,
+            operator=self.operator,
+            body=frame.get("body"),
+            client_id=frame.get("client_id"),
+        )
+        await self.send_json(
+            {
+                "type": "internal.ack",
+                "internal": str(found.public_id),
+                "client_id": message.client_id,
+                "seq": message.seq,
+                "duplicate": not created,
+            }
+        )
+
+    async def frame_internal_close(self, frame):
+        found = await _internal(self.operator, frame.get("internal"))
+        await database_sync_to_async(internal.internal_close)(
+            internal_id=found.pk, operator=self.operator
+        )
+
+    async def frame_internal_about(self, frame):
+        found = await _internal(self.operator, frame.get("internal"))
+        await self.send_json(await _about_transcript(self.operator, str(found.public_id)))
+
+    async def frame_chat_transfer(self, frame):
+        chat = await self._chat(frame)
+        note = frame.get("note") or ""
+        await database_sync_to_async(transfers.chat_transfer)(
+            chat_id=chat.pk,
+            operator=self.operator,
+            to_operator_id=_optional_int(frame, "operator"),
+            to_department_id=_optional_int(frame, "department"),
+            note=note,
+        )
+
+    async def frame_chat_decline(self, frame):
+        chat = await self._chat(frame)
+        await database_sync_to_async(transfers.transfer_decline)(
+            chat_id=chat.pk, operator=self.operator
+        )
+
+
+@database_sync_to_async
+def staff_state_extras(operator) -> dict:
+    """What issue 4 adds to ``dashboard.state``."""
+    return {
+        "internal": selectors.dashboard_internal(operator),
+        "transfers": selectors.open_transfers_for(operator),
+    }

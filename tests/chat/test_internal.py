@@ -1,0 +1,171 @@
+"""Internal chat: staff to staff or to a department, the first reply answers it, "about
+this chat" transcripts, and patrons never see any of it (issue 4)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from chat import internal, services
+from chat.exceptions import Conflict, InvalidInput, NotFound
+from chat.internal import AlreadyAnswered
+from chat.models import InternalChat, InternalMessage
+from tests.chat.staffing import bring_online, events_of
+from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, start_chat
+
+
+@pytest.fixture
+def desk(db):
+    reference = DepartmentFactory(name="Reference Desk", slug="reference")
+    special = DepartmentFactory(name="Special Collections", slug="special-collections")
+    alice = OperatorFactory(
+        user=UserFactory(username="alice", first_name="Alice"), departments=[reference]
+    )
+    carmen = OperatorFactory(
+        user=UserFactory(username="carmen", first_name="Carmen"), departments=[special]
+    )
+    dan = OperatorFactory(user=UserFactory(username="dan", first_name="Dan"), departments=[special])
+    for operator in (alice, carmen, dan):
+        bring_online(operator)
+    return {
+        "reference": reference,
+        "special": special,
+        "alice": alice,
+        "carmen": carmen,
+        "dan": dan,
+    }
+
+
+def test_a_chat_to_a_department_reaches_it_and_the_first_reply_answers_it(
+    desk, captured_events, django_capture_on_commit_callbacks
+):
+    alice, carmen, dan, special = desk["alice"], desk["carmen"], desk["dan"], desk["special"]
+    with django_capture_on_commit_callbacks(execute=True):
+        started = internal.internal_start(
+            operator=alice,
+            to_department_id=special.pk,
+            body="Can you take a rare-books question?",
+            client_id="i-1",
+        )
+    groups, event = events_of(captured_events, "internal.started")[0]
+    assert set(groups) == {f"operator-{alice.pk}", f"dept-{special.pk}"}
+    assert (
+        event["internal"]["to_label"] == "Special Collections"
+        and event["internal"]["answered_by"] is None
+    )
+    groups, event = events_of(captured_events, "internal.message")[0]
+    assert (
+        f"dept-{special.pk}" in groups
+        and event["message"]["body"] == "Can you take a rare-books question?"
+    )
+
+    captured_events.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        message, created = internal.internal_send(
+            internal_id=started.pk, operator=carmen, body="Yes, send it over.", client_id="c-1"
+        )
+    assert created and message.seq == 2
+    started.refresh_from_db()
+    assert started.answered_by == carmen
+    groups, event = events_of(captured_events, "internal.answered")[0]
+    assert (
+        f"dept-{special.pk}" in groups and event["by"]["name"] == "Carmen"
+    )  # Dan sees who took it
+    groups, _ = events_of(captured_events, "internal.message")[0]
+    assert set(groups) == {
+        f"operator-{alice.pk}",
+        f"operator-{carmen.pk}",
+    }  # no longer the whole department
+
+    with pytest.raises(AlreadyAnswered) as raised:
+        internal.internal_send(
+            internal_id=started.pk, operator=dan, body="I can too", client_id="d-1"
+        )
+    assert "Carmen has already answered" in raised.value.message
+    again, created = internal.internal_send(
+        internal_id=started.pk, operator=carmen, body="Yes, send it over.", client_id="c-1"
+    )
+    assert not created and again.seq == 2  # a retried frame stores nothing new
+    assert list(started.messages.values_list("seq", flat=True)) == [1, 2]
+
+
+def test_refusals(desk):
+    alice, special, reference = desk["alice"], desk["special"], desk["reference"]
+    with pytest.raises(InvalidInput):
+        internal.internal_start(operator=alice, to_operator_id=alice.pk)
+    with pytest.raises(Conflict) as raised:
+        internal.internal_start(
+            operator=alice, to_department_id=reference.pk
+        )  # only Alice is online there
+    assert raised.value.code == "offline"
+    services.presence_set(operator=desk["carmen"], status="offline")
+    with pytest.raises(Conflict):
+        internal.internal_start(operator=alice, to_operator_id=desk["carmen"].pk)
+    outsider = OperatorFactory(departments=[reference])
+    started = internal.internal_start(operator=alice, to_department_id=special.pk)
+    with pytest.raises(NotFound):  # not in Special Collections
+        internal.internal_send(internal_id=started.pk, operator=outsider, body="hi", client_id="x")
+    assert InternalChat.objects.count() == 1
+
+
+def test_close_and_one_to_one(desk):
+    alice, carmen = desk["alice"], desk["carmen"]
+    started = internal.internal_start(
+        operator=alice, to_operator_id=carmen.pk, body="Hi Carmen", client_id="a"
+    )
+    internal.internal_send(internal_id=started.pk, operator=carmen, body="Hi!", client_id="b")
+    started.refresh_from_db()
+    assert started.answered_by == carmen
+    with pytest.raises(NotFound):
+        internal.internal_send(
+            internal_id=started.pk, operator=desk["dan"], body="me too", client_id="c"
+        )
+    internal.internal_close(internal_id=started.pk, operator=carmen)
+    with pytest.raises(Conflict):
+        internal.internal_send(
+            internal_id=started.pk, operator=alice, body="one more", client_id="d"
+        )
+
+
+def test_about_a_patron_chat_needs_to_see_that_chat(desk):
+    alice, carmen, special = desk["alice"], desk["carmen"], desk["special"]
+    chat, _ = start_chat(desk["reference"])
+    with pytest.raises(NotFound):  # Carmen cannot reference a Reference Desk chat she cannot see
+        internal.internal_start(operator=carmen, to_operator_id=alice.pk, about_chat=chat)
+    started = internal.internal_start(operator=alice, to_department_id=special.pk, about_chat=chat)
+    assert started.about_chat == chat
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_replies_have_exactly_one_winner():
+    source = DepartmentFactory(slug="i-race-from")
+    target = DepartmentFactory(slug="i-race-to")
+    sender = bring_online(OperatorFactory(departments=[source]))
+    receivers = [bring_online(OperatorFactory(departments=[target])) for _ in range(6)]
+    started = internal.internal_start(
+        operator=sender, to_department_id=target.pk, body="Anyone?", client_id="q"
+    )
+    barrier = threading.Barrier(len(receivers))
+    results = []
+
+    def reply(operator):
+        try:
+            barrier.wait()
+            internal.internal_send(
+                internal_id=started.pk, operator=operator, body="Me", client_id=f"r{operator.pk}"
+            )
+            results.append("won")
+        except AlreadyAnswered:
+            results.append("lost")
+        except Exception as error:  # anything else fails the test below, visibly
+            results.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reply, args=(op,)) for op in receivers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["lost"] * 5 + ["won"]
+    assert InternalMessage.objects.filter(chat=started).count() == 2
