@@ -512,7 +512,11 @@ def main(argv=None) -> int:
     )
     rows = []
     for config in configs:
-        rows += asyncio.run(load_config(config, args))
+        try:
+            rows += asyncio.run(load_config(config, args))
+        except Exception as error:  # noqa: BLE001 - one failed configuration, not the table
+            log(f"{config.name} failed: {error!r}"[:500])
+            rows.append([config.name, "FAILED", *[""] * (len(HEADERS) - 2)])
     harness.print_table(HEADERS, rows)
     print(
         "# lost = sent but never delivered to the other side; echo = to the sender's own socket; "

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The source tree the servers run from: this checkout, or a clean snapshot of a commit
+# (`git archive HEAD | tar -x -C DIR`) while others edit the working tree.
+SERVER_ROOT = Path(os.environ.get("BENCH_SOURCE") or ROOT).resolve()
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = os.environ.get("BENCH_PG_DB", "libdesk_bench")
@@ -158,7 +161,7 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env.update(
             DJANGO_SETTINGS_MODULE="libdesk.settings",
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=str(SERVER_ROOT),
             LIBDESK_VAR_DIR=str(self.workdir),
             SQLITE_PATH=str(self.sqlite_path),
             CHANNELS_PREFIX=f"bench{self.run_id}",
@@ -183,7 +186,7 @@ class Stack:
     def manage(self, *args, timeout=300) -> str:
         result = subprocess.run(
             [sys.executable, *args],
-            cwd=ROOT,
+            cwd=SERVER_ROOT,
             env=self.env(),
             capture_output=True,
             text=True,
@@ -218,7 +221,7 @@ class Stack:
         )
         return json.loads(tokens.read_text())
 
-    def start(self, count: int | None = None, timeout=40.0) -> list[Server]:
+    def start(self, count: int | None = None, timeout=90.0) -> list[Server]:
         count = count or self.config.processes
         new = [self.start_one() for _ in range(count)]
         for server in new:
@@ -230,7 +233,7 @@ class Stack:
         log_path = self.workdir / f"daphne-{port}.log"
         proc = subprocess.Popen(
             [str(BIN / "daphne"), "-b", HOST, "-p", str(port), APP],
-            cwd=ROOT,
+            cwd=SERVER_ROOT,
             env=self.env(),
             stdout=open(log_path, "ab"),
             stderr=subprocess.STDOUT,
