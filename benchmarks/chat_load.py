@@ -329,7 +329,7 @@ async def load_config(config, args) -> list[list]:
                 rows.append(one_line(config, "floor", rate, floor))
             servers = stack.start()
             log(
-                f"{config.name}: desk, {args.patrons} patrons + {args.operators} operators at {rate}/s per side"
+                f"{config.name}: desk, {args.patrons} patrons + {args.operators} operators at {rate}/s per side"  # noqa: E501
             )
             desk = await run_desk(stack, servers, args, rate)
             stack.stop()
@@ -380,7 +380,7 @@ async def run_idle(config, args) -> list:
         await asyncio.sleep(2.0)
         after = server.memory()["rss"]
         log(
-            f"  {len(results)} idle patrons connected in {connect_s:.1f}s; holding {args.idle_seconds}s"
+            f"  {len(results)} idle patrons connected in {connect_s:.1f}s; holding {args.idle_seconds}s"  # noqa: E501
         )
         hold_end = time.monotonic() + args.idle_seconds
         while time.monotonic() < hold_end:
@@ -499,7 +499,7 @@ def main(argv=None) -> int:
         parser.error("need at least one patron and one operator")
 
     print(
-        f"# LibDesk chat_load {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, 127.0.0.1"
+        f"# LibDesk chat_load {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, 127.0.0.1"  # noqa: E501
     )
     if args.idle:
         rows = [asyncio.run(run_idle(c, args)) for c in configs]

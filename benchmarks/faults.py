@@ -357,7 +357,7 @@ def verify(stack, stats, operators, patrons, sent) -> dict:
             dup += count > 1
     rows = dict(
         stack.db_query(
-            "SELECT client_id, COUNT(*) FROM chat_message WHERE client_id LIKE ? GROUP BY client_id",
+            "SELECT client_id, COUNT(*) FROM chat_message WHERE client_id LIKE ? GROUP BY client_id",  # noqa: E501
             (stats.prefix + "%",),
         )
     )
@@ -571,9 +571,9 @@ async def run(args) -> int:
         ok = passed(f) and f.get("slow_ok", True)
         failures += not ok
         print(
-            f"{'PASS' if ok else 'FAIL'} {name}: sent {f['sent']}, lost {f['lost']}, dup {f['dup']}, "
-            f"db missing {f['db_missing']}, db doubled {f['db_doubled']}, seq gaps {f['seq_gaps']}, "
-            f"outbox left {f['outbox_left']}, re-sent seq {f['dup_frames']}, live gaps {f['gaps_seen']}, "
+            f"{'PASS' if ok else 'FAIL'} {name}: sent {f['sent']}, lost {f['lost']}, dup {f['dup']}, "  # noqa: E501
+            f"db missing {f['db_missing']}, db doubled {f['db_doubled']}, seq gaps {f['seq_gaps']}, "  # noqa: E501
+            f"outbox left {f['outbox_left']}, re-sent seq {f['dup_frames']}, live gaps {f['gaps_seen']}, "  # noqa: E501
             f"reconnects {f['reconnects']}; {f.get('note', '')}"
             + (f"; errors {f['errors']}" if f["errors"] else "")
             + (f"; unacked outboxes {f['stuck']}" if f["stuck"] else "")

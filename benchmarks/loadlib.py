@@ -173,7 +173,7 @@ def db_check(stack: harness.Stack, ledger: Ledger, table: str) -> dict:
     }
     if table == "chat_message":
         gaps = stack.db_query(
-            "SELECT chat_id FROM chat_message GROUP BY chat_id HAVING COUNT(*) <> MAX(seq) OR MIN(seq) <> 1"
+            "SELECT chat_id FROM chat_message GROUP BY chat_id HAVING COUNT(*) <> MAX(seq) OR MIN(seq) <> 1"  # noqa: E501
         )
         out["seq_gaps"] = len(gaps)
     return out
