@@ -188,7 +188,8 @@ def main(argv=None):
             "reports, the whole year (every figure)", lambda: reports.report(year), trace
         )
     print(
-        f"  {len(queries) // (2 if trace else 1)} queries per report; {data['total']:,} entries; median duration "
+        f"  {len(queries) // (2 if trace else 1)} queries per report; "
+        f"{data['total']:,} entries; median duration "
         f"{data['duration']['median']} min, mean {data['duration']['mean']:.2f} min"
     )
     month = reports.ReportFilter(start=date(2025, 6, 1), end=date(2025, 6, 30))
