@@ -363,8 +363,9 @@ RETENTION = {
 
 # --- Patron rate limits (per address or per chat; counted in the shared cache) ----------
 LIBDESK_LIMITS = {
-    # New chats one address may start per window.
-    "CHATS_PER_ADDRESS": env_int("LIMIT_CHATS_PER_ADDRESS", 5),
+    # New chats one address may start per window. A campus or a public library often
+    # sends every patron through one address (NAT): keep this generous there.
+    "CHATS_PER_ADDRESS": env_int("LIMIT_CHATS_PER_ADDRESS", 20),
     "CHATS_WINDOW_SECONDS": env_int("LIMIT_CHATS_WINDOW_SECONDS", 600),
     # Messages a patron may send in one chat per minute.
     "PATRON_MESSAGES_PER_MINUTE": env_int("LIMIT_PATRON_MESSAGES_PER_MINUTE", 30),

@@ -139,6 +139,8 @@ def live_desk(tmp_path_factory):
             "EMAIL_BACKEND": "file",
             "EMAIL_FILE_PATH": str(workdir / "mail"),
             "PRESENCE_GRACE_SECONDS": "5",
+            # Every browser test's patron comes from 127.0.0.1: lift the per-address limit.
+            "LIMIT_CHATS_PER_ADDRESS": "10000",
             "LIBDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "PYTHONUNBUFFERED": "1",
             "STATIC_ROOT": str(workdir / "static"),
