@@ -27,7 +27,7 @@ def _optional_int(frame, name):
     value = frame.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise InvalidInput(f"'{name}' must be a whole number (an id).")
     return value
 
@@ -104,10 +104,12 @@ def _internal_start(operator, frame):
         about = selectors.chat_for_staff(operator, frame.get("about"))
         if about is None:
             raise NotFound()
-    body = frame.get("body") or ""
+    body = frame.get("body") if frame.get("body") is not None else ""
     if not isinstance(body, str):
         raise InvalidInput("A message must be text.")
-    client_id = frame.get("client_id") or ""
+    client_id = frame.get("client_id") if frame.get("client_id") is not None else ""
+    if not isinstance(client_id, str):
+        raise InvalidInput("client_id must be text.")
     started = internal.internal_start(
         operator=operator,
         to_operator_id=_optional_int(frame, "operator"),
@@ -152,8 +154,8 @@ class StaffDeskFrames:
 
     async def frame_internal_open(self, frame):
         found = await _internal(self.operator, frame.get("internal"))
-        after = frame.get("after_seq") or 0
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        after = frame.get("after_seq") if frame.get("after_seq") is not None else 0
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after < 2**31:
             raise InvalidInput("after_seq must be a whole number of at least 0.")
         await self.send_json(await _internal_history(self.operator, str(found.public_id), after))
 
@@ -187,7 +189,7 @@ class StaffDeskFrames:
 
     async def frame_chat_transfer(self, frame):
         chat = await self._chat(frame)
-        note = frame.get("note") or ""
+        note = frame.get("note") if frame.get("note") is not None else ""
         await database_sync_to_async(transfers.chat_transfer)(
             chat_id=chat.pk,
             operator=self.operator,

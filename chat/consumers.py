@@ -55,10 +55,13 @@ def _session_store(session_key):
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
 
 
+MAX_SEQ = 2**31 - 1  # sequence numbers are 32-bit in the database: anything larger is refused
+
+
 def _int_at_least_zero(value, name) -> int:
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
         raise InvalidInput(f"{name} must be a whole number of at least 0.")
     return value
 
