@@ -10,6 +10,7 @@ one write path), writing their tokens as JSON to FILE.
 import argparse
 import json
 import os
+import secrets
 import sys
 
 import django
@@ -49,6 +50,39 @@ def main(argv=None):
         operator, _ = Operator.objects.get_or_create(user=user)
         Membership.objects.get_or_create(operator=operator, department=department)
     tokens = []
+    if args.chats > 50:
+        # Idle-capacity fixture: many waiting chats at once. chat_start is the write path
+        # (and is used below for small numbers); for thousands, insert the same rows in
+        # bulk: a chat, its token digest, and the question as message 1.
+        from chat.models import Chat, Message, hash_token
+
+        secrets_ = [secrets.token_urlsafe(32) for _ in range(args.chats)]
+        chats = Chat.objects.bulk_create(
+            [Chat(department=department, patron_token_digest=hash_token(t)) for t in secrets_],
+            batch_size=500,
+        )
+        if any(c.pk is None for c in chats):  # SQLite before RETURNING: read them back
+            by_digest = dict(Chat.objects.values_list("patron_token_digest", "pk"))
+            for c in chats:
+                c.pk = by_digest[c.patron_token_digest]
+        Chat.objects.filter(pk__in=[c.pk for c in chats]).update(last_seq=1)
+        Message.objects.bulk_create(
+            [
+                Message(
+                    chat_id=c.pk,
+                    seq=1,
+                    sender="patron",
+                    client_id=f"idle-q-{i}",
+                    body=f"idle question {i}",
+                )
+                for i, c in enumerate(chats)
+            ],
+            batch_size=500,
+        )
+        tokens = [
+            {"chat": str(c.public_id), "token": t} for c, t in zip(chats, secrets_, strict=True)
+        ]
+        args.chats = 0
     for i in range(args.chats):
         chat, token = services.chat_start(
             department=department, question=f"idle question {i}", client_id=f"idle-q-{i}"
