@@ -152,6 +152,8 @@ def live_desk(tmp_path_factory):
         env["SQLITE_PATH"] = str(workdir / "desk.sqlite3")
     if os.environ.get("REDIS_URL"):
         env["CHANNELS_PREFIX"] = f"e2e{port}"
+        # This run's own Celery queue: runs sharing the Redis never take each other's tasks.
+        env["CELERY_TASK_DEFAULT_QUEUE"] = f"e2e{port}"
     desk = LiveDesk(f"http://127.0.0.1:{port}", env, workdir / "mail")
     desk.manage("migrate", "--noinput", "-v0")
     desk.manage("collectstatic", "--noinput", "-v0")
@@ -169,7 +171,8 @@ def live_desk(tmp_path_factory):
     if os.environ.get("REDIS_URL"):
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "libdesk", "worker", "-P", "solo", "-c", "1", "-l", "WARNING"],
+                [sys.executable, "-m", "celery", "-A", "libdesk", "worker", "-P", "solo", "-c", "1", "-l", "WARNING",
+                 "-Q", env["CELERY_TASK_DEFAULT_QUEUE"]],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
