@@ -219,7 +219,7 @@ class MessageInline(admin.TabularInline):
 
 class AuditInline(admin.TabularInline):
     model = ChatAudit
-    fields = ["at", "action", "actor", "from_operator", "to_operator", "note"]
+    fields = ["at", "action", "outcome", "actor", "from_operator", "to_operator", "to_department", "note"]
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -16,6 +16,9 @@ let openWhenReady = null;
 let socket = null;
 let heartbeat = null;
 let alertsOn = false;
+let departments = [];
+const extraCounts = new Map(); // module name -> how many items need attention (title count)
+let lastActivity = 0;
 
 // --- Small helpers ---------------------------------------------------------------------
 
@@ -30,7 +33,8 @@ function lastSeqOf(chatId) {
 }
 
 function updateTitle() {
-  const count = waiting.size;
+  let count = waiting.size;
+  for (const extra of extraCounts.values()) count += extra;
   document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
 }
 
@@ -77,7 +81,8 @@ function chatListItem(summary, { claimable }) {
       socket.send({ type: "chat.claim", chat: summary.id });
     });
   } else {
-    button.textContent = summary.status === "ended" ? "Open (ended)" : "Open";
+    const away = summary.operator && me && summary.operator.id !== me.id;
+    button.textContent = summary.status === "ended" ? "Open (ended)" : away ? "Open (transferred)" : "Open";
     if (summary.id === current) button.setAttribute("aria-current", "true");
     button.addEventListener("click", () => openChat(summary.id));
   }
@@ -98,7 +103,13 @@ function renderLists() {
   updateTitle();
 }
 
-function renderDepartments(departments) {
+// Ask the Internal Chat module (internal.js) to start a chat with a department or a colleague.
+function requestInternal(target) {
+  document.dispatchEvent(new CustomEvent("libdesk:internal-start", { detail: target }));
+}
+
+function renderDepartments(list_) {
+  departments = list_;
   const list = $("department-list");
   list.replaceChildren(
     ...departments.map((department) => {
@@ -107,13 +118,39 @@ function renderDepartments(departments) {
       const dot = document.createElement("span");
       dot.className = "dot";
       dot.setAttribute("aria-hidden", "true");
-      const name = document.createElement("span");
-      name.className = "dept-name";
+      let name;
+      if (department.online) {
+        // An online department's name starts an Internal Chat with it.
+        name = document.createElement("button");
+        name.type = "button";
+        name.className = "link-button dept-name";
+        name.addEventListener("click", () => requestInternal({ department: department.id, label: department.name }));
+      } else {
+        name = document.createElement("span");
+        name.className = "dept-name";
+      }
       name.textContent = department.name;
       const state = document.createElement("span");
       state.className = "dept-state";
-      state.textContent = department.online ? ` online (${department.operators.join(", ")})` : " offline";
+      state.textContent = department.online ? " online: " : " offline";
       li.append(dot, name, state);
+      const people = department.online_operators || [];
+      people.forEach((person, index) => {
+        if (me && person.id === me.id) {
+          const self = document.createElement("span");
+          self.textContent = `${person.name} (you)`;
+          li.append(self);
+        } else {
+          const button = document.createElement("button");
+          button.type = "button";
+          button.className = "link-button";
+          button.textContent = person.name;
+          button.setAttribute("aria-label", `Internal chat with ${person.name}`);
+          button.addEventListener("click", () => requestInternal({ operator: person.id, label: person.name }));
+          li.append(button);
+        }
+        if (index < people.length - 1) li.append(", ");
+      });
       return li;
     }),
   );
@@ -138,11 +175,17 @@ function renderConversation() {
   $("conversation-meta").textContent = `${summary.department.name} · ${summary.status}`;
   const ownsIt = summary.operator && me && summary.operator.id === me.id;
   const active = summary.status === "active" && ownsIt;
+  const transferredAway = summary.status === "active" && summary.operator && !ownsIt && mine.has(current);
   $("end-chat").hidden = !(summary.status === "active" && ownsIt);
-  $("close-chat").hidden = summary.status !== "ended";
+  $("close-chat").hidden = summary.status !== "ended" || (summary.operator && !ownsIt);
   $("composer").hidden = !active;
   $("conversation-state").textContent =
-    summary.status === "ended" ? "This chat has ended. Record it, then Close Chat." : "";
+    summary.status === "ended"
+      ? "This chat has ended. Record it, then Close Chat."
+      : transferredAway
+        ? `Transferred to ${summary.operator.name}: you can read this chat but no longer write in it.`
+        : "";
+  document.dispatchEvent(new CustomEvent("libdesk:conversation-rendered", { detail: { chat: current } }));
   const list = $("transcript");
   list.replaceChildren();
   for (const message of [...(transcripts.get(current) || new Map()).values()].sort((a, b) => a.seq - b.seq)) {
@@ -215,6 +258,11 @@ function onFrame(frame) {
     case "chat.claimed": {
       const summary = waiting.get(frame.chat);
       waiting.delete(frame.chat);
+      const held = mine.get(frame.chat);
+      if (held && me && frame.operator.id !== me.id) {
+        // Transferred away: a colleague claimed it. Read-only here from now on.
+        held.operator = frame.operator;
+      }
       if (me && frame.operator.id === me.id && summary) {
         mine.set(frame.chat, { ...summary, status: "active", operator: frame.operator });
       }
@@ -273,11 +321,16 @@ function onFrame(frame) {
       renderConversation();
       break;
     case "presence.changed":
-      renderDepartments(frame.departments);
       if (me && frame.operator.id === me.id) {
         me = frame.operator;
         setPresence(me.status);
+        if (frame.reason === "idle") {
+          alert("You were set to Away after a while without activity. Choose Online when you are back.");
+        } else if (frame.reason === "shift_end") {
+          alert("Your shift has ended: you are now Offline.");
+        }
       }
+      renderDepartments(frame.departments);
       break;
     case "error":
       if (frame.client_id) {
@@ -342,6 +395,17 @@ $("enable-alerts").addEventListener("click", async () => {
   $("enable-alerts").setAttribute("aria-pressed", "true");
 });
 
+// Activity keeps an Online librarian from being set Away (the server decides idleness).
+function reportActivity() {
+  const now = Date.now();
+  if (now - lastActivity < 30000 || !socket) return;
+  lastActivity = now;
+  socket.send({ type: "presence.activity" });
+}
+for (const kind of ["keydown", "pointerdown", "focus"]) {
+  window.addEventListener(kind, reportActivity, { capture: true, passive: true });
+}
+
 socket = new LiveSocket("/ws/staff/", {
   onFrame,
   onStatus: (status) => {
@@ -373,6 +437,19 @@ export const desk = {
   },
   notice,
   alert,
+  // Issue 4: presence, internal chat and transfers build on these.
+  get departments() {
+    return departments;
+  },
+  openChat,
+  claim(chatId) {
+    openWhenReady = chatId;
+    socket.send({ type: "chat.claim", chat: chatId });
+  },
+  setCount(name, count) {
+    extraCounts.set(name, count);
+    updateTitle();
+  },
   insertText(text) {
     const input = $("message-input");
     input.value = text;

@@ -189,8 +189,50 @@ function forget() {
   start();
 }
 
+// Presence, live (issue 4): before a chat starts, the widget watches its department on
+// the patron socket (no token) and switches between the form and the offline state.
+let watcher = null;
+let offlineMessage = "";
+let formShown = false;
+
+function applyPresence(status) {
+  if (session && session.token) return; // a chat has started: presence no longer matters
+  const answering = status.answering || (status.online ? { slug, name: "" } : null);
+  if (answering) {
+    $("answering").textContent =
+      answering.slug !== slug && answering.name
+        ? `${answering.name} will answer your question.`
+        : "";
+    if ($("state-form").hidden) {
+      show("state-form");
+      if (!formShown) $("question").focus();
+    }
+    formShown = true;
+  } else {
+    if (offlineMessage) $("offline-message").textContent = offlineMessage;
+    show("state-offline");
+  }
+}
+
+function watchPresence() {
+  if (watcher) return;
+  watcher = new LiveSocket("/ws/patron/", {
+    onOpen: () => watcher.send({ type: "watch", department: slug }),
+    onFrame: (frame) => {
+      if (frame.type === "presence") applyPresence(frame);
+    },
+  });
+  watcher.connect();
+}
+
+function stopWatching() {
+  if (watcher) watcher.stop();
+  watcher = null;
+}
+
 async function start() {
   if (session && session.token) {
+    stopWatching();
     show("state-chat");
     setChatStatus("Loading your conversation…");
     connect();
@@ -200,17 +242,13 @@ async function start() {
   try {
     const response = await fetch(root.dataset.statusUrl, { credentials: "omit" });
     const status = await response.json();
-    if (status.online || status.answering) {
-      show("state-form");
-      $("question").focus();
-    } else {
-      $("offline-message").textContent = status.offline_message;
-      show("state-offline");
-    }
+    offlineMessage = status.offline_message;
+    applyPresence(status);
   } catch {
     $("offline-message").textContent = "The chat could not be reached. Please try again later.";
     show("state-offline");
   }
+  watchPresence();
 }
 
 $("start-form").addEventListener("submit", async (event) => {
@@ -251,6 +289,7 @@ $("start-form").addEventListener("submit", async (event) => {
       return;
     }
     session = { token: data.token, chat: data.chat };
+    stopWatching();
     store.set(sessionKey, session);
     show("state-chat");
     setChatStatus("Waiting for a librarian.");

@@ -292,3 +292,15 @@ def test_ten_concurrent_claims_of_a_transferred_chat_have_exactly_one_winner():
         chat.messages.filter(body__endswith="has joined the chat.").count() == 2
     )  # sender, winner
     assert Transfer.objects.get(chat=chat).resolved_by_id == winners[0]
+
+
+def test_the_audit_trail_is_shown_on_the_chat_in_the_admin(desk, client):
+    chat, alice, carmen, special = desk["chat"], desk["alice"], desk["carmen"], desk["special"]
+    transfers.chat_transfer(chat_id=chat.pk, operator=alice, to_department_id=special.pk, note="Maps of 1790")
+    services.chat_claim(chat_id=chat.pk, operator=carmen)
+    admin = UserFactory(username="root", is_superuser=True)
+    client.force_login(admin)
+    page = client.get(f"/admin/chat/chat/{chat.pk}/change/").content.decode()
+    assert "Audit trail" in page
+    for text in ("transferred", "offered", "accepted", "Special Collections", "Maps of 1790"):
+        assert text in page

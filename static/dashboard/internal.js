@@ -1,0 +1,348 @@
+// Internal Chat (issue 4): staff-to-staff conversations, shown below Patron Chats with the
+// same alert and title count. Started from the Departments section (an online
+// department's name, or a colleague's). Text goes in with textContent only.
+import { desk } from "./dashboard.js";
+import { messageItem, newClientId, placeMessage } from "../common/live.js";
+
+const $ = (id) => document.getElementById(id);
+const chats = new Map(); // internal id -> summary
+const messages = new Map(); // internal id -> Map(seq -> message)
+const outbox = new Map(); // client id -> {internal, body, client_id}
+const unread = new Set();
+let current = null; // internal id open in the panel
+let draft = null; // {department | operator, label, about}: a chat not started yet
+let openWhenReady = false;
+
+// --- The panel (built here: the template only has the list) ------------------------------
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key.startsWith("aria-") || key === "role" || key === "for") node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  node.append(...children);
+  return node;
+}
+
+const section = $("internal-list").closest("section");
+const empty = section.querySelector("p.empty");
+const panel = el("div", { id: "internal-panel", className: "internal-panel", hidden: true });
+const title = el("h4", { id: "internal-title", className: "internal-title" });
+const meta = el("p", { id: "internal-meta", className: "meta", role: "status" });
+const log = el("div", { className: "transcript-log", role: "log", "aria-live": "polite", "aria-label": "Internal conversation" });
+const list = el("ol", { id: "internal-transcript", className: "transcript internal-transcript" });
+log.append(list);
+const aboutBox = el("label", { className: "internal-about-choice", hidden: true });
+const aboutCheck = el("input", { type: "checkbox", id: "internal-about-check" });
+const aboutText = el("span");
+aboutBox.append(aboutCheck, " ", aboutText);
+const aboutButton = el("button", { type: "button", className: "button", hidden: true }, "Read the patron chat");
+const aboutLog = el("div", { className: "transcript-log", role: "log", "aria-label": "Patron chat transcript", hidden: true });
+const aboutList = el("ol", { className: "transcript" });
+aboutLog.append(aboutList);
+const form = el("form", { className: "composer", autocomplete: "off" });
+const input = el("textarea", { id: "internal-input", rows: 2 });
+form.append(
+  el("label", { for: "internal-input" }, "Write to colleague"),
+  input,
+  el(
+    "div",
+    { className: "composer-actions" },
+    el("button", { type: "submit", className: "button primary" }, "Send to colleague"),
+  ),
+);
+const closeButton = el("button", { type: "button", className: "button" }, "Close internal chat");
+const hideButton = el("button", { type: "button", className: "button" }, "Hide");
+panel.append(
+  title,
+  meta,
+  aboutBox,
+  aboutButton,
+  aboutLog,
+  log,
+  form,
+  el("div", { className: "composer-actions" }, closeButton, hideButton),
+);
+section.append(panel);
+
+// --- Helpers --------------------------------------------------------------------------------
+
+function me() {
+  return desk.operator;
+}
+
+function label(summary) {
+  const mine = me() && summary.created_by.id === me().id;
+  return mine ? `To ${summary.to_label}` : `From ${summary.created_by.name}` + (summary.to_department ? ` to ${summary.to_label}` : "");
+}
+
+function canWrite(summary) {
+  if (!me() || summary.closed) return false;
+  if (summary.created_by.id === me().id) return true;
+  return !summary.answered_by || summary.answered_by.id === me().id;
+}
+
+function updateCount() {
+  desk.setCount("internal", unread.size);
+}
+
+function lastSeq(id) {
+  const map = messages.get(id);
+  return map && map.size ? Math.max(...map.keys()) : 0;
+}
+
+function renderList() {
+  const items = [...chats.values()].map((summary) => {
+    const li = el("li", { className: "chat-item" + (unread.has(summary.id) ? " unread" : "") });
+    li.dataset.internal = summary.id;
+    const name = el("strong", { id: `i-${summary.id}` }, label(summary));
+    li.append(el("p", { className: "chat-item-title" }, name));
+    const details = [];
+    if (summary.about) details.push(`About ${summary.about.patron_name}'s chat`);
+    if (summary.answered_by) details.push(`Answered by ${summary.answered_by.name}`);
+    else if (summary.to_department) details.push("Not answered yet");
+    if (unread.has(summary.id)) details.push("New messages");
+    if (details.length) li.append(el("p", { className: "chat-item-preview" }, details.join(" · ")));
+    const button = el("button", { type: "button", className: "button" }, "Open");
+    button.setAttribute("aria-describedby", name.id);
+    if (summary.id === current) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => open(summary.id));
+    li.append(button);
+    return li;
+  });
+  $("internal-list").replaceChildren(...items);
+  if (empty) empty.hidden = chats.size > 0;
+  updateCount();
+}
+
+function renderPanel() {
+  panel.hidden = !current && !draft;
+  if (panel.hidden) return;
+  aboutLog.hidden = true;
+  if (draft) {
+    title.textContent = `Internal chat with ${draft.label}`;
+    meta.textContent = "Explain the question; your colleague sees it at once.";
+    const patron = desk.currentChat;
+    aboutBox.hidden = !patron || patron.status !== "active";
+    if (patron) aboutText.textContent = `About the chat with ${patron.patron_name}`;
+    aboutCheck.checked = !aboutBox.hidden;
+    aboutButton.hidden = true;
+    form.hidden = false;
+    closeButton.hidden = true;
+    list.replaceChildren();
+    return;
+  }
+  const summary = chats.get(current);
+  aboutBox.hidden = true;
+  title.textContent = label(summary);
+  const answered = summary.answered_by ? `Answered by ${summary.answered_by.name}.` : "Waiting for an answer.";
+  meta.textContent = summary.closed ? "This internal chat is closed." : canWrite(summary) ? answered : `${answered} You can read it.`;
+  aboutButton.hidden = !summary.about;
+  form.hidden = !canWrite(summary);
+  closeButton.hidden = summary.closed || !canWrite(summary);
+  list.replaceChildren();
+  for (const message of [...(messages.get(current) || new Map()).values()].sort((a, b) => a.seq - b.seq)) {
+    list.append(item(message));
+  }
+  for (const pending of outbox.values()) {
+    if (pending.internal === current) {
+      const li = item({ author: { name: "You" }, body: pending.body, client_id: pending.client_id });
+      li.classList.add("msg-pending");
+      list.append(li);
+    }
+  }
+  log.scrollTop = log.scrollHeight;
+}
+
+function item(message) {
+  const self = me() && message.author && message.author.id === me().id;
+  return messageItem(
+    { ...message, sender: self ? "operator" : "colleague", author: message.author ? message.author.name : "" },
+    { selfSender: "operator" },
+  );
+}
+
+function open(id) {
+  draft = null;
+  current = id;
+  unread.delete(id);
+  openWhenReady = true;
+  desk.send({ type: "internal.open", internal: id, after_seq: lastSeq(id) });
+  renderList();
+  renderPanel();
+}
+
+function addMessage(id, message) {
+  if (!messages.has(id)) messages.set(id, new Map());
+  const map = messages.get(id);
+  if (map.has(message.seq)) return false;
+  map.set(message.seq, message);
+  if (message.client_id) outbox.delete(message.client_id);
+  const summary = chats.get(id);
+  if (summary) summary.last_seq = Math.max(summary.last_seq, message.seq);
+  if (id === current && !panel.hidden) {
+    const pending = list.querySelector(`li[data-client-id="${CSS.escape(message.client_id || "-")}"]`);
+    if (pending) pending.remove();
+    placeMessage(list, item(message));
+    log.scrollTop = log.scrollHeight;
+  }
+  return true;
+}
+
+// --- Frames ---------------------------------------------------------------------------------
+
+desk.onFrame((frame) => {
+  switch (frame.type) {
+    case "dashboard.state":
+      chats.clear();
+      for (const summary of frame.internal || []) chats.set(summary.id, summary);
+      if (current && !chats.has(current)) current = null;
+      if (current) desk.send({ type: "internal.open", internal: current, after_seq: lastSeq(current) });
+      for (const pending of outbox.values()) {
+        desk.send({ type: "internal.send", internal: pending.internal, client_id: pending.client_id, body: pending.body });
+      }
+      queueMicrotask(() => {
+        renderList(); // after the dashboard knows who I am
+        renderPanel();
+      });
+      break;
+    case "internal.started": {
+      const summary = frame.internal;
+      const isNew = !chats.has(summary.id);
+      chats.set(summary.id, summary);
+      if (isNew && me() && summary.created_by.id !== me().id) {
+        unread.add(summary.id);
+        desk.alert(`Internal chat from ${summary.created_by.name}` + (summary.to_department ? ` to ${summary.to_label}` : ""));
+      }
+      renderList();
+      break;
+    }
+    case "internal.opened": {
+      chats.set(frame.internal.id, frame.internal);
+      for (const message of frame.messages) addMessage(frame.internal.id, message);
+      if (openWhenReady && (current === frame.internal.id || draft)) {
+        draft = null;
+        current = frame.internal.id;
+        openWhenReady = false;
+      }
+      renderList();
+      if (current === frame.internal.id) renderPanel();
+      break;
+    }
+    case "internal.message": {
+      if (!chats.has(frame.internal)) break;
+      const added = addMessage(frame.internal, frame.message);
+      const fromOther = me() && frame.message.author && frame.message.author.id !== me().id;
+      if (added && fromOther && (frame.internal !== current || panel.hidden || document.hidden)) {
+        unread.add(frame.internal);
+        desk.alert(`New internal message from ${frame.message.author.name}`);
+      }
+      renderList();
+      break;
+    }
+    case "internal.ack":
+      outbox.delete(frame.client_id);
+      break;
+    case "internal.answered": {
+      const summary = chats.get(frame.internal);
+      if (!summary) break;
+      summary.answered_by = frame.by;
+      if (me() && frame.by.id !== me().id && summary.created_by.id !== me().id) {
+        desk.notice(`${frame.by.name} took the internal chat from ${summary.created_by.name}.`);
+      }
+      renderList();
+      if (current === frame.internal) renderPanel();
+      break;
+    }
+    case "internal.closed":
+      chats.delete(frame.internal);
+      unread.delete(frame.internal);
+      if (current === frame.internal) current = null;
+      renderList();
+      renderPanel();
+      break;
+    case "internal.about": {
+      if (frame.internal !== current) break;
+      aboutList.replaceChildren(...frame.messages.map((m) => messageItem(m, { selfSender: "operator" })));
+      aboutLog.hidden = false;
+      aboutLog.setAttribute("aria-label", `Patron chat with ${frame.chat.patron_name} (read-only)`);
+      break;
+    }
+    case "error":
+      if (frame.client_id && outbox.has(frame.client_id)) {
+        outbox.delete(frame.client_id);
+        renderPanel();
+      }
+      break;
+    default:
+      break;
+  }
+});
+
+// --- Controls -------------------------------------------------------------------------------
+
+document.addEventListener("libdesk:internal-start", (event) => {
+  const target = event.detail;
+  // An open internal chat with the same colleague or department: go back to it.
+  for (const summary of chats.values()) {
+    const same =
+      (target.department && summary.to_department && summary.to_department.id === target.department) ||
+      (target.operator && summary.to_operator && summary.to_operator.id === target.operator);
+    if (same && me() && summary.created_by.id === me().id && !summary.closed) {
+      open(summary.id);
+      input.focus();
+      return;
+    }
+  }
+  current = null;
+  draft = target;
+  renderList();
+  renderPanel();
+  input.focus();
+});
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const body = input.value.trim();
+  if (!body) return;
+  input.value = "";
+  const clientId = newClientId();
+  if (draft) {
+    const frame = { type: "internal.start", body, client_id: clientId };
+    if (draft.department) frame.department = draft.department;
+    if (draft.operator) frame.operator = draft.operator;
+    if (!aboutBox.hidden && aboutCheck.checked && desk.currentChat) frame.about = desk.currentChat.id;
+    openWhenReady = true;
+    desk.send(frame);
+    return;
+  }
+  if (!current) return;
+  const pending = { internal: current, client_id: clientId, body };
+  outbox.set(clientId, pending);
+  renderPanel();
+  desk.send({ type: "internal.send", internal: current, client_id: clientId, body });
+  input.focus();
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+aboutButton.addEventListener("click", () => {
+  if (current) desk.send({ type: "internal.about", internal: current });
+});
+
+closeButton.addEventListener("click", () => {
+  if (current) desk.send({ type: "internal.close", internal: current });
+});
+
+hideButton.addEventListener("click", () => {
+  current = null;
+  draft = null;
+  renderList();
+  renderPanel();
+});

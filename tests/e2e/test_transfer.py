@@ -1,0 +1,78 @@
+"""Issue 4 in three browser contexts: Alice asks Special Collections in an internal chat,
+Carmen answers (after reading the patron's chat), Alice transfers the chat to Special
+Collections, Carmen claims it, and the patron keeps chatting with Carmen, no reload."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.helpers import ask, chat_item, unique
+
+
+def send(page_or_frame, text):
+    page_or_frame.get_by_label("Message", exact=True).fill(text)
+    page_or_frame.get_by_role("button", name="Send", exact=True).click()
+
+
+def test_internal_chat_then_transfer_to_a_department(operator_page, patron_page):
+    alice = operator_page("alice")
+    carmen = operator_page("carmen")
+    page, widget = patron_page()
+    patron = unique("Letters")
+
+    ask(widget, "Do you have letters from 1790?", name=patron)
+    chat_item(alice, patron).get_by_role("button", name="Claim Chat").click()
+    alice_log = alice.get_by_role("log", name="Conversation", exact=True)
+    expect(alice_log).to_contain_text("Do you have letters from 1790?")
+    expect(widget.get_by_text("You are chatting with Alice.")).to_be_visible()
+
+    # Departments: Special Collections is online (text, not only the green circle).
+    special = alice.locator("#department-list li").filter(has_text="Special Collections")
+    expect(special).to_contain_text("online")
+    expect(special).to_contain_text("Carmen")
+    special.get_by_role("button", name="Special Collections").click()
+    alice.get_by_label("Write to colleague").fill("Can you take a question about letters from 1790?")
+    alice.get_by_role("button", name="Send to colleague").click()
+
+    # Carmen hears the alert, sees the title count and the Internal Chat.
+    internal = carmen.locator("#internal-list li").filter(has_text="From Alice")
+    expect(internal).to_be_visible()
+    expect(carmen).to_have_title(re.compile(r"^\(\d+\) Chat Dashboard"))
+    internal.get_by_role("button", name="Open").click()
+    expect(carmen.get_by_role("log", name="Internal conversation")).to_contain_text("letters from 1790")
+    carmen.get_by_role("button", name="Read the patron chat").click()  # about this chat
+    expect(carmen.get_by_role("log", name=re.compile("^Patron chat with"))).to_contain_text(
+        "Do you have letters from 1790?"
+    )
+    carmen.get_by_label("Write to colleague").fill("Yes, transfer it to me.")
+    carmen.get_by_role("button", name="Send to colleague").click()
+    expect(alice.get_by_role("log", name="Internal conversation")).to_contain_text("Yes, transfer it to me.")
+    expect(alice.locator("#internal-list")).to_contain_text("Answered by Carmen")
+
+    # Alice transfers the patron's chat to Special Collections.
+    alice.get_by_role("button", name="Transfer", exact=True).click()
+    alice.get_by_label("Transfer to").select_option(label="Special Collections")
+    alice.get_by_label("Note for your colleague (optional)").fill("1790 letters")
+    alice.get_by_role("button", name="Transfer chat").click()
+    expect(widget.get_by_role("log")).to_contain_text(
+        "You're being transferred to Special Collections; your conversation stays here."
+    )
+
+    offer = carmen.locator("#transfer-list li").filter(has_text=patron)
+    expect(offer).to_contain_text("Transferred from Alice: 1790 letters")
+    offer.get_by_role("button", name="Claim Chat").click()
+    carmen_log = carmen.get_by_role("log", name="Conversation", exact=True)
+    expect(carmen_log).to_contain_text("Do you have letters from 1790?")  # the history travels
+    expect(widget.get_by_text("You are chatting with Carmen.")).to_be_visible()
+
+    # The patron keeps chatting, now with Carmen, without a reload.
+    send(carmen, "Hello, this is Carmen from Special Collections.")
+    expect(widget.get_by_role("log")).to_contain_text("Hello, this is Carmen from Special Collections.")
+    send(widget, "Thanks, Carmen!")
+    expect(carmen_log).to_contain_text("Thanks, Carmen!")
+
+    # Alice can read along but no longer write.
+    expect(alice.get_by_text("Transferred to Carmen: you can read this chat but no longer write in it.")).to_be_visible()
+    expect(alice_log).to_contain_text("Thanks, Carmen!")
+    expect(alice.get_by_label("Message", exact=True)).to_be_hidden()
+    expect(alice.get_by_role("button", name="Transfer", exact=True)).to_be_hidden()
