@@ -296,7 +296,9 @@ def test_ten_concurrent_claims_of_a_transferred_chat_have_exactly_one_winner():
 
 def test_the_audit_trail_is_shown_on_the_chat_in_the_admin(desk, client):
     chat, alice, carmen, special = desk["chat"], desk["alice"], desk["carmen"], desk["special"]
-    transfers.chat_transfer(chat_id=chat.pk, operator=alice, to_department_id=special.pk, note="Maps of 1790")
+    transfers.chat_transfer(
+        chat_id=chat.pk, operator=alice, to_department_id=special.pk, note="Maps of 1790"
+    )
     services.chat_claim(chat_id=chat.pk, operator=carmen)
     admin = UserFactory(username="root", is_superuser=True)
     client.force_login(admin)

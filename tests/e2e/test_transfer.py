@@ -31,7 +31,9 @@ def test_internal_chat_then_transfer_to_a_department(operator_page, patron_page)
     expect(special).to_contain_text("online")
     expect(special).to_contain_text("Carmen")
     special.get_by_role("button", name="Special Collections").click()
-    alice.get_by_label("Write to colleague").fill("Can you take a question about letters from 1790?")
+    alice.get_by_label("Write to colleague").fill(
+        "Can you take a question about letters from 1790?"
+    )
     alice.get_by_role("button", name="Send to colleague").click()
 
     # Carmen hears the alert, sees the title count and the Internal Chat.
@@ -39,14 +41,18 @@ def test_internal_chat_then_transfer_to_a_department(operator_page, patron_page)
     expect(internal).to_be_visible()
     expect(carmen).to_have_title(re.compile(r"^\(\d+\) Chat Dashboard"))
     internal.get_by_role("button", name="Open").click()
-    expect(carmen.get_by_role("log", name="Internal conversation")).to_contain_text("letters from 1790")
+    expect(carmen.get_by_role("log", name="Internal conversation")).to_contain_text(
+        "letters from 1790"
+    )
     carmen.get_by_role("button", name="Read the patron chat").click()  # about this chat
     expect(carmen.get_by_role("log", name=re.compile("^Patron chat with"))).to_contain_text(
         "Do you have letters from 1790?"
     )
     carmen.get_by_label("Write to colleague").fill("Yes, transfer it to me.")
     carmen.get_by_role("button", name="Send to colleague").click()
-    expect(alice.get_by_role("log", name="Internal conversation")).to_contain_text("Yes, transfer it to me.")
+    expect(alice.get_by_role("log", name="Internal conversation")).to_contain_text(
+        "Yes, transfer it to me."
+    )
     expect(alice.locator("#internal-list")).to_contain_text("Answered by Carmen")
 
     # Alice transfers the patron's chat to Special Collections.
@@ -67,12 +73,18 @@ def test_internal_chat_then_transfer_to_a_department(operator_page, patron_page)
 
     # The patron keeps chatting, now with Carmen, without a reload.
     send(carmen, "Hello, this is Carmen from Special Collections.")
-    expect(widget.get_by_role("log")).to_contain_text("Hello, this is Carmen from Special Collections.")
+    expect(widget.get_by_role("log")).to_contain_text(
+        "Hello, this is Carmen from Special Collections."
+    )
     send(widget, "Thanks, Carmen!")
     expect(carmen_log).to_contain_text("Thanks, Carmen!")
 
     # Alice can read along but no longer write.
-    expect(alice.get_by_text("Transferred to Carmen: you can read this chat but no longer write in it.")).to_be_visible()
+    expect(
+        alice.get_by_text(
+            "Transferred to Carmen: you can read this chat but no longer write in it."
+        )
+    ).to_be_visible()
     expect(alice_log).to_contain_text("Thanks, Carmen!")
     expect(alice.get_by_label("Message", exact=True)).to_be_hidden()
     expect(alice.get_by_role("button", name="Transfer", exact=True)).to_be_hidden()
