@@ -21,29 +21,36 @@ logger = logging.getLogger(__name__)
 # --- Group names (internal ids only) --------------------------------------------------
 
 
+def _internal_id(value) -> int:
+    """A database id, and nothing else: no text, no float, no bool, nothing negative."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"group names are built from internal ids only, not {value!r}")
+    return value
+
+
 def chat_group(chat_pk: int) -> str:
     """Everyone looking at one chat: its patron and the staff who opened it."""
-    return f"chat-{int(chat_pk)}"
+    return f"chat-{_internal_id(chat_pk)}"
 
 
 def department_group(department_pk: int) -> str:
     """Staff dashboards of a department's operators (the Patron Chats queue)."""
-    return f"dept-{int(department_pk)}"
+    return f"dept-{_internal_id(department_pk)}"
 
 
 def department_queue_group(department_pk: int) -> str:
     """Patrons waiting in a department's queue (for their place in line)."""
-    return f"dept-{int(department_pk)}-queue"
+    return f"dept-{_internal_id(department_pk)}-queue"
 
 
 def operator_group(operator_pk: int) -> str:
     """Every dashboard tab of one operator."""
-    return f"operator-{int(operator_pk)}"
+    return f"operator-{_internal_id(operator_pk)}"
 
 
 def user_group(user_pk: int) -> str:
     """Every staff socket of one user account (to end them when its sessions end)."""
-    return f"user-{int(user_pk)}"
+    return f"user-{_internal_id(user_pk)}"
 
 
 STAFF_GROUP = "staff"  # every staff dashboard: presence of operators and departments
@@ -208,7 +215,7 @@ class TicketEmailRequested(TypedDict):
 
 def department_presence_group(department_pk: int) -> str:
     """Patron widgets watching a department before their chat starts (no token)."""
-    return f"dept-{int(department_pk)}-presence"
+    return f"dept-{_internal_id(department_pk)}-presence"
 
 
 class DepartmentPresence(TypedDict):
