@@ -333,6 +333,8 @@ LIBDESK = {
 # the same sweep, and `manage.py desk_sweep` runs it from cron.
 CELERY_BEAT_SCHEDULE = {
     "chat-desk-sweep": {"task": "chat.tasks.desk_sweep", "schedule": float(LIBDESK["SWEEP_SECONDS"])},
+    "chat-retention": {"task": "chat.tasks.apply_retention", "schedule": 3600.0},
+    "tickets-retention": {"task": "tickets.tasks.apply_ticket_retention", "schedule": 3600.0},
 }
 
 # --- Tickets (follow-up by email) -------------------------------------------------------

@@ -548,3 +548,7 @@ def notification_record_failure(*, ticket_id: int, error: str) -> None:
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is not None:
         _audit(ticket, "notification", "", f"failed: {error}"[:200])
+
+
+# Retention of closed tickets (its own module; a write path of this app like the others).
+from tickets.retention import tickets_retention_apply  # noqa: E402, F401

@@ -8,6 +8,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 
 from chat.models import Operator
 from tickets import emails, services
@@ -109,3 +110,12 @@ def requeue_stale_replies(older_than_seconds: int = 900):
         send_reply.delay(message_id)
         count += 1
     return count
+
+
+@shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def apply_ticket_retention(self) -> dict:
+    """Hourly (CELERY_BEAT_SCHEDULE): retention of closed tickets; returns (and logs)
+    what it did."""
+    report = services.tickets_retention_apply()
+    logger.info("ticket retention applied: %s", report)
+    return report

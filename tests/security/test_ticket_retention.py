@@ -1,0 +1,106 @@
+"""Tickets keep patron names and emails: retention scrubs them, and deletes attached
+files and transcript copies, for tickets closed longer than the periods (moving the
+clock). Open tickets are never touched; a second run does nothing."""
+
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from chat import services as chat_services
+from tests.factories import DepartmentFactory, OperatorFactory, offline_ticket, start_chat
+from tickets import services
+from tickets.models import Ticket, TicketAttachment, TicketMessage
+from tickets.tasks import apply_ticket_retention
+
+pytestmark = pytest.mark.django_db
+NOTHING = {"tickets_scrubbed": 0, "attachments_deleted": 0, "transcripts_deleted": 0}
+
+
+@pytest.fixture
+def tickets(settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.RETENTION = {"TRANSCRIPT_DAYS": 30, "PATRON_DAYS": 7}
+    department = DepartmentFactory(name="Reference Desk", slug="reference")
+    operator = OperatorFactory(departments=[department])
+    chat, _ = start_chat(department, question="Box list?", name="Pat", email="pat@example.org")
+    chat_services.chat_claim(chat_id=chat.pk, operator=operator)
+    from_chat = services.ticket_create_from_chat(
+        chat_id=chat.pk, department=department, actor=operator
+    )
+    closed = offline_ticket(department, name="Pat Offline", email="pat-offline@example.org")
+    raw = EmailMessage()
+    raw["From"] = "pat-offline@example.org"
+    raw["To"] = f"desk+{closed.reference}@library.example"
+    raw["Subject"] = "the file"
+    raw["Message-ID"] = f"<{uuid.uuid4().hex}@example.org>"
+    raw.set_content("attached")
+    raw.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="scan.pdf")
+    services.ticket_receive_email(raw=raw.as_bytes())
+    still_open = offline_ticket(department, name="Open Pat", email="open@example.org")
+    for ticket in (from_chat, closed):
+        services.ticket_set_status(ticket_id=ticket.pk, actor=operator, status="closed")
+    # Closed a while ago, the open one long ago (an old ticket never closed stays whole).
+    Ticket.objects.filter(pk__in=[from_chat.pk, closed.pk]).update(
+        closed_at=timezone.now() - timedelta(days=1)
+    )
+    Ticket.objects.filter(pk=still_open.pk).update(created_at=timezone.now() - timedelta(days=400))
+    return from_chat, closed, still_open
+
+
+def stored_file(attachment_name):
+    return Path(django_settings.MEDIA_ROOT) / attachment_name
+
+
+def test_nothing_changes_before_the_periods_pass(tickets):
+    from_chat, closed, _ = tickets
+    report = services.tickets_retention_apply(now=timezone.now() + timedelta(days=5))
+    assert report == NOTHING
+    closed.refresh_from_db()
+    assert closed.patron_email == "pat-offline@example.org" and closed.patron_name == "Pat Offline"
+
+
+def test_patron_details_are_scrubbed_then_files_and_transcripts_deleted(
+    tickets, django_capture_on_commit_callbacks
+):
+    from_chat, closed, still_open = tickets
+    attachment = TicketAttachment.objects.get()
+    path = stored_file(attachment.file.name)
+    assert path.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.tickets_retention_apply(now=timezone.now() + timedelta(days=10))
+    assert report == {"tickets_scrubbed": 2, "attachments_deleted": 0, "transcripts_deleted": 0}
+    for ticket in (from_chat, closed):
+        ticket.refresh_from_db()
+        assert (ticket.patron_name, ticket.patron_email, ticket.origin_digest) == ("", "", "")
+        assert not ticket.messages.filter(kind="patron").exclude(from_address="").exists()
+        assert ticket.question  # the record of the question and answer stays
+    assert path.exists() and from_chat.transcript
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.tickets_retention_apply(now=timezone.now() + timedelta(days=40))
+    assert report == {"tickets_scrubbed": 0, "attachments_deleted": 1, "transcripts_deleted": 1}
+    from_chat.refresh_from_db()
+    assert from_chat.transcript == "" and not TicketAttachment.objects.exists()
+    assert not path.exists()
+    assert TicketMessage.objects.filter(ticket=closed).count() == 2  # the thread stays
+
+    # Idempotent; the open ticket (even a very old one) is untouched.
+    assert services.tickets_retention_apply(now=timezone.now() + timedelta(days=400)) == NOTHING
+    still_open.refresh_from_db()
+    assert still_open.patron_email == "open@example.org" and still_open.patron_name == "Open Pat"
+
+
+def test_the_beat_task_runs_it_and_reports(tickets, settings):
+    assert settings.CELERY_BEAT_SCHEDULE["tickets-retention"]["task"] == apply_ticket_retention.name
+    assert settings.CELERY_BEAT_SCHEDULE["chat-retention"]["task"] == "chat.tasks.apply_retention"
+    Ticket.objects.update(closed_at=timezone.now() - timedelta(days=100))
+    report = apply_ticket_retention.apply().get()
+    assert report["tickets_scrubbed"] == 2 and report["attachments_deleted"] == 1
+    assert not Ticket.objects.filter(status="closed").exclude(patron_email="").exists()

@@ -1,0 +1,47 @@
+"""Retention of tickets (settings.RETENTION, the same periods as chats, counted from
+when the ticket was closed): patron names and email addresses are scrubbed after
+PATRON_DAYS; attached files and the copy of the chat transcript go after
+TRANSCRIPT_DAYS. The ticket, its thread and its history stay (they are the library's
+record of the answer); a ticket that is open or pending is never touched.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.models import Ticket, TicketAttachment, TicketMessage
+
+
+def _closed_before(cutoff):
+    return Ticket.objects.filter(status=Ticket.Status.CLOSED, closed_at__lt=cutoff)
+
+
+@transaction.atomic
+def tickets_retention_apply(*, now=None) -> dict[str, int]:
+    """Scrub and delete what the retention periods say, for closed tickets. Idempotent:
+    a second run finds nothing left to do. Returns what it did."""
+    now = now or timezone.now()
+    periods = settings.RETENTION
+    old = _closed_before(now - timedelta(days=periods["PATRON_DAYS"]))
+    scrubbed = old.exclude(patron_name="", patron_email="", origin_digest="").update(
+        patron_name="", patron_email="", origin_digest=""
+    )
+    TicketMessage.objects.filter(ticket__in=old, kind=TicketMessage.Kind.PATRON).exclude(
+        from_address=""
+    ).update(from_address="")
+
+    expired = _closed_before(now - timedelta(days=periods["TRANSCRIPT_DAYS"]))
+    files = TicketAttachment.objects.filter(message__ticket__in=expired)
+    names = list(files.values_list("file", flat=True))
+    files_deleted, _ = files.delete()
+    transcripts = expired.exclude(transcript="").update(transcript="")
+    # The stored files go once the rows are gone for good.
+    transaction.on_commit(lambda: [default_storage.delete(name) for name in names if name])
+    return {
+        "tickets_scrubbed": scrubbed,
+        "attachments_deleted": files_deleted,
+        "transcripts_deleted": transcripts,
+    }
