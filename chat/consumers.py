@@ -305,6 +305,9 @@ class StaffConsumer(StaffDeskFrames, DeskConsumer):
         if self.operator is None:
             return
         await database_sync_to_async(services.connection_close)(channel_name=self.channel_name)
+        if settings.LIBDESK["PRESENCE_GRACE_SECONDS"] <= 0:  # no grace: settle it now
+            await self._reconcile_after_grace(self.operator.pk)
+            return
         # Daphne cancels a closed socket's consumer after a few seconds, so the grace
         # period runs as a detached task, not inside this coroutine.
         task = asyncio.get_running_loop().create_task(self._reconcile_after_grace(self.operator.pk))

@@ -28,6 +28,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         test["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_runs_tasks_here():
+    """Unit tests run Celery tasks in-process, on either configuration: nothing piles up
+    in a shared broker. The browser tests' server uses a real worker with Redis."""
+    from libdesk.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _fast_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
