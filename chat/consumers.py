@@ -126,10 +126,19 @@ class DeskConsumer(AsyncWebsocketConsumer):
 
 
 @database_sync_to_async
-def _patron_welcome(token, last_seq):
-    chat = selectors.chat_for_token(token)
-    if chat is None:
-        return None, None
+def _patron_chat(token):
+    return selectors.chat_for_token(token)
+
+
+@database_sync_to_async
+def _chat_last_seq(chat_pk):
+    return Chat.objects.filter(pk=chat_pk).values_list("last_seq", flat=True).first()
+
+
+@database_sync_to_async
+def _patron_welcome(chat, last_seq):
+    # Read fresh, after the socket joined the chat's group (see frame_hello).
+    chat = Chat.objects.select_related("department", "operator__user").get(pk=chat.pk)
     messages = [events.message_payload(m) for m in selectors.messages_after(chat, last_seq, limit=10**6)]
     state = {
         "id": str(chat.public_id),
@@ -171,7 +180,7 @@ class PatronConsumer(PatronWatchFrames, DeskConsumer):
 
     async def frame_hello(self, frame):
         last_seq = _int_at_least_zero(frame.get("last_seq"), "last_seq")
-        chat, welcome = await _patron_welcome(frame.get("token"), last_seq)
+        chat = await _patron_chat(frame.get("token"))
         if chat is None:
             await self.send_json({"type": "error", "code": "bad_token", "message": "That chat was not found."})
             await self.close(code=CLOSE_FORBIDDEN)
@@ -182,11 +191,19 @@ class PatronConsumer(PatronWatchFrames, DeskConsumer):
         self.chat_pk, self.department_pk = chat.pk, chat.department_id
         await self.channel_layer.group_add(events.chat_group(chat.pk), self.channel_name)
         await self.channel_layer.group_add(events.department_queue_group(chat.department_id), self.channel_name)
+        # Joined first, read second: a message committed in between is in this history,
+        # and its live copy (queued behind this frame) is dropped by seen_seq. Once.
+        chat, welcome = await _patron_welcome(chat, last_seq)
         if welcome["messages"]:
-            self.seen_seq = welcome["messages"][-1]["seq"]
+            self.seen_seq = max(self.seen_seq, welcome["messages"][-1]["seq"])
         else:
             self.seen_seq = max(self.seen_seq, last_seq)
         await self.send_json({"type": "welcome", **welcome})
+
+    async def frame_ping(self, frame):
+        # The chat's last seq lets the widget notice a message it never received live.
+        last_seq = await _chat_last_seq(self.chat_pk) if self.chat_pk is not None else None
+        await self.send_json({"type": "pong", "last_seq": last_seq})
 
     async def frame_message_send(self, frame):
         self._require_chat()
@@ -290,7 +307,7 @@ class StaffConsumer(StaffDeskFrames, DeskConsumer):
         await self.accept()
         department_ids, mine, state = await _staff_open(self.operator, self.channel_name)
         self.chat_pks = {}  # public id -> pk, for chats whose group this socket joined
-        self.seen = {}  # chat pk -> last seq forwarded
+        self.seen = {}  # chat pk -> the seqs this socket has sent (each goes out once)
         groups = [events.operator_group(self.operator.pk), events.STAFF_GROUP]
         groups.append(events.user_group(self.operator.user_id))
         groups += [events.department_group(pk) for pk in department_ids]
@@ -326,7 +343,7 @@ class StaffConsumer(StaffDeskFrames, DeskConsumer):
         if pk not in self.seen:
             await self.channel_layer.group_add(events.chat_group(pk), self.channel_name)
             self.chat_pks[public_id] = pk
-            self.seen[pk] = 0
+            self.seen[pk] = set()
 
     async def _chat(self, frame):
         public_id = frame.get("chat")
@@ -337,8 +354,10 @@ class StaffConsumer(StaffDeskFrames, DeskConsumer):
     async def _send_history(self, chat, after_seq=0):
         await self._join_chat(str(chat.public_id), chat.pk)
         history = await _staff_history(chat, after_seq)
-        if history["messages"]:
-            self.seen[chat.pk] = max(self.seen[chat.pk], history["messages"][-1]["seq"])
+        sent = self.seen[chat.pk]
+        # Once per socket: what already went out live is not repeated in the history.
+        history["messages"] = [m for m in history["messages"] if m["seq"] not in sent]
+        sent.update(m["seq"] for m in history["messages"])
         await self.send_json({"type": "chat.opened", **history})
 
     async def frame_ping(self, frame):
@@ -404,9 +423,10 @@ class StaffConsumer(StaffDeskFrames, DeskConsumer):
         chat_pk = envelope.get("chat_pk")
         if kind == "message.new":
             seq = event["message"]["seq"]
-            if seq <= self.seen.get(chat_pk, 0):
+            sent = self.seen.setdefault(chat_pk, set())
+            if seq in sent:
                 return
-            self.seen[chat_pk] = seq
+            sent.add(seq)
         elif kind == "chat.claimed" and event["operator"]["id"] == self.operator.pk and chat_pk:
             # Claimed in another of this operator's tabs: follow the chat here too.
             await self._join_chat(event["chat"], chat_pk)

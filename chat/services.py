@@ -221,6 +221,14 @@ def _message_send(*, chat_id, body, client_id, sender, operator):
     )
     if existing is not None:
         existing.chat = chat
+        # Sent again: the first send may have been stored but never broadcast (a process
+        # killed after the commit, Redis down). Broadcast it again; every consumer drops
+        # a seq its socket already sent, so nobody sees it twice.
+        events.broadcast_on_commit(
+            events.chat_group(chat.pk),
+            {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(existing)},
+            chat_pk=chat.pk,
+        )
         return existing, False
     if sender == Message.Sender.PATRON:
         if chat.status not in (Chat.Status.WAITING, Chat.Status.ACTIVE):

@@ -294,9 +294,13 @@ function onFrame(frame) {
       }
       break;
     }
-    case "message.new":
+    case "message.new": {
+      // A gap (a message that never arrived live): ask for everything after the last seq.
+      const last = lastSeqOf(frame.chat);
+      if (last && frame.message.seq > last + 1) socket.send({ type: "chat.open", chat: frame.chat, after_seq: last });
       addMessage(frame.chat, frame.message);
       break;
+    }
     case "message.ack":
       outbox.delete(frame.client_id);
       break;

@@ -120,7 +120,12 @@ function onFrame(frame) {
       checkEmailNeeded();
       break;
     case "message.new":
+      // A gap (a message that never arrived live): ask for everything after lastSeq.
+      if (lastSeq && frame.message.seq > lastSeq + 1) resync();
       renderMessage(frame.message);
+      break;
+    case "pong":
+      if (frame.last_seq && frame.last_seq > lastSeq) resync();
       break;
     case "message.ack":
       if (outbox.delete(frame.client_id)) saveOutbox();
@@ -161,6 +166,15 @@ function onFrame(frame) {
       break;
   }
 }
+
+function resync() {
+  socket.send({ type: "hello", token: session.token, last_seq: lastSeq });
+}
+
+// A ping now and then also catches a lost last message (the pong says the chat's last seq).
+setInterval(() => {
+  if (socket && session) socket.send({ type: "ping" });
+}, 25000);
 
 function connect() {
   socket = new LiveSocket("/ws/patron/", {

@@ -346,3 +346,65 @@ async def test_closing_the_last_dashboard_goes_offline_after_the_grace_period(de
     assert await database_sync_to_async(status)() == "online"  # within the grace period
     await asyncio.sleep(0.8)
     assert await database_sync_to_async(status)() == "offline"
+
+
+async def test_a_resend_broadcasts_again_for_whoever_missed_the_first_broadcast(desk):
+    """The first send was stored but its broadcast never left (a process killed after the
+    commit): the client's retry with the same client id delivers it live, once."""
+    reference, alice = desk
+    chat, token = await database_sync_to_async(start_chat)(reference, question="q")
+    await database_sync_to_async(services.chat_claim)(chat_id=chat.pk, operator=alice)
+    operator = await staff_socket(alice.user)
+    await receive_until(operator, "dashboard.state")
+    await operator.send_json_to({"type": "chat.open", "chat": str(chat.public_id), "after_seq": 0})
+    await receive_until(operator, "chat.opened")
+    # Stored without any broadcast reaching the operator (outside the socket's view):
+    from chat.models import Message as MessageModel
+
+    def store_silently():
+        Chat.objects.filter(pk=chat.pk).update(last_seq=3)
+        MessageModel.objects.create(chat=chat, seq=3, sender="patron", client_id="p-lost", body="lost?")
+
+    await database_sync_to_async(store_silently)()
+    patron = await patron_socket(token, last_seq=3)
+    await receive_until(patron, "welcome")
+    await patron.send_json_to({"type": "message.send", "client_id": "p-lost", "body": "lost?"})
+    ack, _ = await receive_until(patron, "message.ack")
+    assert (ack["seq"], ack["duplicate"]) == (3, True)
+    new, _ = await receive_until(operator, "message.new")
+    assert (new["message"]["seq"], new["message"]["body"]) == (3, "lost?")
+    await patron.send_json_to({"type": "message.send", "client_id": "p-lost", "body": "lost?"})
+    await receive_until(patron, "message.ack")
+    frames = []
+    while not await operator.receive_nothing(timeout=0.3):
+        frames.append(await operator.receive_json_from())
+    assert [f for f in frames if f["type"] == "message.new"] == []  # once per socket
+    await patron.disconnect()
+    await operator.disconnect()
+
+
+async def test_staff_history_never_repeats_what_went_out_live(desk):
+    reference, alice = desk
+    chat, _ = await database_sync_to_async(start_chat)(reference, question="q")
+    await database_sync_to_async(services.chat_claim)(chat_id=chat.pk, operator=alice)
+    operator = await staff_socket(alice.user)  # joins its own active chat at connect
+    await receive_until(operator, "dashboard.state")
+    await database_sync_to_async(services.message_send)(chat_id=chat.pk, body="live", client_id="p1", sender="patron")
+    live, _ = await receive_until(operator, "message.new")
+    assert live["message"]["seq"] == 3
+    await operator.send_json_to({"type": "chat.open", "chat": str(chat.public_id), "after_seq": 0})
+    opened, _ = await receive_until(operator, "chat.opened")
+    assert [m["seq"] for m in opened["messages"]] == [1, 2]  # seq 3 already went out
+    await operator.disconnect()
+
+
+async def test_patron_pong_tells_the_last_seq(desk):
+    reference, alice = desk
+    chat, token = await database_sync_to_async(start_chat)(reference, question="q")
+    patron = await patron_socket(token)
+    await receive_until(patron, "welcome")
+    await database_sync_to_async(services.chat_claim)(chat_id=chat.pk, operator=alice)
+    await patron.send_json_to({"type": "ping"})
+    pong, _ = await receive_until(patron, "pong")
+    assert pong["last_seq"] == 2
+    await patron.disconnect()
