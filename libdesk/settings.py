@@ -335,6 +335,8 @@ CELERY_BEAT_SCHEDULE = {
     "chat-desk-sweep": {"task": "chat.tasks.desk_sweep", "schedule": float(LIBDESK["SWEEP_SECONDS"])},
     "chat-retention": {"task": "chat.tasks.apply_retention", "schedule": 3600.0},
     "tickets-retention": {"task": "tickets.tasks.apply_ticket_retention", "schedule": 3600.0},
+    # Replies left 'queued' while the broker was down are queued again.
+    "tickets-requeue-stale-replies": {"task": "tickets.tasks.requeue_stale_replies", "schedule": 300.0},
 }
 
 # --- Tickets (follow-up by email) -------------------------------------------------------
