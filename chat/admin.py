@@ -12,9 +12,11 @@ from django.utils.html import format_html
 
 from chat import canned, services
 from chat.models import (
+    Attachment,
     CannedMessage,
     Chat,
     ChatAudit,
+    ChatRating,
     Department,
     Membership,
     Message,
@@ -47,7 +49,16 @@ class DepartmentForm(forms.ModelForm):
             "greeting",
             "offline_message",
             "fallback",
+            "screenshare_mode",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional in the form: a department saved without choosing gets built-in sharing.
+        self.fields["screenshare_mode"].required = False
+
+    def clean_screenshare_mode(self):
+        return self.cleaned_data.get("screenshare_mode") or "webrtc"
 
     def clean_fallback(self):
         """A fallback chain must end: A → B → A would pass chats round forever."""
@@ -86,6 +97,7 @@ class DepartmentAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "description", "is_active"]}),
         ("Chat widget", {"fields": ["greeting", "offline_message", "widget_embed_snippet"]}),
         ("When nobody is online", {"fields": ["fallback"]}),
+        ("Request Screenshare", {"fields": ["screenshare_mode"]}),
     ]
     inlines = [MembershipInline]
 
@@ -134,6 +146,7 @@ class OperatorAdmin(admin.ModelAdmin):
         "display_name",
         "name_patrons_see",
         "max_chats",
+        "meeting_url",
         "status",
         "status_changed_at",
     ]
@@ -235,6 +248,38 @@ class AuditInline(admin.TabularInline):
         return False
 
 
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AttachmentInline(_ReadOnlyInline):
+    """Files by name, size and detected type: never a link that opens them here."""
+
+    model = Attachment
+    fields = ["created_at", "name", "kind", "size"]
+    readonly_fields = fields
+    verbose_name_plural = "Attachments"
+
+
+class RatingInline(_ReadOnlyInline):
+    """The patron's rating and comment (issue 7)."""
+
+    model = ChatRating
+    fields = ["score", "comment", "created_at"]
+    readonly_fields = fields
+    verbose_name_plural = "Patron's rating"
+
+
 @admin.register(Chat)
 class ChatAdmin(admin.ModelAdmin):
     """Read-only: nobody edits a transcript."""
@@ -244,7 +289,7 @@ class ChatAdmin(admin.ModelAdmin):
     list_select_related = ["department", "operator__user"]
     date_hierarchy = "created_at"
     search_fields = ["patron_name", "patron_email", "messages__body"]
-    inlines = [MessageInline, AuditInline]
+    inlines = [MessageInline, AttachmentInline, RatingInline, AuditInline]
     exclude = ["patron_token_digest"]
 
     def has_add_permission(self, request):

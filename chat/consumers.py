@@ -20,6 +20,13 @@ from chat.consumer_frames import (
     StaffDeskFrames,
     staff_state_extras,
 )
+from chat.consumer_media import (
+    MEDIA_EVENTS,
+    PATRON_MEDIA_FRAMES,
+    STAFF_MEDIA_FRAMES,
+    PatronMediaFrames,
+    StaffMediaFrames,
+)
 from chat.exceptions import DeskError, Forbidden, InvalidInput, NotFound
 from chat.models import Chat, Message
 
@@ -147,16 +154,21 @@ def _patron_welcome(chat, last_seq):
         "patron_name": chat.patron_name,
         "operator": chat.operator.public_name if chat.operator_id else None,
         "position": selectors.queue_position(chat),
+        "estimated_wait": selectors.estimated_wait_seconds(chat.department_id)
+        if chat.status == Chat.Status.WAITING
+        else None,
         "last_seq": chat.last_seq,
     }
     return chat, {"chat": state, "messages": messages}
 
 
-class PatronConsumer(PatronWatchFrames, DeskConsumer):
+class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
     """The widget's socket. The patron proves who they are with their token in the
     first frame (``hello``), never in a cookie or the URL."""
 
-    frame_types = frozenset({"hello", "message.send", "chat.end", "ping"}) | PATRON_FRAMES
+    frame_types = (
+        frozenset({"hello", "message.send", "chat.end", "ping"}) | PATRON_FRAMES | PATRON_MEDIA_FRAMES
+    )
     chat_pk = None
     seen_seq = 0
 
@@ -233,13 +245,17 @@ class PatronConsumer(PatronWatchFrames, DeskConsumer):
         elif kind == "queue.changed":
             if self.chat_pk in event["waiting"]:
                 position = event["waiting"].index(self.chat_pk) + 1
-                await self.send_json({"type": "queue.position", "position": position})
+                await self.send_json(
+                    {"type": "queue.position", "position": position, "estimated_wait": event.get("estimated_wait")}
+                )
         elif kind == "chat.claimed":
             await self.send_json({"type": "chat.claimed", "chat": event["chat"], "operator": event["operator"]["name"]})
         elif kind == "chat.ended":
             await self.send_json(event)
         elif kind == "department.presence" and self.chat_pk is None:
             await self.send_json({**event, "type": "presence"})
+        elif kind in MEDIA_EVENTS:  # typing, screenshare, signalling (chat.consumer_media)
+            await self.forward_media(event)
         elif kind == "ticket.email_requested":  # from tickets: ask the patron for an email
             await self.send_json(event)
 
@@ -288,12 +304,12 @@ def _staff_history(chat, after_seq):
     return {"chat": events.chat_summary(chat), "messages": messages}
 
 
-class StaffConsumer(StaffDeskFrames, DeskConsumer):
+class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
     """The Chat Dashboard's socket: a logged-in operator, from our own Origin."""
 
     frame_types = frozenset(
         {"presence.set", "chat.open", "chat.claim", "message.send", "chat.end", "chat.close", "ping"}
-    ) | STAFF_FRAMES
+    ) | STAFF_FRAMES | STAFF_MEDIA_FRAMES
     operator = None
 
     async def connect(self):
@@ -435,6 +451,9 @@ class StaffConsumer(StaffDeskFrames, DeskConsumer):
             self.seen.pop(pk, None)
             await self.channel_layer.group_discard(events.chat_group(pk), self.channel_name)
         elif kind == "queue.changed":
+            return
+        elif kind in MEDIA_EVENTS:  # typing, screenshare, signalling (chat.consumer_media)
+            await self.forward_media(event)
             return
         elif kind == "session.ended":
             session_key = getattr(self.scope.get("session"), "session_key", None)

@@ -66,6 +66,9 @@ class MessagePayload(TypedDict):
     author: str
     body: str
     created_at: str
+    # A file the message carries (issue 7): {"id", "name", "size", "size_label", "type",
+    # "content_type", "previewable", "url"}; None for text.
+    attachment: NotRequired[dict | None]
 
 
 class ChatSummary(TypedDict):
@@ -155,7 +158,15 @@ def message_payload(message) -> MessagePayload:
         "author": author,
         "body": message.body,
         "created_at": message.created_at.isoformat(),
+        "attachment": _attachment_payload(message),
     }
+
+
+def _attachment_payload(message) -> dict | None:
+    from chat import attachments  # issue 7: a message may carry a file
+
+    found = attachments.cached_attachment(message)
+    return attachments.payload(found) if found is not None else None
 
 
 def operator_ref(operator) -> dict:
@@ -343,3 +354,72 @@ def transfer_summary(transfer, preview: str = "") -> TransferSummary:
         "status": transfer.status,
         "expires_at": transfer.expires_at.isoformat(),
     }
+
+
+
+# --- The patron's side (issue 7): typing, screenshare, signalling, deletion ----------------
+# Typing and WebRTC signalling change nothing in the database: consumers relay them at
+# once with ``relay_now`` (still declared here, like every event). Screenshare requests,
+# answers and ends are state changes: chat.screenshare broadcasts them on commit.
+
+
+class Typing(TypedDict):
+    """To ``chat-<pk>``: someone is typing (``active``) or stopped."""
+
+    type: Literal["typing"]
+    chat: str
+    sender: Literal["patron", "operator"]
+    name: str
+    active: bool
+    operator: int | None  # the chat's operator: staff sockets of others ignore it
+
+
+class Screenshare(TypedDict):
+    """To ``chat-<pk>``: requested by the operator, then accepted, declined or ended."""
+
+    type: Literal["screenshare.requested", "screenshare.accepted", "screenshare.declined", "screenshare.ended"]
+    chat: str
+    mode: Literal["webrtc", "meeting"]
+    operator: int  # only this operator's sockets (and the patron's) forward it
+    by: NotRequired[Literal["patron", "operator", "system"]]
+    meeting_url: NotRequired[str]  # meeting mode
+    ice_servers: NotRequired[list]  # built-in mode, on accepted
+
+
+class RtcSignal(TypedDict):
+    """To ``chat-<pk>``: WebRTC signalling between the chat's patron and its operator
+    only, relayed as validated (``sdp`` for offer/answer, ``candidate`` for ice)."""
+
+    type: Literal["rtc.offer", "rtc.answer", "rtc.ice"]
+    chat: str
+    sender: Literal["patron", "operator"]
+    operator: int
+    sdp: NotRequired[str]
+    candidate: NotRequired[dict | None]
+
+
+class ChatDeleted(TypedDict):
+    """To ``chat-<pk>``: the patron deleted the conversation (chat.retention)."""
+
+    type: Literal["chat.deleted"]
+    chat: str
+
+
+class ChatRated(TypedDict):
+    """To ``chat-<pk>``: the patron rated the chat (staff see it; the patron gets it too)."""
+
+    type: Literal["chat.rated"]
+    chat: str
+    score: int
+
+
+async def relay_now(group: str, event: dict, *, chat_pk: int | None = None) -> None:
+    """Send an ephemeral event (typing, signalling) from a consumer at once: nothing was
+    written, so there is no commit to wait for."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group, {"type": "desk.event", "event": event, "chat_pk": chat_pk})
+    except Exception:  # a lost typing hint or candidate is retried by the browser
+        logger.exception("Could not relay %s to %s", event.get("type"), group)

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat import events
+from chat import attachments, events
 from chat.exceptions import Conflict
-from chat.models import Chat, ChatAudit, Message, hash_token
+from chat.models import Attachment, Chat, ChatAudit, ChatRating, Message, hash_token
 
 FINISHED = (Chat.Status.ENDED, Chat.Status.CLOSED)
 
@@ -37,6 +37,9 @@ def retention_apply(*, now=None) -> dict[str, int]:
     )
     messages = Message.objects.filter(chat__in=old_transcripts)
     transcripts = messages.values("chat_id").distinct().count()
+    # Files sent in those chats go with them (rows now, stored files on commit).
+    attachments.delete_files_of(Attachment.objects.filter(chat__in=old_transcripts))
+    ChatRating.objects.filter(chat__in=old_transcripts).exclude(comment="").update(comment="")
     messages_deleted, _ = messages.delete()
     scrubbed = _scrub(
         Chat.objects.filter(status__in=FINISHED, ended_at__lt=now - timedelta(days=periods["PATRON_DAYS"]))
@@ -55,6 +58,8 @@ def chat_delete_by_patron(*, chat_id: int) -> Chat:
     chat = Chat.objects.select_for_update(of=("self",)).get(pk=chat_id)
     if chat.status not in FINISHED:
         raise Conflict("End the chat before deleting it.", code="not_ended")
+    attachments.delete_files_of(Attachment.objects.filter(chat=chat))
+    ChatRating.objects.filter(chat=chat).update(comment="")  # the score stays, the words go
     Message.objects.filter(chat=chat).delete()
     Chat.objects.filter(pk=chat.pk).update(
         patron_name="",

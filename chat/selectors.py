@@ -65,7 +65,7 @@ def messages_after(chat: Chat, after_seq: int = 0, limit: int | None = None) -> 
     limit = limit or settings.LIBDESK["HISTORY_PAGE"]
     rows = list(
         Message.objects.filter(chat=chat, seq__gt=after_seq)
-        .select_related("operator__user")
+        .select_related("operator__user", "attachment")
         .order_by("seq")[:limit]
     )
     for row in rows:
@@ -347,3 +347,54 @@ def open_transfers_for(operator: Operator) -> list[dict]:
         events.transfer_summary(row, preview=row.chat.first_messages[0].body if row.chat.first_messages else "")
         for row in rows
     ]
+
+
+# --- The patron's wait (issue 7) ----------------------------------------------------------
+
+RECENT_CLAIMS = 20
+
+
+def estimated_wait_seconds(department_id: int, recent: int = RECENT_CLAIMS) -> int | None:
+    """The median wait (created → claimed) of the department's last ``recent`` claimed
+    chats, computed in the database; None when there is no history yet. Two queries
+    on SQLite, one on PostgreSQL (percentile_cont)."""
+    from django.db import connection
+    from django.db.models import F, FloatField, Func
+
+    claimed = Chat.objects.filter(department_id=department_id, claimed_at__isnull=False).order_by(
+        "-claimed_at"
+    )
+    last_ids = claimed.values("pk")[:recent]
+    rows = Chat.objects.filter(pk__in=last_ids)
+    if connection.vendor == "postgresql":
+
+        class Median(Func):
+            function = "percentile_cont"
+            contains_aggregate = True
+            output_field = FloatField()
+            template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+        seconds = Func(
+            F("claimed_at") - F("created_at"),
+            template="EXTRACT(EPOCH FROM %(expressions)s)",
+            output_field=FloatField(),
+        )
+        value = rows.aggregate(m=Median(seconds))["m"]
+        return None if value is None else int(round(value))
+    seconds = Func(
+        F("claimed_at"),
+        F("created_at"),
+        template="((julianday(%(expressions)s)) * 86400.0)",
+        arg_joiner=") - julianday(",
+        output_field=FloatField(),
+    )
+    n = rows.count()
+    if not n:
+        return None
+    ordered = rows.annotate(w=seconds).order_by("w").values_list("w", flat=True)
+    if n % 2:
+        middle = ordered[n // 2]
+    else:
+        low, high = ordered[n // 2 - 1 : n // 2 + 1]
+        middle = (low + high) / 2
+    return int(round(middle))

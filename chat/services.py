@@ -93,8 +93,9 @@ def _audit(
     )
 
 
-def _append_message(chat: Chat, *, sender, body, client_id="", operator=None) -> Message:
-    """Precondition: ``chat`` was locked (select_for_update) in this transaction."""
+def _append_message(chat: Chat, *, sender, body, client_id="", operator=None, attachment=None) -> Message:
+    """Precondition: ``chat`` was locked (select_for_update) in this transaction.
+    ``attachment``: an unlinked chat.Attachment this message carries (chat.attachments)."""
     chat.last_seq += 1
     Chat.objects.filter(pk=chat.pk).update(last_seq=chat.last_seq)
     message = Message.objects.create(
@@ -106,6 +107,10 @@ def _append_message(chat: Chat, *, sender, body, client_id="", operator=None) ->
         body=body,
     )
     message.chat = chat
+    if attachment is not None:
+        attachment.message = message
+        attachment.save(update_fields=["message"])
+    Message.attachment.related.set_cached_value(message, attachment)
     events.broadcast_on_commit(
         events.chat_group(chat.pk),
         {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(message)},
@@ -118,7 +123,12 @@ def _broadcast_queue(department_id: int) -> None:
     waiting = selectors.waiting_chat_ids(department_id)
     events.broadcast_on_commit(
         events.department_queue_group(department_id),
-        {"type": "queue.changed", "department": department_id, "waiting": waiting},
+        {
+            "type": "queue.changed",
+            "department": department_id,
+            "waiting": waiting,
+            "estimated_wait": selectors.estimated_wait_seconds(department_id),
+        },
     )
 
 

@@ -11,6 +11,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from chat import attachments
 from chat.models import Chat, Message
 
 PATRON_SENDERS = (Message.Sender.PATRON, Message.Sender.OPERATOR, Message.Sender.SYSTEM)
@@ -24,7 +25,7 @@ def patron_visible_messages(chat: Chat):
     for flag in _INTERNAL_FLAGS:
         if flag in field_names:
             qs = qs.filter(**{flag: False})
-    return qs.select_related("operator__user").order_by("seq")
+    return qs.select_related("operator__user", "attachment").order_by("seq")
 
 
 def _author(message: Message, chat: Chat) -> str:
@@ -41,7 +42,7 @@ def render(chat: Chat) -> tuple[str, str, str]:
         {
             "sender": message.sender,
             "author": _author(message, chat),
-            "body": message.body,
+            "body": attachments.message_text(message),  # files by name (issue 7)
             "at": timezone.localtime(message.created_at),
         }
         for message in patron_visible_messages(chat)

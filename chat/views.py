@@ -48,6 +48,7 @@ def widget(request, slug):
         {
             "department": department,
             "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
+            "max_file_bytes": settings.ATTACHMENTS["MAX_BYTES"],
         },
     )
     response.csp_frame_ancestors = _widget_frame_ancestors()  # see libdesk.middleware

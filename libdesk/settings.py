@@ -7,6 +7,7 @@ that several Daphne processes and Celery workers share them. Every variable is l
 in ``.env.example``.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -391,3 +392,33 @@ LOGGING = {
 LIBDESK["TRANSCRIPT_EMAILS_PER_CHAT"] = env_int("TRANSCRIPT_EMAILS_PER_CHAT", 5)
 # The dashboard lists an operator's ended chats without statistics from this many days.
 LIBDESK["ANALYTICS_PENDING_DAYS"] = env_int("ANALYTICS_PENDING_DAYS", 30)
+
+# --- The patron's side (issue 7): attachments and screenshare ----------------------------
+# Files sent in chats: the largest accepted, and the types allowed. The type is decided
+# by the file's content (chat.filetypes), never its name; SVG, HTML, scripts and
+# programs are always refused. Names: png jpeg gif webp pdf text csv docx xlsx pptx odt
+# ods odp.
+ATTACHMENTS = {
+    "MAX_BYTES": env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+    "ALLOWED_TYPES": [
+        t.strip()
+        for t in (
+            env_str("ATTACHMENT_TYPES")
+            or "png,jpeg,gif,webp,pdf,text,csv,docx,xlsx,pptx,odt,ods,odp"
+        ).split(",")
+        if t.strip()
+    ],
+    # Files one chat may hold, and uploads one chat may make per minute.
+    "PER_CHAT": env_int("ATTACHMENTS_PER_CHAT", 20),
+    "PER_MINUTE": env_int("ATTACHMENTS_PER_MINUTE", 6),
+}
+# Built-in screenshare (WebRTC): ICE servers as JSON, e.g.
+# [{"urls": "stun:stun.example.org:3478"}, {"urls": "turn:turn.example.org", "username":
+# "u", "credential": "p"}]. Empty: only direct connections (loopback, LAN) — nothing
+# leaves for a third party.
+SCREENSHARE_ICE_SERVERS = json.loads(env_str("SCREENSHARE_ICE_SERVERS") or "[]")
+# Meeting-link screenshare: an operator's personal meeting URL, else this template with
+# {room} replaced by a random room name.
+SCREENSHARE_MEETING_TEMPLATE = (
+    env_str("SCREENSHARE_MEETING_TEMPLATE") or "https://meet.jit.si/libdesk-{room}"
+)

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chat import attachments as chat_attachments
 from chat import events as chat_events
 from chat import selectors as chat_selectors
 from chat import services as chat_services
@@ -141,7 +142,8 @@ def _transcript_text(chat: Chat) -> tuple[str, str]:
             author = message.operator.public_name if message.operator_id else "Librarian"
         else:
             author = "System"
-        lines.append(f"[{message.created_at:%Y-%m-%d %H:%M}] {author}: {message.body}")
+        text = chat_attachments.message_text(message)  # files listed by name
+        lines.append(f"[{message.created_at:%Y-%m-%d %H:%M}] {author}: {text}")
     return question, "\n".join(lines)
 
 

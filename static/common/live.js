@@ -80,6 +80,12 @@ export function formatTime(iso) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+// Hooks that add to a rendered message (e.g. an attachment card): (li, message) => void.
+const messageDecorators = [];
+export function decorateMessages(decorate) {
+  messageDecorators.push(decorate);
+}
+
 // Render one message as an <li>: every piece of text goes in with textContent.
 export function messageItem(message, { selfSender }) {
   const li = document.createElement("li");
@@ -96,6 +102,7 @@ export function messageItem(message, { selfSender }) {
   body.className = "msg-body";
   body.textContent = message.body;
   li.append(body);
+  for (const decorate of messageDecorators) decorate(li, message);
   const meta = document.createElement("span");
   meta.className = "msg-meta";
   meta.textContent = message.created_at ? formatTime(message.created_at) : "Sending…";

@@ -2,6 +2,7 @@
 // iframe's own storage (never a cookie: third-party cookies are blocked in many
 // browsers) and goes to the server in the socket's first frame.
 import { LiveSocket, messageItem, newClientId, placeMessage } from "../common/live.js";
+import { setupPatronSide } from "./patron_side.js";
 
 const root = document.getElementById("widget");
 const slug = root.dataset.slug;
@@ -65,7 +66,9 @@ function setChatStatus(text) {
 function describeState(chat) {
   if (chat.status === "waiting") {
     const place = chat.position ? ` You are number ${chat.position} in line.` : "";
-    return `Waiting for a librarian.${place}`;
+    const minutes = chat.estimated_wait ? Math.max(1, Math.round(chat.estimated_wait / 60)) : 0;
+    const wait = minutes ? ` Estimated wait: about ${minutes} minute${minutes === 1 ? "" : "s"}.` : "";
+    return `Waiting for a librarian.${place}${wait}`;
   }
   if (chat.status === "active") return chat.operator ? `You are chatting with ${chat.operator}.` : "";
   return "This chat has ended.";
@@ -106,6 +109,7 @@ function flushOutbox() {
 }
 
 function onFrame(frame) {
+  patronSide.onFrame(frame); // issue 7: typing, files, screenshare, rating, deletion
   switch (frame.type) {
     case "welcome":
       chatState = frame.chat;
@@ -133,6 +137,7 @@ function onFrame(frame) {
     case "queue.position":
       if (chatState && chatState.status === "waiting") {
         chatState.position = frame.position;
+        chatState.estimated_wait = frame.estimated_wait;
         setChatStatus(describeState(chatState));
       }
       break;
@@ -200,6 +205,7 @@ function forget() {
   $("email-request").replaceChildren();
   $("composer").hidden = false;
   $("ended").hidden = true;
+  patronSide.reset();
   start();
 }
 
@@ -472,6 +478,13 @@ async function checkEmailNeeded() {
     // Nothing to ask, or the desk is unreachable: the socket's own retry will bring us back.
   }
 }
+
+const patronSide = setupPatronSide({
+  send: (frame) => !!socket && socket.send(frame),
+  token: () => session && session.token,
+  forget: () => forget(),
+  newClientId,
+});
 
 start();
 

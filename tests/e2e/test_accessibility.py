@@ -130,3 +130,47 @@ def test_operator_flow_by_keyboard_alone(new_page, live_desk, patron_page, opera
     close.focus()
     dashboard.keyboard.press("Enter")
     expect(dashboard.locator("#mine-list li").filter(has_text=patron)).to_have_count(0)
+
+
+def test_patron_side_states_have_no_violations(new_page, live_desk, operator_page):
+    """Issue 7's states: a file in the transcript (widget and dashboard), the screenshare
+    question, a refused file, and the rating form after the chat."""
+    from tests.e2e.test_patron_side import PNG
+
+    dashboard = operator_page("alice")
+    page = widget_page(new_page, live_desk)
+    patron = unique("AxeFiles")
+    page.get_by_label("Your name").fill(patron)
+    page.get_by_label("Your question").fill("Here is my screenshot")
+    page.get_by_role("button", name="Start chat").click()
+    chat_item(dashboard, patron).get_by_role("button", name="Claim Chat").click()
+    expect(page.get_by_text("You are chatting with Alice.")).to_be_visible()
+
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Attach a file").click()
+    chooser.value.set_files(files=[{"name": "shot.png", "mimeType": "image/png", "buffer": PNG}])
+    expect(page.get_by_role("button", name="Download shot.png")).to_be_visible()
+    assert_accessible(page, "an attachment in the transcript")
+    expect(dashboard.get_by_role("button", name="Open attachment")).to_be_visible()
+    assert_accessible(dashboard, "dashboard with an unopened attachment")
+    dashboard.get_by_role("button", name="Open attachment").click()
+    expect(dashboard.get_by_role("img", name="Preview of shot.png")).to_be_visible()
+    assert_accessible(dashboard, "dashboard with an opened attachment")
+
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Attach a file").click()
+    chooser.value.set_files(files=[{"name": "x.svg", "mimeType": "image/svg+xml", "buffer": b"<svg></svg>"}])
+    expect(page.get_by_role("status").filter(has_text="can't be sent")).to_be_visible()
+    assert_accessible(page, "a refused file")
+
+    dashboard.get_by_role("button", name="Request Screenshare").click()
+    expect(page.get_by_role("button", name="Share my screen")).to_be_visible()
+    assert_accessible(page, "asked to share the screen")
+    page.get_by_role("button", name="No, thanks").click()
+
+    dashboard.get_by_role("button", name="End Chat").click()
+    expect(page.get_by_role("button", name="Send rating")).to_be_visible()
+    assert_accessible(page, "the rating form")
+    page.get_by_role("button", name="Delete this conversation").click()
+    expect(page.get_by_role("button", name="Yes, delete it")).to_be_visible()
+    assert_accessible(page, "confirming deletion")
