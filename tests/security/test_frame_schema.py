@@ -34,6 +34,15 @@ PATRON_FRAMES = {
     "chat.end": (lambda d: {}, set()),
     "ping": (lambda d: {}, set()),
     "watch": (lambda d: {"department": "reference"}, {"department"}),
+    # Issue 7 (chat.consumer_media). "active" is a boolean (True is valid): not fuzzed.
+    "typing": (lambda d: {}, set()),
+    "screenshare.accept": (lambda d: {}, set()),
+    "screenshare.decline": (lambda d: {}, set()),
+    "screenshare.stop": (lambda d: {}, set()),
+    "rtc.offer": (lambda d: {"sdp": "v=0\r\n"}, {"sdp"}),
+    "rtc.ice": (lambda d: {"candidate": None}, set()),
+    "chat.rate": (lambda d: {"score": 5, "comment": ""}, {"score"}),
+    "chat.delete": (lambda d: {}, set()),
 }
 STAFF_FRAMES = {
     "presence.set": (lambda d: {"status": "away"}, {"status"}),
@@ -65,6 +74,12 @@ STAFF_FRAMES = {
     "internal.open": (lambda d: {"internal": d["internal"], "after_seq": 0}, {"internal"}),
     "internal.close": (lambda d: {"internal": d["internal"]}, {"internal"}),
     "internal.about": (lambda d: {"internal": d["internal"]}, {"internal"}),
+    # Issue 7 (chat.consumer_media).
+    "typing": (lambda d: {"chat": d["active"]}, {"chat"}),
+    "screenshare.request": (lambda d: {"chat": d["active"]}, {"chat"}),
+    "screenshare.stop": (lambda d: {"chat": d["active"]}, {"chat"}),
+    "rtc.answer": (lambda d: {"chat": d["active"], "sdp": "v=0\r\n"}, {"chat", "sdp"}),
+    "rtc.ice": (lambda d: {"chat": d["active"], "candidate": None}, {"chat"}),
 }
 # Optional fields whose value picks one of several targets: None is fine, but a wrong
 # type is not.
