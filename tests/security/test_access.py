@@ -430,3 +430,46 @@ def test_group_names_are_built_only_from_internal_ids(group, value):
 def test_group_names_from_an_id(group):
     name = group(42)
     assert "42" in name and name.replace("-", "").isalnum() and len(name) < 100
+
+
+# --- Chat attachments (issue 7) -----------------------------------------------------------
+
+
+def test_chat_attachments_by_guess_other_token_or_department_are_refused(desk):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("notes.txt", b"my library card number\n")
+    sent = Client().post(
+        "/widget/attachments", {"file": upload}, HTTP_AUTHORIZATION=f"Bearer {desk['token']}"
+    )
+    assert sent.status_code == 201
+    url = sent.json()["message"]["attachment"]["url"]
+    assert Client().get(url, HTTP_AUTHORIZATION=f"Bearer {desk['token']}").status_code == 200
+    assert client_for(desk["alice"]).get(url).status_code == 200
+    assert Client().get(url).status_code in (403, 404)  # anonymous
+    refused = [
+        Client().get(url, HTTP_AUTHORIZATION=f"Bearer {desk['other_token']}"),  # another chat
+        Client().get(url, HTTP_AUTHORIZATION="Bearer guessed"),
+        client_for(desk["carmen"]).get(url),  # another department
+        client_for(desk["alice"]).get(f"/attachments/{uuid.uuid4()}"),  # a guess
+    ]
+    assert [r.status_code for r in refused] == [404] * len(refused)
+
+    before = snapshot()
+    wrong = Client().post(
+        "/widget/attachments",
+        {"file": SimpleUploadedFile("x.txt", b"x\n")},
+        HTTP_AUTHORIZATION="Bearer guessed",
+    )
+    assert wrong.status_code == 403
+    other_department = client_for(desk["carmen"]).post(
+        f"/dashboard/chats/{desk['chat'].public_id}/attachments",
+        {"file": SimpleUploadedFile("x.txt", b"x\n")},
+    )
+    assert other_department.status_code == 404
+    no_csrf = client_for(desk["alice"], enforce_csrf_checks=True).post(
+        f"/dashboard/chats/{desk['chat'].public_id}/attachments",
+        {"file": SimpleUploadedFile("x.txt", b"x\n")},
+    )
+    assert no_csrf.status_code == 403
+    assert snapshot() == before

@@ -290,3 +290,39 @@ def test_internal_chat_messages_are_data(desk, payload, django_capture_on_commit
     [message] = selectors.internal_messages_after(found, 0)
     assert message["body"] == payload
     assert json.loads(json.dumps(message))["body"] == payload
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_attachment_file_names_are_data_and_escaped(
+    desk, payload, settings, django_capture_on_commit_callbacks
+):
+    """Issue 7: a file's name is the message's body; it never becomes markup."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    reference, alice, client = desk
+    chat, token = start_chat(reference, question="A file", name="Pat", email="pat@example.org")
+    services.chat_claim(chat_id=chat.pk, operator=alice)
+    upload = SimpleUploadedFile(f"{payload}.txt", b"plain text\n", content_type="text/html")
+    response = Client().post(
+        "/widget/attachments", {"file": upload}, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 201, response.content
+    sent = response.json()["message"]
+    name = sent["attachment"]["name"]
+    assert name.endswith(".txt") and "/" not in name  # the file's own name, no path
+    download = client.get(sent["attachment"]["url"])
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert not {"\n", "\r"} & set(download["Content-Disposition"])
+    assert download["Content-Type"].split(";")[0] in ("text/plain", "application/octet-stream")
+    assert download["X-Content-Type-Options"] == "nosniff"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chat_end(chat_id=chat.pk, by="operator", operator=alice)
+        ticket = ticket_services.ticket_create_from_chat(
+            chat_id=chat.pk, department=reference, actor=alice
+        )
+    chat.refresh_from_db()
+    html = build_email(chat, "pat@example.org").alternatives[0][0]
+    assert escape(name) in html and not LIVE_MARKUP.search(html)
+    page = client.get(f"/tickets/{ticket.reference}/").content.decode()
+    assert not LIVE_MARKUP.search(page)
