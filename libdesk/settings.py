@@ -130,15 +130,20 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------
-# Persistent connections: a websocket message must not open a new PostgreSQL
-# connection (measured: ~160 msg/s with per-request connections, ~600-700 persistent).
-CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 600)
+# PostgreSQL through a connection pool (psycopg_pool, Django's OPTIONS["pool"]), not
+# persistent per-thread connections: under ASGI Django runs every request in a thread
+# of its own (ThreadSensitiveContext), so a persistent connection is opened per request
+# and left behind with its thread. The pool hands each request and each socket frame a
+# connection that is already open, and bounds how many there are.
+CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 0)
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True
-        )
-    }
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE)}
+    if CONN_MAX_AGE == 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 20),
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
