@@ -284,12 +284,16 @@ desk.onFrame((frame) => {
 
 document.addEventListener("libdesk:internal-start", (event) => {
   const target = event.detail;
-  // An open internal chat with the same colleague or department: go back to it.
+  // An open internal chat with the same colleague or department — and, when a patron
+  // chat is open, about that chat — : go back to it. About another chat: a new one.
+  const patron = desk.currentChat;
   for (const summary of chats.values()) {
     const same =
       (target.department && summary.to_department && summary.to_department.id === target.department) ||
       (target.operator && summary.to_operator && summary.to_operator.id === target.operator);
-    if (same && me() && summary.created_by.id === me().id && !summary.closed) {
+    const sameAbout =
+      !patron || patron.status !== "active" || (summary.about && summary.about.id === patron.id);
+    if (same && sameAbout && me() && summary.created_by.id === me().id && !summary.closed) {
       open(summary.id);
       input.focus();
       return;

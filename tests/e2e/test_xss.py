@@ -98,7 +98,12 @@ def test_payloads_in_a_whole_chat_stay_text(operator_page, patron_page, new_page
     special.get_by_role("button", name="Special Collections").click()
     alice.get_by_label("Write to colleague").fill(f"Internal: {PAYLOAD}")
     alice.get_by_role("button", name="Send to colleague").click()
-    internal = carmen.locator("#internal-list li").filter(has_text="From Alice").last
+    # Earlier tests may have left internal chats from Alice: this one is about this chat.
+    internal = (
+        carmen.locator("#internal-list li")
+        .filter(has_text="From Alice")
+        .filter(has_text=f"About {patron}'s chat")
+    )
     expect(internal).to_be_visible()
     internal.get_by_role("button", name="Open").click()
     expect(carmen.get_by_role("log", name="Internal conversation")).to_contain_text(
