@@ -1,12 +1,7 @@
-"""Every state change of the chat desk: one function each, in a transaction.
-
-Views, consumers, admin actions and tasks call these; they never save chat models
-themselves. Events leave only through ``chat.events.broadcast_on_commit``.
-"""
+"""Patron chats: start, messages, claim, end, close, system lines, the patron's email,
+email transcripts."""
 
 import secrets
-from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,133 +10,25 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat import events, ratelimit, selectors
-from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, RateLimited
 from chat.models import (
-    CannedMessage,
     Chat,
     ChatAudit,
     Department,
     Message,
     Operator,
-    OperatorConnection,
     hash_token,
 )
-
-CLIENT_ID_MAX = 64
-
-
-def _desk_setting(name):
-    return settings.LIBDESK[name]
-
-
-def _clean_body(body) -> str:
-    if not isinstance(body, str):
-        raise InvalidInput("A message must be text.")
-    body = body.strip()
-    if not body:
-        raise InvalidInput("A message cannot be empty.", code="empty")
-    limit = _desk_setting("MAX_MESSAGE_LENGTH")
-    if len(body) > limit:
-        raise InvalidInput(
-            f"That message is too long ({len(body)} characters; the limit is {limit}).",
-            code="too_long",
-        )
-    return body
-
-
-def _clean_client_id(client_id) -> str:
-    if client_id is None:
-        return ""
-    if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
-        raise InvalidInput(f"client_id must be a string of at most {CLIENT_ID_MAX} characters.")
-    return client_id
-
-
-def strip_query(url: str) -> str:
-    """The page a patron came from, without query string or fragment (privacy)."""
-    if not url:
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    if parts.scheme not in ("http", "https"):
-        return ""
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))[:500]
-
-
-def _audit(
-    chat,
-    action,
-    *,
-    actor=None,
-    from_operator=None,
-    to_operator=None,
-    note="",
-    to_department=None,
-    outcome="",
-):
-    ChatAudit.objects.create(
-        chat=chat,
-        action=action,
-        actor=actor,
-        from_operator=from_operator,
-        to_operator=to_operator,
-        note=note[:500],
-        to_department=to_department,
-        outcome=outcome,
-    )
-
-
-def _append_message(chat: Chat, *, sender, body, client_id="", operator=None, attachment=None) -> Message:
-    """Precondition: ``chat`` was locked (select_for_update) in this transaction.
-    ``attachment``: an unlinked chat.Attachment this message carries (chat.attachments)."""
-    chat.last_seq += 1
-    Chat.objects.filter(pk=chat.pk).update(last_seq=chat.last_seq)
-    message = Message.objects.create(
-        chat=chat,
-        seq=chat.last_seq,
-        sender=sender,
-        operator=operator,
-        client_id=client_id,
-        body=body,
-    )
-    message.chat = chat
-    if attachment is not None:
-        attachment.message = message
-        attachment.save(update_fields=["message"])
-    Message.attachment.related.set_cached_value(message, attachment)
-    events.broadcast_on_commit(
-        events.chat_group(chat.pk),
-        {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(message)},
-        chat_pk=chat.pk,
-    )
-    return message
-
-
-def _broadcast_queue(department_id: int) -> None:
-    waiting = selectors.waiting_chat_ids(department_id)
-    events.broadcast_on_commit(
-        events.department_queue_group(department_id),
-        {
-            "type": "queue.changed",
-            "department": department_id,
-            "waiting": waiting,
-            "estimated_wait": selectors.estimated_wait_seconds(department_id),
-        },
-    )
-
-
-def _lock_chat(chat_id) -> Chat:
-    query = Chat.objects.select_for_update(of=("self",)).select_related("department", "operator__user")
-    try:
-        return query.get(pk=chat_id)
-    except Chat.DoesNotExist:
-        # PostgreSQL rechecks a row it waited for against the joined rows it first saw:
-        # a chat whose department changed meanwhile (a transfer claimed) looks gone.
-        # A new statement sees the committed row (and the lock is ours by now).
-        return query.get(pk=chat_id)
-
+from chat.services._common import (
+    _append_message,
+    _audit,
+    _broadcast_queue,
+    _clean_body,
+    _clean_client_id,
+    _desk_setting,
+    _lock_chat,
+    strip_query,
+)
 
 # --- Patron side ----------------------------------------------------------------------
 
@@ -352,85 +239,6 @@ def chat_close(*, chat_id: int, operator: Operator) -> Chat:
     return chat
 
 
-# --- Presence -------------------------------------------------------------------------
-
-
-def _broadcast_presence(operator: Operator, reason: str = "") -> None:
-    payload = selectors.presence_payload(operator)
-    if reason:
-        payload["reason"] = reason
-    events.broadcast_on_commit(events.STAFF_GROUP, {"type": "presence.changed", **payload})
-    # Widgets watching a department follow it live (chat.presence, issue 4).
-    from chat import presence
-
-    presence.broadcast_department_presence()
-
-
-@transaction.atomic
-def presence_set(*, operator: Operator, status: str, reason: str = "") -> Operator:
-    """The operator chooses Online, Away or Offline on the dashboard (``reason`` empty),
-    or the desk changes it (``reason``: "idle", "shift_end", "disconnected")."""
-    if status not in Operator.Status.values:
-        raise InvalidInput("Status must be online, away or offline.")
-    now = timezone.now()
-    if operator.status != status:
-        operator.status = status
-        operator.status_changed_at = now
-        Operator.objects.filter(pk=operator.pk).update(
-            status=status, status_changed_at=operator.status_changed_at
-        )
-    if status == Operator.Status.ONLINE and not reason:
-        # Choosing Online is activity: the idle clock starts again.
-        operator.last_activity_at = now
-        Operator.objects.filter(pk=operator.pk).update(last_activity_at=now)
-    _broadcast_presence(operator, reason)
-    return operator
-
-
-@transaction.atomic
-def connection_open(*, operator: Operator, channel_name: str) -> None:
-    OperatorConnection.objects.update_or_create(
-        channel_name=channel_name, defaults={"operator": operator, "last_seen": timezone.now()}
-    )
-    _broadcast_presence(operator)
-
-
-@transaction.atomic
-def connection_touch(*, channel_name: str) -> None:
-    """A dashboard heartbeat: the connection is alive."""
-    OperatorConnection.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
-
-
-@transaction.atomic
-def connection_close(*, channel_name: str) -> None:
-    connection = OperatorConnection.objects.select_related("operator").filter(channel_name=channel_name).first()
-    if connection is None:
-        return
-    connection.delete()
-    _broadcast_presence(connection.operator)
-
-
-@transaction.atomic
-def presence_reconcile(*, operator_id: int) -> Operator:
-    """After the grace period: an operator with no live dashboard goes Offline."""
-    operator = Operator.objects.select_for_update(of=("self",)).select_related("user").get(pk=operator_id)
-    stale_before = timezone.now() - timedelta(seconds=3 * _desk_setting("HEARTBEAT_SECONDS"))
-    OperatorConnection.objects.filter(operator=operator, last_seen__lt=stale_before).delete()
-    if operator.status != Operator.Status.OFFLINE and not operator.connections.exists():
-        presence_set(operator=operator, status=Operator.Status.OFFLINE, reason="disconnected")
-    return operator
-
-
-# --- Staff sessions ----------------------------------------------------------------------
-
-
-def staff_sessions_end(*, user_id: int, reason: str, session_key: str | None = None) -> None:
-    """Close the user's open dashboard sockets: the one of ``session_key`` (logout), or
-    all of them (password change, deactivation). Sent on commit of the change."""
-    digest = events.session_digest(session_key) if session_key else None
-    events.broadcast_on_commit(
-        events.user_group(user_id), {"type": "session.ended", "reason": reason, "session": digest}
-    )
 
 
 # --- For other apps (tickets, analytics) -------------------------------------------------
@@ -499,92 +307,6 @@ def transcript_email_request(
     return email
 
 
-# --- Canned messages -------------------------------------------------------------------
-
-
-def _check_canned(canned: CannedMessage) -> None:
-    for name in ("title", "shortcut", "body"):
-        value = getattr(canned, name)
-        if not isinstance(value, str):
-            raise InvalidInput(f"The {name} must be text.")
-        setattr(canned, name, value.strip())
-    limit = _desk_setting("MAX_MESSAGE_LENGTH")
-    if len(canned.body) > limit:
-        raise InvalidInput(
-            f"That body is too long ({len(canned.body)} characters; the limit is {limit}).",
-            code="too_long",
-        )
-    try:
-        canned.full_clean(exclude=["created_at", "updated_at"])
-    except ValidationError as error:
-        messages = [
-            message for field_messages in error.message_dict.values() for message in field_messages
-        ]
-        raise InvalidInput(" ".join(messages), code="invalid_canned") from None
-
-
-@transaction.atomic
-def canned_message_save(*, canned: CannedMessage) -> CannedMessage:
-    """The one write path of a canned message (admin, dashboard, demo data): validates
-    placeholders, shortcut and scope, then creates or updates it."""
-    _check_canned(canned)
-    if canned.pk is None:
-        canned.save()
-    else:
-        canned.save(
-            update_fields=[
-                "scope", "department", "operator", "title", "shortcut", "body", "updated_at"
-            ]
-        )
-    return canned
-
-
-@transaction.atomic
-def canned_message_delete(*, canned: CannedMessage) -> None:
-    CannedMessage.objects.filter(pk=canned.pk).delete()
-
-
-def _own_canned(operator: Operator, canned_id) -> CannedMessage:
-    """Precondition: inside a transaction. Locks the row; only its owner gets it."""
-    try:
-        canned = CannedMessage.objects.select_for_update().get(pk=int(canned_id))
-    except (CannedMessage.DoesNotExist, TypeError, ValueError):
-        raise NotFound("No such canned message.") from None
-    if canned.scope != CannedMessage.Scope.PERSONAL or canned.operator_id != operator.pk:
-        raise Forbidden("You can change only your own personal canned messages.")
-    return canned
-
-
-@transaction.atomic
-def canned_personal_create(
-    *, operator: Operator, title: str, body: str, shortcut: str = ""
-) -> CannedMessage:
-    """An operator adds a canned message of their own (from the dashboard)."""
-    canned = CannedMessage(
-        scope=CannedMessage.Scope.PERSONAL,
-        operator=operator,
-        title=title,
-        body=body,
-        shortcut=shortcut,
-    )
-    return canned_message_save(canned=canned)
-
-
-@transaction.atomic
-def canned_personal_update(
-    *, operator: Operator, canned_id: int, title: str, body: str, shortcut: str = ""
-) -> CannedMessage:
-    """An operator edits one of their own personal canned messages; anyone else's (or a
-    department's or global one) is refused with Forbidden."""
-    canned = _own_canned(operator, canned_id)
-    canned.title, canned.body, canned.shortcut = title, body, shortcut
-    return canned_message_save(canned=canned)
-
-
-@transaction.atomic
-def canned_personal_delete(*, operator: Operator, canned_id: int) -> None:
-    canned = _own_canned(operator, canned_id)
-    canned_message_delete(canned=canned)
 
 
 @transaction.atomic

@@ -1,0 +1,50 @@
+"""Every state change of the chat desk: one function each, in a transaction.
+
+Views, consumers, admin actions and tasks call these; they never save chat models
+themselves. Events leave only through ``chat.events.broadcast_on_commit``.
+
+A package (it outgrew one module): chats, staff (presence, connections, sessions) and
+canned messages. Everything is importable from ``chat.services`` as before.
+"""
+
+from chat.services._common import (  # noqa: F401 - used by sibling modules
+    CLIENT_ID_MAX,
+    _append_message,
+    _audit,
+    _broadcast_queue,
+    _clean_body,
+    _clean_client_id,
+    _desk_setting,
+    _lock_chat,
+    strip_query,
+)
+from chat.services.canned import (  # noqa: F401
+    _check_canned,
+    _own_canned,
+    canned_message_delete,
+    canned_message_save,
+    canned_personal_create,
+    canned_personal_delete,
+    canned_personal_update,
+)
+from chat.services.chats import (  # noqa: F401
+    TRANSCRIPT_AUDIT_ACTION,
+    _message_send,
+    chat_claim,
+    chat_close,
+    chat_end,
+    chat_post_system_message,
+    chat_set_patron_email,
+    chat_start,
+    message_send,
+    transcript_email_request,
+)
+from chat.services.staff import (  # noqa: F401
+    _broadcast_presence,
+    connection_close,
+    connection_open,
+    connection_touch,
+    presence_reconcile,
+    presence_set,
+    staff_sessions_end,
+)

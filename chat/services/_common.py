@@ -1,0 +1,129 @@
+"""Helpers shared by the chat services: input cleaning, audit rows, appending a message
+to a locked chat, the queue broadcast and the chat row lock."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+
+from chat import events, selectors
+from chat.exceptions import InvalidInput
+from chat.models import (
+    Chat,
+    ChatAudit,
+    Message,
+)
+
+CLIENT_ID_MAX = 64
+
+
+def _desk_setting(name):
+    return settings.LIBDESK[name]
+
+
+def _clean_body(body) -> str:
+    if not isinstance(body, str):
+        raise InvalidInput("A message must be text.")
+    body = body.strip()
+    if not body:
+        raise InvalidInput("A message cannot be empty.", code="empty")
+    limit = _desk_setting("MAX_MESSAGE_LENGTH")
+    if len(body) > limit:
+        raise InvalidInput(
+            f"That message is too long ({len(body)} characters; the limit is {limit}).",
+            code="too_long",
+        )
+    return body
+
+
+def _clean_client_id(client_id) -> str:
+    if client_id is None:
+        return ""
+    if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
+        raise InvalidInput(f"client_id must be a string of at most {CLIENT_ID_MAX} characters.")
+    return client_id
+
+
+def strip_query(url: str) -> str:
+    """The page a patron came from, without query string or fragment (privacy)."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https"):
+        return ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))[:500]
+
+
+def _audit(
+    chat,
+    action,
+    *,
+    actor=None,
+    from_operator=None,
+    to_operator=None,
+    note="",
+    to_department=None,
+    outcome="",
+):
+    ChatAudit.objects.create(
+        chat=chat,
+        action=action,
+        actor=actor,
+        from_operator=from_operator,
+        to_operator=to_operator,
+        note=note[:500],
+        to_department=to_department,
+        outcome=outcome,
+    )
+
+
+def _append_message(chat: Chat, *, sender, body, client_id="", operator=None, attachment=None) -> Message:
+    """Precondition: ``chat`` was locked (select_for_update) in this transaction.
+    ``attachment``: an unlinked chat.Attachment this message carries (chat.attachments)."""
+    chat.last_seq += 1
+    Chat.objects.filter(pk=chat.pk).update(last_seq=chat.last_seq)
+    message = Message.objects.create(
+        chat=chat,
+        seq=chat.last_seq,
+        sender=sender,
+        operator=operator,
+        client_id=client_id,
+        body=body,
+    )
+    message.chat = chat
+    if attachment is not None:
+        attachment.message = message
+        attachment.save(update_fields=["message"])
+    Message.attachment.related.set_cached_value(message, attachment)
+    events.broadcast_on_commit(
+        events.chat_group(chat.pk),
+        {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(message)},
+        chat_pk=chat.pk,
+    )
+    return message
+
+
+def _broadcast_queue(department_id: int) -> None:
+    waiting = selectors.waiting_chat_ids(department_id)
+    events.broadcast_on_commit(
+        events.department_queue_group(department_id),
+        {
+            "type": "queue.changed",
+            "department": department_id,
+            "waiting": waiting,
+            "estimated_wait": selectors.estimated_wait_seconds(department_id),
+        },
+    )
+
+
+def _lock_chat(chat_id) -> Chat:
+    query = Chat.objects.select_for_update(of=("self",)).select_related("department", "operator__user")
+    try:
+        return query.get(pk=chat_id)
+    except Chat.DoesNotExist:
+        # PostgreSQL rechecks a row it waited for against the joined rows it first saw:
+        # a chat whose department changed meanwhile (a transfer claimed) looks gone.
+        # A new statement sees the committed row (and the lock is ours by now).
+        return query.get(pk=chat_id)
