@@ -1,0 +1,135 @@
+"""Inbound mail: a patron's reply lands on its ticket (or starts a new one)."""
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.validators import EmailValidator
+from django.db import transaction
+
+from chat.exceptions import InvalidInput
+from chat.models import Department
+from tickets.inbound import ParsedMessage, parse_message
+from tickets.models import Ticket, TicketAttachment, TicketMessage
+from tickets.services._common import (
+    SUBJECT_MAX,
+    _audit,
+    _clean_email,
+    _lock,
+    _notify_new_ticket_on_commit,
+    _setting,
+    _subject_from,
+    _touch,
+    logger,
+)
+
+# --- Inbound mail -----------------------------------------------------------------------
+
+
+def ticket_receive_email(*, raw: bytes) -> TicketMessage | None:
+    """A patron's email (raw RFC 822): lands on the ticket its reference names (a
+    closed or pending ticket reopens) or, matching none, opens a ticket in the default
+    queue. Delivering the same Message-ID twice stores it once. Automatic replies
+    (Auto-Submitted) never reopen or create tickets. Returns the stored message."""
+    return _receive(parse_message(raw))
+
+
+def _find_ticket_for(parsed: ParsedMessage) -> Ticket | None:
+    ticket_id = parsed.reference_id
+    if ticket_id is not None and Ticket.objects.filter(pk=ticket_id).exists():
+        return _lock(ticket_id)
+    if parsed.in_reply_to:
+        ours = (
+            TicketMessage.objects.filter(
+                kind=TicketMessage.Kind.REPLY, email_message_id__in=parsed.in_reply_to[:50]
+            )
+            .values_list("ticket_id", flat=True)
+            .first()
+        )
+        if ours:
+            return _lock(ours)
+    return None
+
+
+def _store_attachments(message: TicketMessage, parsed: ParsedMessage) -> None:
+    limit = _setting("MAX_ATTACHMENT_BYTES")
+    skipped = []
+    for attachment in parsed.attachments:
+        if len(attachment.content) > limit:
+            skipped.append(attachment.filename)
+            continue
+        # A random name: the patron's file name is only ever metadata.
+        name = default_storage.save(
+            f"tickets/attachments/{secrets.token_hex(16)}", ContentFile(attachment.content)
+        )
+        TicketAttachment.objects.create(
+            message=message,
+            file=name,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=len(attachment.content),
+        )
+    if skipped:
+        note = "\n\n[Attachments too large to keep: " + ", ".join(skipped) + "]"
+        message.body += note
+        TicketMessage.objects.filter(pk=message.pk).update(body=message.body)
+
+
+@transaction.atomic
+def _receive(parsed: ParsedMessage) -> TicketMessage | None:
+    if parsed.message_id:
+        existing = TicketMessage.objects.filter(
+            kind=TicketMessage.Kind.PATRON, email_message_id=parsed.message_id
+        ).first()
+        if existing is not None:
+            return existing
+    body = parsed.body[: settings.LIBDESK["MAX_MESSAGE_LENGTH"] * 4]
+    if not body and parsed.attachments:
+        body = "(attachments only)"
+    ticket = _find_ticket_for(parsed)
+    if ticket is None:
+        if parsed.auto_submitted or not parsed.from_address:
+            logger.info("Dropped automatic or senderless mail %s", parsed.message_id)
+            return None
+        department = Department.objects.filter(slug=_setting("DEFAULT_QUEUE")).first()
+        if department is None:
+            department = Department.objects.filter(is_active=True).order_by("pk").first()
+        if department is None:
+            raise InvalidInput("There is no department to put this email in.")
+        ticket = Ticket.objects.create(
+            department=department,
+            source=Ticket.Source.EMAIL,
+            patron_name=parsed.from_name,
+            patron_email=_clean_email(parsed.from_address, required=False)
+            if _valid_email(parsed.from_address)
+            else "",
+            subject=(parsed.clean_subject or _subject_from(body))[:SUBJECT_MAX],
+            question=body,
+        )
+        _audit(ticket, "created", "", f"email, queue {department.name}")
+        _notify_new_ticket_on_commit(ticket)
+    else:
+        if not parsed.auto_submitted and ticket.status != Ticket.Status.OPEN:
+            _audit(ticket, "status", ticket.status, Ticket.Status.OPEN)
+            _touch(ticket, status=Ticket.Status.OPEN, closed_at=None)
+        else:
+            _touch(ticket)
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        kind=TicketMessage.Kind.PATRON,
+        from_address=parsed.from_address if _valid_email(parsed.from_address) else "",
+        body=body,
+        email_message_id=parsed.message_id,
+    )
+    _store_attachments(message, parsed)
+    return message
+
+
+def _valid_email(value: str) -> bool:
+    try:
+        EmailValidator()(value)
+    except ValidationError:
+        return False
+    return True
