@@ -19,6 +19,7 @@ from analytics.models import (
     QuestionType,
     Topic,
 )
+from analytics.services import ENTRY_FIELDS
 from chat.models import Department, Operator
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -57,25 +58,7 @@ class InteractionForm(forms.ModelForm):
 
     class Meta:
         model = Interaction
-        fields = [
-            "occurred_at",
-            "department",
-            "location",
-            "mode",
-            "duration_minutes",
-            "referral_kind",
-            "referred_by_operator",
-            "referred_by_department",
-            "referred_by_text",
-            "question_type",
-            "read_scale",
-            "patron_type",
-            "topic",
-            "question",
-            "answer",
-            "note",
-            "ticket_ref",
-        ]
+        fields = list(ENTRY_FIELDS)  # what analytics.services accepts, no more
         widgets = {
             "occurred_at": DateTimeLocalInput(),
             "referral_kind": forms.RadioSelect,

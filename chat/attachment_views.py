@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import attachments, events, selectors
 from chat.exceptions import DeskError, InvalidInput
+from chat.http import error_response
 from chat.models import Message
 
 # Multipart overhead allowed beyond the file itself before the body is refused unread.
@@ -27,9 +28,7 @@ def _bearer(request) -> str:
 
 
 def _error(error: DeskError) -> JsonResponse:
-    from chat.views import _error_response
-
-    return _error_response(error)
+    return error_response(error)
 
 
 def _too_large(request):

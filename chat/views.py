@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import extensions, ratelimit, selectors, services
 from chat.exceptions import DeskError, InvalidInput, RateLimited
+from chat.http import error_response, json_body
 from chat.models import Department
 
 
@@ -127,28 +128,8 @@ def demo(request):
 
 
 
-def _error_response(error: DeskError) -> JsonResponse:
-    from chat.exceptions import Conflict, Forbidden, NotFound
-
-    if isinstance(error, Conflict):
-        status = 409
-    elif isinstance(error, Forbidden):
-        status = 403
-    elif isinstance(error, NotFound):
-        status = 404
-    else:
-        status = 400
-    return JsonResponse(error.as_frame(), status=status)
 
 
-def _json_body(request) -> dict:
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise InvalidInput("Send a JSON object.", code="bad_json") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("Send a JSON object.", code="bad_json")
-    return data
 
 
 @login_required
@@ -161,12 +142,12 @@ def transcript_email_staff(request, public_id):
     if chat is None:
         return JsonResponse({"type": "error", "code": "not_found", "message": "No such chat."}, status=404)
     try:
-        data = _json_body(request)
+        data = json_body(request)
         email = services.transcript_email_request(
             chat_id=chat.pk, email=data.get("email") or "", requested_by=operator
         )
     except DeskError as error:
-        return _error_response(error)
+        return error_response(error)
     return JsonResponse({"status": "queued", "email": email}, status=202)
 
 
@@ -177,9 +158,9 @@ def transcript_email_staff(request, public_id):
 def transcript_email_patron(request):
     """The widget's "Email me this transcript": JSON ``{"email": "…"}``."""
     try:
-        data = _json_body(request)
+        data = json_body(request)
     except DeskError as error:
-        return _error_response(error)
+        return error_response(error)
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else data.get("token")
     chat = selectors.chat_for_token(token)
@@ -193,5 +174,5 @@ def transcript_email_patron(request):
             chat_id=chat.pk, email=data.get("email") or "", requested_by=None
         )
     except DeskError as error:
-        return _error_response(error)
+        return error_response(error)
     return JsonResponse({"status": "queued", "email": email}, status=202)

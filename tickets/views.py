@@ -2,7 +2,6 @@
 email request, and the inbound-mail webhook. Writes go through tickets.services."""
 
 import hmac
-import json
 from functools import wraps
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import selectors as chat_selectors
 from chat.exceptions import DeskError, InvalidInput
+from chat.http import json_body
 from chat.models import Department
 from tickets import forms, selectors, services
 from tickets.models import Ticket, parse_reference
@@ -44,14 +44,6 @@ def staff_view(view):
     return wrapped
 
 
-def _json_body(request) -> dict:
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise InvalidInput("Send a JSON object.", code="bad_json") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("Send a JSON object.", code="bad_json")
-    return data
 
 
 def _text(data, key) -> str:
@@ -249,7 +241,7 @@ def dashboard_summary(request):
 @staff_view
 def create_from_chat(request):
     try:
-        data = _json_body(request)
+        data = json_body(request)
         form = forms.CreateFromChatForm(
             {
                 "chat": _text(data, "chat"),
@@ -297,7 +289,7 @@ def offline_question(request, slug):
     if department is None:
         raise Http404("No such department.")
     try:
-        data = _json_body(request)
+        data = json_body(request)
         if _text(data, "website").strip():
             return JsonResponse({"ticket": None}, status=201)
         ticket = services.ticket_create_from_offline_form(
@@ -325,7 +317,7 @@ def _patron_chat(data):
 def patron_email_needed(request):
     """Does a ticket made from the patron's chat still need their email address?"""
     try:
-        chat = _patron_chat(_json_body(request))
+        chat = _patron_chat(json_body(request))
     except DeskError as error:
         return JsonResponse(error.as_frame(), status=403 if error.code == "bad_token" else 400)
     needed = selectors.email_needed_for_chat(chat.pk)
@@ -337,7 +329,7 @@ def patron_email_needed(request):
 def patron_email(request):
     """The patron's answer to the widget's request for an email address."""
     try:
-        data = _json_body(request)
+        data = json_body(request)
         chat = _patron_chat(data)
         tickets = services.ticket_set_patron_email(chat_id=chat.pk, email=_text(data, "email"))
     except DeskError as error:

@@ -1,0 +1,31 @@
+"""Small helpers shared by the JSON endpoints of the chat and tickets apps."""
+
+import json
+
+from django.http import JsonResponse
+
+from chat.exceptions import Conflict, DeskError, Forbidden, InvalidInput, NotFound
+
+
+def json_body(request) -> dict:
+    """The request's JSON object; InvalidInput (``bad_json``) for anything else."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise InvalidInput("Send a JSON object.", code="bad_json") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("Send a JSON object.", code="bad_json")
+    return data
+
+
+def error_response(error: DeskError) -> JsonResponse:
+    """An expected error as JSON, with the HTTP status its kind calls for."""
+    if isinstance(error, Conflict):
+        status = 409
+    elif isinstance(error, Forbidden):
+        status = 403
+    elif isinstance(error, NotFound):
+        status = 404
+    else:
+        status = 400
+    return JsonResponse(error.as_frame(), status=status)
