@@ -13,10 +13,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import attachments, events, selectors
+from chat import events, selectors
 from chat.exceptions import DeskError, InvalidInput
 from chat.http import error_response
 from chat.models import Message
+from chat.services import attachments
 
 # Multipart overhead allowed beyond the file itself before the body is refused unread.
 _MULTIPART_SLACK = 64 * 1024

@@ -4,9 +4,10 @@ Every frame and reply is documented in docs/protocol.md."""
 
 from channels.db import database_sync_to_async
 
-from chat import events, internal, presence, selectors, transfers
+from chat import events, selectors
 from chat.exceptions import InvalidInput, NotFound
 from chat.models import Department
+from chat.services import internal, presence, transfers
 
 PATRON_FRAMES = frozenset({"watch"})
 STAFF_FRAMES = frozenset(

@@ -11,9 +11,10 @@ import time
 
 from channels.db import database_sync_to_async
 
-from chat import events, ratings, retention, screenshare
+from chat import events, ratings
 from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
 from chat.models import Chat
+from chat.services import retention, screenshare
 
 PATRON_MEDIA_FRAMES = frozenset(
     {

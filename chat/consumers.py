@@ -383,7 +383,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         if not getattr(user, "is_authenticated", False) or user.pk != self.operator.user_id:
             await self._end_session("expired")
             return
-        await self.heartbeat()  # touch, idle/shift checks, overdue transfers (chat.presence)
+        await self.heartbeat()  # touch, idle/shift checks, overdue transfers (chat.services.presence)
         await self.send_json({"type": "pong"})
 
     async def _end_session(self, reason):

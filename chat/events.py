@@ -163,7 +163,7 @@ def message_payload(message) -> MessagePayload:
 
 
 def _attachment_payload(message) -> dict | None:
-    from chat import attachments  # issue 7: a message may carry a file
+    from chat.services import attachments  # issue 7: a message may carry a file
 
     found = attachments.cached_attachment(message)
     return attachments.payload(found) if found is not None else None
@@ -360,7 +360,7 @@ def transfer_summary(transfer, preview: str = "") -> TransferSummary:
 # --- The patron's side (issue 7): typing, screenshare, signalling, deletion ----------------
 # Typing and WebRTC signalling change nothing in the database: consumers relay them at
 # once with ``relay_now`` (still declared here, like every event). Screenshare requests,
-# answers and ends are state changes: chat.screenshare broadcasts them on commit.
+# answers and ends are state changes: chat.services.screenshare broadcasts them on commit.
 
 
 class Typing(TypedDict):
@@ -399,7 +399,7 @@ class RtcSignal(TypedDict):
 
 
 class ChatDeleted(TypedDict):
-    """To ``chat-<pk>``: the patron deleted the conversation (chat.retention)."""
+    """To ``chat-<pk>``: the patron deleted the conversation (chat.services.retention)."""
 
     type: Literal["chat.deleted"]
     chat: str

@@ -2,7 +2,7 @@
 
 ``detect(head, file)`` returns a ``FileType`` from the allowlist below or None. Anything
 that could run or render active content (SVG, HTML, XML, scripts, programs, macro-enabled
-Office files) matches nothing here and is refused by ``chat.attachments``.
+Office files) matches nothing here and is refused by ``chat.services.attachments``.
 """
 
 import zipfile

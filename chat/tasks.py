@@ -7,7 +7,7 @@ from django.db import OperationalError
 @shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def transfer_expire(self, transfer_id: int) -> bool:
     """Queued with a countdown when a transfer is offered; a no-op unless it is due."""
-    from chat import transfers
+    from chat.services import transfers
 
     return transfers.transfer_expire(transfer_id=transfer_id)
 
@@ -16,12 +16,11 @@ def transfer_expire(self, transfer_id: int) -> bool:
 def desk_sweep(self) -> dict:
     """Periodic (CELERY_BEAT_SCHEDULE): idle → Away, end of shift and gone dashboards →
     Offline, overdue transfers back to their senders."""
-    from chat import presence
+    from chat.services import presence
 
     return presence.desk_sweep()
 
 from django.db import OperationalError
-
 
 # --- Email transcript (issue 6) -----------------------------------------------------------
 
@@ -52,7 +51,7 @@ def apply_retention(self) -> dict:
     """Hourly (CELERY_BEAT_SCHEDULE): retention periods; returns (and logs) what it did."""
     import logging
 
-    from chat.retention import retention_apply
+    from chat.services.retention import retention_apply
 
     report = retention_apply()
     logging.getLogger(__name__).info("retention applied: %s", report)

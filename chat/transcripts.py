@@ -11,8 +11,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from chat import attachments
 from chat.models import Chat, Message
+from chat.services import attachments
 
 PATRON_SENDERS = (Message.Sender.PATRON, Message.Sender.OPERATOR, Message.Sender.SYSTEM)
 # Flags that would mark a message as staff-only, if the model ever has one.

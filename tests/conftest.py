@@ -3,8 +3,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from channels.layers import get_channel_layer
+from django.db import connections
 
 from chat import events
 

@@ -4,7 +4,10 @@ Views, consumers, admin actions and tasks call these; they never save chat model
 themselves. Events leave only through ``chat.events.broadcast_on_commit``.
 
 A package (it outgrew one module): chats, staff (presence, connections, sessions) and
-canned messages. Everything is importable from ``chat.services`` as before.
+canned messages are importable from ``chat.services`` itself; the larger capabilities are
+submodules used by name (``from chat.services import transfers``): presence (desk sweep,
+widget presence), transfers, internal (internal chats), attachments, screenshare and
+retention.
 """
 
 from chat.services._common import (  # noqa: F401 - used by sibling modules

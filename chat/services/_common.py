@@ -81,7 +81,7 @@ def _audit(
 
 def _append_message(chat: Chat, *, sender, body, client_id="", operator=None, attachment=None) -> Message:
     """Precondition: ``chat`` was locked (select_for_update) in this transaction.
-    ``attachment``: an unlinked chat.Attachment this message carries (chat.attachments)."""
+    ``attachment``: an unlinked chat.Attachment this message carries (chat.services.attachments)."""
     chat.last_seq += 1
     Chat.objects.filter(pk=chat.pk).update(last_seq=chat.last_seq)
     message = Message.objects.create(

@@ -157,10 +157,10 @@ def chat_claim(*, chat_id: int, operator: Operator) -> Chat:
     wins; the others get AlreadyClaimed.
 
     A chat being transferred (active, with an open offer) is claimed the same way by
-    the offer's receiver (chat.transfers.accept_locked, under the same row lock)."""
+    the offer's receiver (chat.services.transfers.accept_locked, under the same row lock)."""
     chat = _lock_chat(chat_id)
     if chat.status == Chat.Status.ACTIVE:
-        from chat import transfers
+        from chat.services import transfers
 
         offer = transfers.open_offer_locked(chat)
         if offer is not None:

@@ -23,8 +23,8 @@ def _broadcast_presence(operator: Operator, reason: str = "") -> None:
     if reason:
         payload["reason"] = reason
     events.broadcast_on_commit(events.STAFF_GROUP, {"type": "presence.changed", **payload})
-    # Widgets watching a department follow it live (chat.presence, issue 4).
-    from chat import presence
+    # Widgets watching a department follow it live (chat.services.presence, issue 4).
+    from chat.services import presence
 
     presence.broadcast_department_presence()
 

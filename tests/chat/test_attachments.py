@@ -10,8 +10,9 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from chat import retention, services, transcripts
+from chat import services, transcripts
 from chat.models import Attachment, Message
+from chat.services import retention
 from tests.factories import DepartmentFactory, OperatorFactory, start_chat
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ import pytest
 from channels.db import database_sync_to_async as db
 from django.utils import timezone
 
-from chat import consumers, services, transfers
+from chat import consumers, services
 from chat.models import Operator, Transfer
+from chat.services import transfers
 from tests.chat.test_consumers import patron_socket, receive_until, staff_socket
 from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, start_chat
 

@@ -6,10 +6,11 @@ import threading
 import pytest
 from django.db import connection
 
-from chat import internal, services
+from chat import services
 from chat.exceptions import Conflict, InvalidInput, NotFound
-from chat.internal import AlreadyAnswered
 from chat.models import InternalChat, InternalMessage
+from chat.services import internal
+from chat.services.internal import AlreadyAnswered
 from tests.chat.staffing import bring_online, events_of
 from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, start_chat
 

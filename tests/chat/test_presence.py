@@ -9,8 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from chat import presence, selectors, services
+from chat import selectors, services
 from chat.models import Chat, Operator, OperatorConnection
+from chat.services import presence
 from tests.chat.staffing import bring_online, events_of
 from tests.factories import DepartmentFactory, OperatorFactory, UserFactory
 

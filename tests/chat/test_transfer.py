@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from chat import selectors, services, tasks, transfers
+from chat import selectors, services, tasks
 from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput
 from chat.models import Chat, ChatAudit, Transfer
+from chat.services import transfers
 from tests.chat.staffing import bring_online, events_of
 from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, start_chat
 

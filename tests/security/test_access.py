@@ -284,7 +284,7 @@ async def test_an_operator_cannot_reach_another_departments_chat_over_the_socket
     chat = str(found["chat"].public_id)
     internal_id = None
     if "internal.start" in consumers.StaffConsumer.frame_types:
-        from chat import internal
+        from chat.services import internal
         from tests.chat.staffing import bring_online
 
         def start_internal():

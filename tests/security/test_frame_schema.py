@@ -136,7 +136,7 @@ def desk(db):
     found = {"token": token, "active": str(active.public_id), "waiting": str(waiting.public_id)}
     found.update(bob=bob.pk, alice=alice, internal=None)
     if "internal.start" in consumers.StaffConsumer.frame_types:
-        from chat import internal
+        from chat.services import internal
 
         started = internal.internal_start(
             operator=alice, to_operator_id=bob.pk, body="Hi", client_id="i-1"

@@ -6,9 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from chat import retention, selectors, services
+from chat import selectors, services
 from chat.exceptions import Conflict
 from chat.models import Chat, Message
+from chat.services import retention
 from chat.tasks import apply_retention
 from tests.factories import DepartmentFactory, OperatorFactory, start_chat
 

@@ -274,7 +274,7 @@ def test_a_valid_email_address_with_markup_is_escaped_where_shown(
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_internal_chat_messages_are_data(desk, payload, django_capture_on_commit_callbacks):
     internal = pytest.importorskip(
-        "chat.internal", reason="internal chat (issue 4) not in this tree"
+        "chat.services.internal", reason="internal chat (issue 4) not in this tree"
     )
     from tests.chat.staffing import bring_online
 

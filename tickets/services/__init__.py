@@ -2,11 +2,10 @@
 transaction. Views, tasks, the webhook and the mail importer call these; nobody else
 saves ticket models. Emails leave through Celery tasks queued on commit.
 
-A package (it outgrew one module): create, inbound, staff. Everything is importable
+A package (it outgrew one module): create, inbound, staff and retention. Everything is importable
 from ``tickets.services`` as before.
 """
 
-from tickets.retention import tickets_retention_apply  # noqa: E402, F401
 from tickets.services._common import (  # noqa: F401
     SUBJECT_MAX,
     _audit,
@@ -36,6 +35,7 @@ from tickets.services.inbound import (  # noqa: F401
     _valid_email,
     ticket_receive_email,
 )
+from tickets.services.retention import tickets_retention_apply  # noqa: E402, F401
 from tickets.services.staff import (  # noqa: F401
     notification_record_failure,
     reply_mark_sent,

@@ -9,10 +9,10 @@ from django.core.validators import EmailValidator
 from django.db import transaction
 from django.utils import timezone
 
-from chat import attachments as chat_attachments
 from chat import selectors as chat_selectors
 from chat.exceptions import InvalidInput, NotFound
 from chat.models import Chat, Department, Message, Operator
+from chat.services import attachments as chat_attachments
 from tickets import selectors
 from tickets.models import Ticket, TicketChange, TicketMessage
 

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from chat.retention import retention_apply
+from chat.services.retention import retention_apply
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from chat import presence
+from chat.services import presence
 
 
 class Command(BaseCommand):

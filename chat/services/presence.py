@@ -92,7 +92,7 @@ def heartbeat(*, channel_name: str, operator_id: int) -> None:
     """A dashboard's ``ping``: the connection is alive; this operator's idle and shift
     checks; overdue transfers return to their senders; and, at most every
     SWEEP_SECONDS per cache, the whole desk's sweep (covers the embedded mode)."""
-    from chat import transfers
+    from chat.services import transfers
 
     services.connection_touch(channel_name=channel_name)
     operator_check(operator_id=operator_id)
@@ -139,7 +139,7 @@ def sweep_presence(*, now: datetime | None = None) -> dict:
 
 def desk_sweep(*, now: datetime | None = None) -> dict:
     """The periodic task's work: presence, then transfers that nobody claimed in time."""
-    from chat import transfers
+    from chat.services import transfers
 
     result = sweep_presence(now=now)
     result["transfers_expired"] = transfers.expire_due(now=now)

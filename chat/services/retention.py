@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat import attachments, events
+from chat import events
 from chat.exceptions import Conflict
 from chat.models import Attachment, Chat, ChatAudit, ChatRating, Message, hash_token
+from chat.services import attachments
 
 FINISHED = (Chat.Status.ENDED, Chat.Status.CLOSED)
 
