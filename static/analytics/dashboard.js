@@ -56,19 +56,25 @@ function showSkipped(chatId) {
   panel.hidden = false;
 }
 
+let formRequest = 0; // only the latest openForm may fill the panel
+
 async function openForm(chatId, { focus = false } = {}) {
   panel.dataset.chat = chatId;
+  const request = ++formRequest;
   if (skipped.has(chatId)) {
     showSkipped(chatId);
     return;
   }
   const response = await fetch(`${BASE}chats/${chatId}/form`, { credentials: "same-origin" });
-  if (panel.dataset.chat !== chatId) return; // another chat was opened meanwhile
+  const html = response.ok ? await response.text() : "";
+  // While the form was on its way: another chat was opened, a later openForm started,
+  // or the operator pressed "Skip for now" on an earlier copy of this form.
+  if (request !== formRequest || panel.dataset.chat !== chatId || skipped.has(chatId)) return;
   if (!response.ok) {
     clearPanel();
     return;
   }
-  panel.replaceChildren(...fragment(await response.text()));
+  panel.replaceChildren(...fragment(html));
   panel.hidden = false;
   if (focus) {
     const first = panel.querySelector("select, input:not([type=hidden]), textarea");
