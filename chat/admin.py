@@ -22,6 +22,7 @@ from chat.models import (
     Message,
     Operator,
 )
+from chat.services import departments
 
 admin.site.site_header = "LibDesk administration"
 admin.site.site_title = "LibDesk admin"
@@ -61,19 +62,48 @@ class DepartmentForm(forms.ModelForm):
         return self.cleaned_data.get("screenshare_mode") or "webrtc"
 
     def clean_fallback(self):
-        """A fallback chain must end: A → B → A would pass chats round forever."""
+        """A fallback chain must end: A → B → A would pass chats round forever (the
+        service checks again under a lock; this gives the clear message on the form)."""
         fallback = self.cleaned_data.get("fallback")
-        seen = {self.instance.pk} if self.instance.pk else set()
-        node = fallback
-        while node is not None:
-            if node.pk in seen:
-                raise ValidationError(
-                    "That fallback would go round in a circle back to this department. "
-                    "Choose a department whose own fallback chain does not lead here."
-                )
-            seen.add(node.pk)
-            node = node.fallback
+        if departments.fallback_loops(self.instance, fallback):
+            raise ValidationError(
+                "That fallback would go round in a circle back to this department. "
+                "Choose a department whose own fallback chain does not lead here."
+            )
         return fallback
+
+
+def _membership_rows(formsets, other: str) -> list[tuple] | None:
+    """The memberships an inline formset asks for, as (``other`` side, role) pairs.
+
+    ``formset.save(commit=False)`` saves nothing: it fills the formset's new, changed
+    and deleted lists, which the admin's change message (history) reads."""
+    for formset in formsets:
+        if formset.model is Membership:
+            formset.save(commit=False)
+            deleted = set(map(id, formset.deleted_forms))
+            return [
+                (
+                    form.cleaned_data[other],
+                    form.cleaned_data.get("role") or Membership.Role.OPERATOR,
+                )
+                for form in formset.forms
+                if form.cleaned_data.get(other) is not None and id(form) not in deleted
+            ]
+    return None
+
+
+class ServiceSavedAdmin(admin.ModelAdmin):
+    """Saves and deletes through ``chat.services.departments`` (one write path): the
+    object and its membership inline in one service call, in ``save_related``, so the
+    live desk hears of it once, on commit."""
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its memberships in save_related: one service call
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 class MembershipInline(admin.TabularInline):
@@ -86,7 +116,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ServiceSavedAdmin):
     form = DepartmentForm
     list_display = ["name", "slug", "is_active", "fallback", "operator_count"]
     list_filter = ["is_active"]
@@ -124,6 +154,14 @@ class DepartmentAdmin(admin.ModelAdmin):
             embed_snippet(department),
         )
 
+    def save_related(self, request, form, formsets, change):
+        departments.department_save(
+            department=form.instance, memberships=_membership_rows(formsets, "operator")
+        )
+
+    def delete_model(self, request, obj):
+        departments.department_delete(department=obj)
+
 
 # --- Operators --------------------------------------------------------------------------
 
@@ -137,7 +175,7 @@ class OperatorMembershipInline(admin.TabularInline):
 
 
 @admin.register(Operator)
-class OperatorAdmin(admin.ModelAdmin):
+class OperatorAdmin(ServiceSavedAdmin):
     list_display = ["user", "name_patrons_see", "department_names", "status", "max_chats"]
     list_filter = ["departments", "status"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "display_name"]
@@ -147,6 +185,7 @@ class OperatorAdmin(admin.ModelAdmin):
         "name_patrons_see",
         "max_chats",
         "meeting_url",
+        "shift_ends_at",
         "status",
         "status_changed_at",
     ]
@@ -169,6 +208,14 @@ class OperatorAdmin(admin.ModelAdmin):
     @admin.display(description="Departments")
     def department_names(self, operator):
         return ", ".join(department.name for department in operator.departments.all())
+
+    def save_related(self, request, form, formsets, change):
+        departments.operator_save(
+            operator=form.instance, memberships=_membership_rows(formsets, "department")
+        )
+
+    def delete_model(self, request, obj):
+        departments.operator_delete(operator=obj)
 
 
 # --- Canned messages ----------------------------------------------------------------------
@@ -232,7 +279,16 @@ class MessageInline(admin.TabularInline):
 
 class AuditInline(admin.TabularInline):
     model = ChatAudit
-    fields = ["at", "action", "outcome", "actor", "from_operator", "to_operator", "to_department", "note"]
+    fields = [
+        "at",
+        "action",
+        "outcome",
+        "actor",
+        "from_operator",
+        "to_operator",
+        "to_department",
+        "note",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False

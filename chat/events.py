@@ -128,6 +128,15 @@ class PresenceChanged(TypedDict):
     reason: NotRequired[str]
 
 
+class DepartmentsChanged(TypedDict):
+    """To ``staff``: the desk admin created, changed or deleted a department or an
+    operator's departments (chat.services.departments); ``departments`` as in
+    ``presence.changed``. The dashboard redraws its Departments section."""
+
+    type: Literal["departments.changed"]
+    departments: list[dict]
+
+
 class SessionEnded(TypedDict):
     """Internal: a staff user's session(s) ended (logout, password change,
     deactivation). ``session`` is the digest of the one session that ended, or None

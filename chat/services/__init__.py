@@ -6,8 +6,8 @@ themselves. Events leave only through ``chat.events.broadcast_on_commit``.
 A package (it outgrew one module): chats, staff (presence, connections, sessions) and
 canned messages are importable from ``chat.services`` itself; the larger capabilities are
 submodules used by name (``from chat.services import transfers``): presence (desk sweep,
-widget presence), transfers, internal (internal chats), attachments, screenshare and
-retention.
+widget presence), transfers, internal (internal chats), attachments, screenshare,
+retention and departments (departments, operators and memberships, from the admin).
 """
 
 from chat.services._common import (  # noqa: F401 - used by sibling modules

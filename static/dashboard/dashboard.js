@@ -336,6 +336,9 @@ function onFrame(frame) {
       }
       renderDepartments(frame.departments);
       break;
+    case "departments.changed":
+      renderDepartments(frame.departments);
+      break;
     case "error":
       if (frame.client_id) {
         outbox.delete(frame.client_id);

@@ -259,8 +259,232 @@ def test_the_desk_admin_group_has_exactly_the_desk_permissions():
     migration = importlib.import_module("chat.migrations.0003_desk_admin_group")
     Group.objects.filter(name="Desk admin").delete()
     migration.create_group(apps, None)
-    codenames = set(Group.objects.get(name="Desk admin").permissions.values_list("codename", flat=True))
-    assert {"add_cannedmessage", "change_department", "delete_operator", "add_membership"} <= codenames
+    codenames = set(
+        Group.objects.get(name="Desk admin").permissions.values_list("codename", flat=True)
+    )
+    assert {
+        "add_cannedmessage",
+        "change_department",
+        "delete_operator",
+        "add_membership",
+    } <= codenames
     assert {"view_chat", "view_message", "view_chataudit"} <= codenames
     assert not {"change_chat", "delete_chat", "change_message", "delete_message"} & codenames
     assert not any(code.endswith("_user") or code.endswith("_group") for code in codenames)
+
+
+# --- Saves go through chat.services.departments, and the live desk hears of them -------
+
+
+def _department_data(department=None, **overrides):
+    data = {
+        "name": department.name if department else "Maps",
+        "slug": department.slug if department else "maps",
+        "description": "",
+        "greeting": "",
+        "offline_message": "Back tomorrow.",
+        "is_active": "on",
+        "fallback": "",
+        **_inline_management("membership_set"),
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _sent(captured, kind):
+    return [(groups, event) for groups, event in captured if event["type"] == kind]
+
+
+def test_a_new_department_reaches_dashboards_and_widgets_on_commit(
+    desk_admin, alice, captured_events, django_capture_on_commit_callbacks
+):
+    services.connection_open(operator=alice, channel_name="admin-test-alice")
+    services.presence_set(operator=alice, status="online")
+    captured_events.clear()
+    data = _department_data(
+        **_inline_management("membership_set", total=1),
+        **{"membership_set-0-operator": str(alice.pk), "membership_set-0-role": "operator"},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk_admin.post(reverse("admin:chat_department_add"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    maps = Department.objects.get(slug="maps")
+    assert list(maps.operators.all()) == [alice]
+
+    [(groups, event)] = _sent(captured_events, "departments.changed")
+    assert groups == ["staff"]
+    listed = {row["slug"]: row for row in event["departments"]}
+    assert listed["maps"]["online"] is True and listed["maps"]["operators"] == ["Alice"]
+    widget = [
+        event
+        for groups, event in _sent(captured_events, "department.presence")
+        if groups == [f"dept-{maps.pk}-presence"]
+    ]
+    assert widget == [
+        {
+            "type": "department.presence",
+            "department": "maps",
+            "online": True,
+            "answering": {"name": "Maps", "slug": "maps"},
+        }
+    ]
+
+
+def test_nothing_is_broadcast_when_the_admin_refuses_the_form(
+    desk_admin, reference, captured_events, django_capture_on_commit_callbacks
+):
+    maps = DepartmentFactory(name="Maps", slug="maps", fallback=reference)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk_admin.post(
+            reverse("admin:chat_department_change", args=[reference.pk]),
+            _department_data(reference, fallback=str(maps.pk)),
+        )
+    assert response.status_code == 200 and "go round in a circle" in response.content.decode()
+    assert captured_events == []
+
+
+def test_the_service_refuses_a_fallback_loop_whoever_calls_it(reference):
+    from chat.exceptions import InvalidInput
+    from chat.services import departments
+
+    maps = DepartmentFactory(name="Maps", slug="maps", fallback=reference)
+    reference.fallback = maps
+    with pytest.raises(InvalidInput) as refused:
+        departments.department_save(department=reference)
+    assert refused.value.code == "fallback_loop"
+    assert Department.objects.get(pk=reference.pk).fallback_id is None
+
+
+def test_a_deactivated_department_tells_its_widgets_nobody_answers(
+    desk_admin, reference, alice, captured_events, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk_admin.post(
+            reverse("admin:chat_department_change", args=[reference.pk]),
+            _department_data(
+                reference,
+                is_active=None,
+                greeting="Closed for the summer.",
+                **_inline_management("membership_set", total=1, initial=1),
+                **{
+                    "membership_set-0-id": str(Membership.objects.get(operator=alice).pk),
+                    "membership_set-0-department": str(reference.pk),
+                    "membership_set-0-operator": str(alice.pk),
+                    "membership_set-0-role": "admin",
+                },
+            ),
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    reference.refresh_from_db()
+    assert (reference.is_active, reference.greeting) == (False, "Closed for the summer.")
+    assert Membership.objects.get(operator=alice, department=reference).role == "admin"
+    assert (
+        [f"dept-{reference.pk}-presence"],
+        {
+            "type": "department.presence",
+            "department": "reference",
+            "online": False,
+            "answering": None,
+        },
+    ) in captured_events
+    [(_groups, event)] = _sent(captured_events, "departments.changed")
+    assert "reference" not in {row["slug"] for row in event["departments"]}
+
+
+def test_departments_deleted_one_by_one_or_in_bulk_go_through_the_service(
+    desk_admin, reference, alice, captured_events, django_capture_on_commit_callbacks
+):
+    maps = DepartmentFactory(name="Maps", slug="maps")
+    music = DepartmentFactory(name="Music", slug="music")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk_admin.post(
+            reverse("admin:chat_department_delete", args=[maps.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not Department.objects.filter(pk=maps.pk).exists()
+    assert (
+        [f"dept-{maps.pk}-presence"],
+        {"type": "department.presence", "department": "maps", "online": False, "answering": None},
+    ) in captured_events
+    captured_events.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk_admin.post(
+            reverse("admin:chat_department_changelist"),
+            {
+                "action": "delete_selected",
+                "_selected_action": [str(music.pk), str(reference.pk)],
+                "post": "yes",
+            },
+        )
+    assert response.status_code == 302
+    assert not Department.objects.exists() and not Membership.objects.exists()
+    gone = {groups[0] for groups, _event in _sent(captured_events, "department.presence")}
+    assert {f"dept-{music.pk}-presence", f"dept-{reference.pk}-presence"} <= gone
+    assert _sent(captured_events, "departments.changed")[-1][1]["departments"] == []
+
+
+def test_an_operator_saved_in_the_admin_is_announced_with_their_departments(
+    desk_admin, alice, reference, captured_events, django_capture_on_commit_callbacks
+):
+    circulation = DepartmentFactory(name="Circulation", slug="circulation")
+    membership = Membership.objects.get(operator=alice)
+    data = {
+        "user": str(alice.user.pk),
+        "display_name": "Ali",
+        "max_chats": "",
+        "shift_ends_at": "17:30",
+        **_inline_management("membership_set", total=2, initial=1),
+        "membership_set-0-id": str(membership.pk),
+        "membership_set-0-operator": str(alice.pk),
+        "membership_set-0-department": str(reference.pk),
+        "membership_set-0-role": "operator",
+        "membership_set-0-DELETE": "on",
+        "membership_set-1-operator": str(alice.pk),
+        "membership_set-1-department": str(circulation.pk),
+        "membership_set-1-role": "operator",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk_admin.post(reverse("admin:chat_operator_change", args=[alice.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    alice.refresh_from_db()
+    assert alice.public_name == "Ali" and str(alice.shift_ends_at) == "17:30:00"
+    assert list(alice.departments.values_list("slug", flat=True)) == ["circulation"]
+    [(groups, event)] = _sent(captured_events, "presence.changed")
+    assert groups == ["staff"] and event["operator"]["name"] == "Ali"
+    # The history shows what changed, as for any admin save.
+    from django.contrib.admin.models import LogEntry
+
+    assert (
+        "Deleted membership “Ali in Reference Desk”"
+        in LogEntry.objects.latest("action_time").get_change_message()
+    )
+
+
+def test_an_operator_added_and_deleted_in_the_admin(
+    desk_admin, reference, captured_events, django_capture_on_commit_callbacks
+):
+    user = UserFactory(username="bob", first_name="Bob")
+    data = {
+        "user": str(user.pk),
+        "display_name": "",
+        "max_chats": "2",
+        **_inline_management("membership_set", total=1),
+        "membership_set-0-department": str(reference.pk),
+        "membership_set-0-role": "admin",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk_admin.post(reverse("admin:chat_operator_add"), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    bob = Operator.objects.get(user=user)
+    assert (bob.max_chats, bob.status) == (2, "offline")
+    assert Membership.objects.get(operator=bob).role == "admin"
+    assert _sent(captured_events, "presence.changed")[0][1]["operator"]["name"] == "Bob"
+
+    captured_events.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk_admin.post(
+            reverse("admin:chat_operator_delete", args=[bob.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not Operator.objects.filter(pk=bob.pk).exists() and not Membership.objects.exists()
+    assert _sent(captured_events, "departments.changed")

@@ -1,0 +1,182 @@
+"""Departments and operators as the desk admin configures them (/admin/): the one write
+path for ``Department``, ``Operator`` and ``Membership`` rows.
+
+Every function runs in a transaction and, on commit, tells the live desk what it must
+know: staff dashboards get ``departments.changed`` (the Departments section: names,
+who is online where) and widgets watching a department get ``department.presence``
+(online, who answers — a fallback may have changed). An operator's own change also goes
+out as ``presence.changed``, as when they change their status.
+"""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from chat import events, selectors
+from chat.exceptions import InvalidInput
+from chat.models import Department, Membership, Operator
+
+DEPARTMENT_FIELDS = [
+    "name",
+    "slug",
+    "description",
+    "is_active",
+    "greeting",
+    "offline_message",
+    "fallback",
+    "screenshare_mode",
+]
+OPERATOR_FIELDS = ["user", "display_name", "max_chats", "meeting_url", "shift_ends_at"]
+
+
+def _full_clean(obj, exclude=()) -> None:
+    try:
+        obj.full_clean(exclude=list(exclude))
+    except ValidationError as error:
+        messages = [message for field in error.message_dict.values() for message in field]
+        raise InvalidInput(" ".join(messages), code="invalid") from None
+
+
+def fallback_loops(department: Department, fallback: Department | None) -> bool:
+    """Would ``department`` → ``fallback`` → … come back to ``department``? (A chain
+    that goes round would pass chats round forever.) Reads the chain as stored."""
+    seen = {department.pk} if department.pk else set()
+    node = fallback
+    while node is not None:
+        if node.pk in seen:
+            return True
+        seen.add(node.pk)
+        node = node.fallback
+    return False
+
+
+def _broadcast_departments(*, gone: Iterable[tuple[int, str]] = ()) -> None:
+    """On commit: the Departments section of every dashboard, and every widget watching
+    a department. ``gone``: (pk, slug) of departments deleted or deactivated, whose
+    widgets must hear that nobody answers there any more."""
+    from chat.services import presence
+
+    events.broadcast_on_commit(
+        events.STAFF_GROUP,
+        {"type": "departments.changed", "departments": selectors.departments_presence()},
+    )
+    presence.broadcast_department_presence()
+    for pk, slug in gone:
+        events.broadcast_on_commit(
+            events.department_presence_group(pk),
+            {"type": "department.presence", "department": slug, "online": False, "answering": None},
+        )
+
+
+def _set_memberships(rows: Iterable[tuple[Operator, Department, str]], *, keep: dict) -> None:
+    """Make the memberships ``keep`` selects exactly ``rows`` (operator, department, role)."""
+    wanted = {}
+    for operator, department, role in rows:
+        if role not in Membership.Role.values:
+            raise InvalidInput(f"Unknown role {role!r}.")
+        wanted[(operator.pk, department.pk)] = role
+    existing = {(m.operator_id, m.department_id): m for m in Membership.objects.filter(**keep)}
+    for key, membership in existing.items():
+        if key not in wanted:
+            membership.delete()
+        elif membership.role != wanted[key]:
+            membership.role = wanted[key]
+            membership.save(update_fields=["role"])
+    Membership.objects.bulk_create(
+        [
+            Membership(operator_id=operator_id, department_id=department_id, role=role)
+            for (operator_id, department_id), role in wanted.items()
+            if (operator_id, department_id) not in existing
+        ]
+    )
+
+
+# --- Departments ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def department_save(
+    *,
+    department: Department,
+    memberships: Iterable[tuple[Operator, str]] | None = None,
+) -> Department:
+    """Create or update a department; with ``memberships`` ((operator, role) pairs) its
+    operators become exactly those. Refuses a fallback chain that would loop.
+
+    Locks every department row when the fallback is set, so that two admins cannot close
+    a loop by saving A → B and B → A at the same moment (departments are few)."""
+    if department.fallback_id is not None:
+        list(Department.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+        stored = {row.pk: row for row in Department.objects.all()}
+        for row in stored.values():
+            row.fallback = stored.get(row.fallback_id)
+        if fallback_loops(department, stored.get(department.fallback_id)):
+            raise InvalidInput(
+                "That fallback would go round in a circle back to this department.",
+                code="fallback_loop",
+            )
+    _full_clean(department, exclude=["fallback"])
+    was_active = (
+        Department.objects.filter(pk=department.pk).values_list("is_active", flat=True).first()
+        if department.pk
+        else None
+    )
+    if department.pk is None:
+        department.save()
+    else:
+        department.save(update_fields=DEPARTMENT_FIELDS)
+    if memberships is not None:
+        _set_memberships(
+            [(operator, department, role) for operator, role in memberships],
+            keep={"department": department},
+        )
+    gone = [(department.pk, department.slug)] if was_active and not department.is_active else []
+    _broadcast_departments(gone=gone)
+    return department
+
+
+@transaction.atomic
+def department_delete(*, department: Department) -> None:
+    """Delete a department (its memberships go with it; a department that still has
+    chats is protected by the database and refused by the admin before this)."""
+    pk, slug = department.pk, department.slug
+    Department.objects.filter(pk=pk).delete()
+    _broadcast_departments(gone=[(pk, slug)])
+
+
+# --- Operators --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def operator_save(
+    *,
+    operator: Operator,
+    memberships: Iterable[tuple[Department, str]] | None = None,
+) -> Operator:
+    """Create or update an operator's profile (never their status: that is
+    ``presence_set``); with ``memberships`` ((department, role) pairs) their departments
+    become exactly those."""
+    from chat.services.staff import _broadcast_presence
+
+    _full_clean(operator, exclude=["status", "status_changed_at", "last_activity_at"])
+    if operator.pk is None:
+        operator.save()
+    else:
+        operator.save(update_fields=OPERATOR_FIELDS)
+    if memberships is not None:
+        _set_memberships(
+            [(operator, department, role) for department, role in memberships],
+            keep={"operator": operator},
+        )
+    operator = Operator.objects.select_related("user").get(pk=operator.pk)
+    _broadcast_presence(operator)  # presence.changed (dashboards) + department.presence (widgets)
+    return operator
+
+
+@transaction.atomic
+def operator_delete(*, operator: Operator) -> None:
+    """Remove an operator (not the user account): their memberships and dashboard
+    connections go with them; chats they answered keep their transcript."""
+    Operator.objects.filter(pk=operator.pk).delete()
+    _broadcast_departments()
