@@ -32,6 +32,17 @@ class ChoiceAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    # The changelist's Active/Position columns save through save_model too.
+    def save_model(self, request, obj, form, change):
+        services.choice_save(choice=obj)
+
+    def delete_model(self, request, obj):
+        services.choice_delete(choice=obj)
+
+    def delete_queryset(self, request, queryset):
+        for choice in queryset:
+            services.choice_delete(choice=choice)
+
 
 for model in (Location, Mode, QuestionType, PatronType, Topic):
     admin.site.register(model, ChoiceAdmin)
@@ -66,8 +77,7 @@ class FormSettingsAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        obj.pk = 1
-        super().save_model(request, obj, form, change)
+        services.form_settings_save(form_settings=obj)
 
 
 @admin.register(Interaction)
@@ -102,3 +112,10 @@ class InteractionAdmin(admin.ModelAdmin):
             if name in form.cleaned_data
         }
         services.interaction_update(interaction=obj, data=data, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.interaction_delete(interaction=obj)
+
+    def delete_queryset(self, request, queryset):
+        for interaction in queryset:
+            services.interaction_delete(interaction=interaction)

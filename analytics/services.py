@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analytics.models import Interaction
+from analytics.models import Choice, FormSettings, Interaction
 from chat import selectors as chat_selectors
 from chat.exceptions import Conflict, Forbidden, InvalidInput
 from chat.models import Chat
@@ -128,3 +128,52 @@ def interaction_update(*, interaction: Interaction, data: dict[str, Any], actor)
     for field, value in values.items():
         setattr(interaction, field, value)
     return interaction
+
+
+@transaction.atomic
+def interaction_delete(*, interaction: Interaction) -> None:
+    """Remove an entry (the admin): its chat, if any, shows "no statistics recorded"
+    again and returns to its operator's list of ended chats without an entry."""
+    Interaction.objects.filter(pk=interaction.pk).delete()
+
+
+# --- What the admin configures: choice lists and which fields are required ---------------
+
+CHOICE_FIELDS = ["name", "slug", "is_active", "position"]
+
+
+@transaction.atomic
+def choice_save(*, choice: Choice) -> Choice:
+    """Create or update a choice-list row (Location, Mode, …). Retiring one is
+    ``is_active=False``: it leaves the form, entries that used it keep it."""
+    if choice.pk is None:
+        choice.save()
+    else:
+        choice.save(update_fields=CHOICE_FIELDS)
+    return choice
+
+
+@transaction.atomic
+def choice_delete(*, choice: Choice) -> None:
+    """Delete a choice nobody used; one in use is refused (retire it instead)."""
+    model = type(choice)
+    locked = model.objects.select_for_update().filter(pk=choice.pk)
+    [field] = [f.name for f in Interaction._meta.concrete_fields if f.related_model is model]
+    if Interaction.objects.filter(**{field: choice.pk}).exists():
+        raise Conflict(
+            f"“{choice.name}” is used by entries: retire it (untick Active) instead.",
+            code="in_use",
+        )
+    locked.delete()
+
+
+@transaction.atomic
+def form_settings_save(*, form_settings: FormSettings) -> FormSettings:
+    """Save the one settings row (pk 1): which optional fields the form requires."""
+    form_settings.pk = 1
+    fields = [f.name for f in FormSettings._meta.concrete_fields if f.name != "id"]
+    if FormSettings.objects.filter(pk=1).exists():
+        form_settings.save(update_fields=fields)
+    else:
+        form_settings.save(force_insert=True)
+    return form_settings

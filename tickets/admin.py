@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from tickets import services
 from tickets.models import Ticket, TicketAttachment, TicketChange, TicketMessage
 
 
@@ -59,9 +60,21 @@ class TicketAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    # Deleting (a superuser, e.g. at a patron's request) goes through the service, which
+    # also removes the stored files that a plain row delete would leave behind.
+    def delete_model(self, request, obj):
+        services.ticket_delete(ticket=obj)
+
+    def delete_queryset(self, request, queryset):
+        for ticket in queryset:
+            services.ticket_delete(ticket=ticket)
+
 
 @admin.register(TicketAttachment)
 class TicketAttachmentAdmin(admin.ModelAdmin):
+    """Read-only; deleting one (a superuser) goes through the service, which removes
+    the stored file too."""
+
     list_display = ["filename", "content_type", "size", "message"]
 
     def has_add_permission(self, request):
@@ -69,3 +82,10 @@ class TicketAttachmentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_model(self, request, obj):
+        services.ticket_attachment_delete(attachment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for attachment in queryset:
+            services.ticket_attachment_delete(attachment=attachment)

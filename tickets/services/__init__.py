@@ -35,7 +35,11 @@ from tickets.services.inbound import (  # noqa: F401
     _valid_email,
     ticket_receive_email,
 )
-from tickets.services.retention import tickets_retention_apply  # noqa: E402, F401
+from tickets.services.retention import (  # noqa: E402, F401
+    ticket_attachment_delete,
+    ticket_delete,
+    tickets_retention_apply,
+)
 from tickets.services.staff import (  # noqa: F401
     notification_record_failure,
     reply_mark_sent,

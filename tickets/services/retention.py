@@ -45,3 +45,27 @@ def tickets_retention_apply(*, now=None) -> dict[str, int]:
         "attachments_deleted": files_deleted,
         "transcripts_deleted": transcripts,
     }
+
+
+@transaction.atomic
+def ticket_delete(*, ticket: Ticket) -> None:
+    """Delete a ticket for good (a superuser in /admin/, e.g. at a patron's request):
+    its thread, history and attached files; the stored files go on commit. The ticket
+    row is locked first so that a reply being saved at the same moment waits."""
+    locked = Ticket.objects.select_for_update().filter(pk=ticket.pk)
+    if not locked.exists():
+        return
+    files = TicketAttachment.objects.filter(message__ticket=ticket)
+    names = list(files.values_list("file", flat=True))
+    locked.delete()
+    transaction.on_commit(lambda: [default_storage.delete(name) for name in names if name])
+
+
+@transaction.atomic
+def ticket_attachment_delete(*, attachment: TicketAttachment) -> None:
+    """Delete one file from a ticket's thread (a superuser in /admin/, e.g. a file that
+    should never have been kept): the row now, the stored file on commit."""
+    name = attachment.file.name
+    TicketAttachment.objects.filter(pk=attachment.pk).delete()
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))
