@@ -11,3 +11,9 @@ class AnalyticsConfig(AppConfig):
         # After End Chat the dashboard opens the Reference Analytics form (#after-chat)
         # and lists ended chats without statistics.
         register_dashboard_module("analytics/dashboard.js")
+
+        # Entries' free text may quote a patron: the chat desk's retention job blanks it.
+        from analytics.services import interactions_retention_apply
+        from chat.extensions import register_retention
+
+        register_retention("analytics", interactions_retention_apply)

@@ -7,6 +7,7 @@ import math
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -177,3 +178,25 @@ def form_settings_save(*, form_settings: FormSettings) -> FormSettings:
     else:
         form_settings.save(force_insert=True)
     return form_settings
+
+
+# --- Privacy: retention of free text ------------------------------------------------------
+
+FREE_TEXT_FIELDS = ("question", "answer", "note")
+
+
+@transaction.atomic
+def interactions_retention_apply(*, now=None) -> dict[str, int]:
+    """Blank the free text of entries older than RETENTION["ANALYTICS_TEXT_DAYS"] (by
+    when the interaction happened; default: the transcript period, since the question
+    is prefilled from the transcript). The question, answer and internal note may
+    quote a patron; every count, choice, duration and link that reports use stays.
+    Idempotent: a second run finds nothing left to do. Registered with the chat desk's
+    retention job (``chat.extensions.register_retention``)."""
+    now = now or timezone.now()
+    periods = settings.RETENTION
+    days = periods.get("ANALYTICS_TEXT_DAYS", periods["TRANSCRIPT_DAYS"])
+    old = Interaction.objects.filter(occurred_at__lt=now - timedelta(days=days))
+    with_text = old.exclude(**{field: "" for field in FREE_TEXT_FIELDS})
+    scrubbed = with_text.update(**{field: "" for field in FREE_TEXT_FIELDS})
+    return {"entries_scrubbed": scrubbed}

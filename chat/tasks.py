@@ -48,11 +48,12 @@ def email_transcript(self, chat_id: int, email: str) -> str:
 
 @shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def apply_retention(self) -> dict:
-    """Hourly (CELERY_BEAT_SCHEDULE): retention periods; returns (and logs) what it did."""
+    """Hourly (CELERY_BEAT_SCHEDULE): every retention period — chats, and the steps
+    tickets and Reference Analytics register; returns (and logs) what each did."""
     import logging
 
-    from chat.services.retention import retention_apply
+    from chat.services.retention import retention_apply_all
 
-    report = retention_apply()
+    report = retention_apply_all()
     logging.getLogger(__name__).info("retention applied: %s", report)
     return report

@@ -339,8 +339,8 @@ LIBDESK = {
 # the same sweep, and `manage.py desk_sweep` runs it from cron.
 CELERY_BEAT_SCHEDULE = {
     "chat-desk-sweep": {"task": "chat.tasks.desk_sweep", "schedule": float(LIBDESK["SWEEP_SECONDS"])},
+    # Chats, and the steps tickets and analytics register (chat.extensions.register_retention).
     "chat-retention": {"task": "chat.tasks.apply_retention", "schedule": 3600.0},
-    "tickets-retention": {"task": "tickets.tasks.apply_ticket_retention", "schedule": 3600.0},
     # Replies left 'queued' while the broker was down are queued again.
     "tickets-requeue-stale-replies": {"task": "tickets.tasks.requeue_stale_replies", "schedule": 300.0},
 }
@@ -371,6 +371,11 @@ RETENTION = {
     "TRANSCRIPT_DAYS": env_int("RETENTION_TRANSCRIPT_DAYS", 365),
     # Patron names, emails and page addresses are scrubbed this long after it ended.
     "PATRON_DAYS": env_int("RETENTION_PATRON_DAYS", 90),
+    # Reference Analytics entries lose their free text (question, answer, internal note)
+    # this long after the interaction; counts and choices stay. Default: as transcripts.
+    "ANALYTICS_TEXT_DAYS": env_int(
+        "RETENTION_ANALYTICS_TEXT_DAYS", env_int("RETENTION_TRANSCRIPT_DAYS", 365)
+    ),
 }
 
 # --- Patron rate limits (per address or per chat; counted in the shared cache) ----------

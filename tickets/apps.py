@@ -10,3 +10,9 @@ class TicketsConfig(AppConfig):
 
         # Create Ticket on an open chat, and the open-tickets-assigned-to-me count.
         register_dashboard_module("tickets/dashboard.js")
+
+        # Closed tickets keep patron details: the chat desk's retention job scrubs them.
+        from chat.extensions import register_retention
+        from tickets.services.retention import tickets_retention_apply
+
+        register_retention("tickets", tickets_retention_apply)

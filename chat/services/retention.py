@@ -43,13 +43,28 @@ def retention_apply(*, now=None) -> dict[str, int]:
     ChatRating.objects.filter(chat__in=old_transcripts).exclude(comment="").update(comment="")
     messages_deleted, _ = messages.delete()
     scrubbed = _scrub(
-        Chat.objects.filter(status__in=FINISHED, ended_at__lt=now - timedelta(days=periods["PATRON_DAYS"]))
+        Chat.objects.filter(
+            status__in=FINISHED, ended_at__lt=now - timedelta(days=periods["PATRON_DAYS"])
+        )
     )
     return {
         "transcripts_deleted": transcripts,
         "messages_deleted": messages_deleted,
         "patrons_scrubbed": scrubbed,
     }
+
+
+def retention_apply_all(*, now=None) -> dict[str, dict[str, int]]:
+    """The retention job: the chat desk's periods, then every step another app
+    registered (``chat.extensions.register_retention``: tickets, Reference Analytics),
+    each in its own transaction. Returns what each did, by name."""
+    from chat import extensions
+
+    now = now or timezone.now()
+    report = {"chat": retention_apply(now=now)}
+    for name, apply in extensions.retention_steps().items():
+        report[name] = apply(now=now)
+    return report
 
 
 @transaction.atomic
@@ -71,6 +86,8 @@ def chat_delete_by_patron(*, chat_id: int) -> Chat:
     )
     ChatAudit.objects.create(chat=chat, action="deleted_by_patron")
     events.broadcast_on_commit(
-        events.chat_group(chat.pk), {"type": "chat.deleted", "chat": str(chat.public_id)}, chat_pk=chat.pk
+        events.chat_group(chat.pk),
+        {"type": "chat.deleted", "chat": str(chat.public_id)},
+        chat_pk=chat.pk,
     )
     return chat

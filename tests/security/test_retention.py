@@ -22,8 +22,11 @@ def ended_chat(settings):
     department = DepartmentFactory()
     operator = OperatorFactory(departments=[department])
     chat, token = services.chat_start(
-        department=department, question="my confidential question", patron_name="Pat",
-        patron_email="pat@example.org", page_url="https://lib.example/page?x=1",
+        department=department,
+        question="my confidential question",
+        patron_name="Pat",
+        patron_email="pat@example.org",
+        page_url="https://lib.example/page?x=1",
     )
     services.chat_claim(chat_id=chat.pk, operator=operator)
     services.chat_end(chat_id=chat.pk, by="patron")
@@ -52,7 +55,9 @@ def test_retention_scrubs_then_deletes_and_is_idempotent(ended_chat):
     assert report == {"transcripts_deleted": 1, "messages_deleted": 3, "patrons_scrubbed": 0}
     assert not Message.objects.filter(chat=chat).exists()
     assert retention.retention_apply(now=much_later) == {
-        "transcripts_deleted": 0, "messages_deleted": 0, "patrons_scrubbed": 0
+        "transcripts_deleted": 0,
+        "messages_deleted": 0,
+        "patrons_scrubbed": 0,
     }
     chat.refresh_from_db()  # statistics stay
     assert chat.status == "ended" and chat.claimed_at and chat.ended_at and chat.department_id
@@ -69,7 +74,9 @@ def test_retention_leaves_open_chats_alone(settings):
 def test_the_beat_task_and_the_command_report_what_they_did(ended_chat, settings, capsys):
     settings.RETENTION = {"TRANSCRIPT_DAYS": 0, "PATRON_DAYS": 0}
     report = apply_retention.apply().get()  # the task's own code, run here
-    assert report["messages_deleted"] == 3 and report["patrons_scrubbed"] == 1
+    assert report["chat"]["messages_deleted"] == 3 and report["chat"]["patrons_scrubbed"] == 1
+    # One job for every app's patron data: tickets and Reference Analytics register theirs.
+    assert set(report) == {"chat", "tickets", "analytics"}
     call_command("apply_retention")
     assert '"messages_deleted": 0' in capsys.readouterr().out
 
