@@ -9,14 +9,11 @@ ORDER BY … LIMIT/OFFSET query elsewhere (SQLite).
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
 from django.db.models import (
     Avg,
     Count,
     Exists,
     F,
-    FloatField,
-    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -32,6 +29,7 @@ from django.db.models.functions import (
 from django.utils import timezone
 
 from analytics.models import Interaction
+from chat.aggregates import PercentileCont, SecondsBetween, median  # noqa: F401
 from chat.models import Chat
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -103,62 +101,8 @@ def chats(flt: ReportFilter) -> QuerySet:
 # --- Database helpers ------------------------------------------------------------------
 
 
-class SecondsBetween(Func):
-    """``end - start`` in seconds (float), in SQL, for PostgreSQL and SQLite."""
-
-    output_field = FloatField()
-
-    def __init__(self, start, end, **extra):
-        super().__init__(end, start, **extra)
-
-    def as_sql(self, compiler, connection, **extra):  # PostgreSQL and others
-        return super().as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))",
-            arg_joiner=" - ",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return super().as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
-
-
-class PercentileCont(Func):
-    """PostgreSQL's ordered-set aggregate ``percentile_cont(f) WITHIN GROUP (ORDER BY x)``."""
-
-    function = "percentile_cont"
-    contains_aggregate = True
-    output_field = FloatField()
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression, fraction=0.5, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
-def median(qs: QuerySet, expression) -> float | None:
-    """The median of ``expression`` over ``qs`` (NULLs ignored), computed in the database.
-
-    PostgreSQL: one ``percentile_cont(0.5)`` aggregate. SQLite: a COUNT, then the one or
-    two middle rows by ORDER BY … LIMIT/OFFSET (an index on the expression helps).
-    """
-    qs = qs.annotate(_median_value=expression).filter(_median_value__isnull=False)
-    if connection.vendor == "postgresql":
-        return qs.aggregate(m=PercentileCont(F("_median_value")))["m"]
-    n = qs.count()
-    if not n:
-        return None
-    ordered = qs.order_by("_median_value").values_list("_median_value", flat=True)
-    if n % 2:
-        return float(ordered[n // 2])
-    low, high = ordered[n // 2 - 1 : n // 2 + 1]
-    return (float(low) + float(high)) / 2
+# SecondsBetween, PercentileCont and median live in chat.aggregates (the chat desk's
+# estimated wait uses them too); imported above.
 
 
 # --- The reports -----------------------------------------------------------------------

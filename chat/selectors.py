@@ -356,45 +356,13 @@ RECENT_CLAIMS = 20
 
 def estimated_wait_seconds(department_id: int, recent: int = RECENT_CLAIMS) -> int | None:
     """The median wait (created → claimed) of the department's last ``recent`` claimed
-    chats, computed in the database; None when there is no history yet. Two queries
-    on SQLite, one on PostgreSQL (percentile_cont)."""
-    from django.db import connection
-    from django.db.models import F, FloatField, Func
+    chats, computed in the database; None when there is no history yet. One query on
+    PostgreSQL (percentile_cont), two on SQLite (chat.aggregates.median)."""
+    from chat.aggregates import SecondsBetween, median
 
     claimed = Chat.objects.filter(department_id=department_id, claimed_at__isnull=False).order_by(
         "-claimed_at"
     )
     last_ids = claimed.values("pk")[:recent]
-    rows = Chat.objects.filter(pk__in=last_ids)
-    if connection.vendor == "postgresql":
-
-        class Median(Func):
-            function = "percentile_cont"
-            contains_aggregate = True
-            output_field = FloatField()
-            template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-        seconds = Func(
-            F("claimed_at") - F("created_at"),
-            template="EXTRACT(EPOCH FROM %(expressions)s)",
-            output_field=FloatField(),
-        )
-        value = rows.aggregate(m=Median(seconds))["m"]
-        return None if value is None else int(round(value))
-    seconds = Func(
-        F("claimed_at"),
-        F("created_at"),
-        template="((julianday(%(expressions)s)) * 86400.0)",
-        arg_joiner=") - julianday(",
-        output_field=FloatField(),
-    )
-    n = rows.count()
-    if not n:
-        return None
-    ordered = rows.annotate(w=seconds).order_by("w").values_list("w", flat=True)
-    if n % 2:
-        middle = ordered[n // 2]
-    else:
-        low, high = ordered[n // 2 - 1 : n // 2 + 1]
-        middle = (low + high) / 2
-    return int(round(middle))
+    value = median(Chat.objects.filter(pk__in=last_ids), SecondsBetween("created_at", "claimed_at"))
+    return None if value is None else int(round(value))

@@ -48,10 +48,25 @@ class OperatorFactory(factory.django.DjangoModelFactory):
             Membership.objects.create(operator=obj, department=department)
 
 
-def start_chat(department, question="Where are the atlases?", name="Pat", email="", client_id="q-1"):
+def named_operator(username, departments=(), *, first_name=None, **user_fields):
+    """An operator signed in as ``username``, in ``departments``; patrons see
+    ``first_name`` (default: the username capitalised, e.g. "alice" → "Alice")."""
+    user = UserFactory(
+        username=username, first_name=first_name or username.capitalize(), **user_fields
+    )
+    return OperatorFactory(user=user, departments=list(departments))
+
+
+def start_chat(
+    department, question="Where are the atlases?", name="Pat", email="", client_id="q-1"
+):
     """A waiting chat, made by the real service; returns (chat, token)."""
     return services.chat_start(
-        department=department, question=question, patron_name=name, patron_email=email, client_id=client_id
+        department=department,
+        question=question,
+        patron_name=name,
+        patron_email=email,
+        client_id=client_id,
     )
 
 
@@ -133,3 +148,22 @@ def offline_ticket(department, question="Do you have the 1902 atlas?", email=Non
         email=email or f"pat-{uuid.uuid4().hex[:10]}@example.org",
         question=question,
     )
+
+
+def patron_reply_email(ticket, *, sender, text="attached", attachment=None) -> bytes:
+    """The raw RFC 822 reply a patron sends to ``ticket``'s Reply-To address;
+    ``attachment``: (filename, bytes, "maintype/subtype") to attach."""
+    import uuid
+    from email.message import EmailMessage
+
+    raw = EmailMessage()
+    raw["From"] = sender
+    raw["To"] = f"desk+{ticket.reference}@library.example"
+    raw["Subject"] = f"Re: [{ticket.reference}]"
+    raw["Message-ID"] = f"<{uuid.uuid4().hex}@example.org>"
+    raw.set_content(text)
+    if attachment is not None:
+        filename, content, kind = attachment
+        maintype, subtype = kind.split("/")
+        raw.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    return raw.as_bytes()

@@ -12,6 +12,7 @@ from tests.factories import (
     UserFactory,
     canned_message,
     desk_admin_user,
+    named_operator,
     start_chat,
 )
 
@@ -34,9 +35,7 @@ def reference():
 
 @pytest.fixture
 def alice(reference):
-    return OperatorFactory(
-        user=UserFactory(username="alice", first_name="Alice"), departments=[reference]
-    )
+    return named_operator("alice", [reference])
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from chat import selectors, services
 from chat.models import Chat, Operator, OperatorConnection
 from chat.services import presence
 from tests.chat.staffing import bring_online, events_of
-from tests.factories import DepartmentFactory, OperatorFactory, UserFactory
+from tests.factories import DepartmentFactory, named_operator
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +30,12 @@ def special(db):
 
 @pytest.fixture
 def alice(reference):
-    return OperatorFactory(
-        user=UserFactory(username="alice", first_name="Alice"), departments=[reference]
-    )
+    return named_operator("alice", [reference])
 
 
 @pytest.fixture
 def carmen(special):
-    return OperatorFactory(
-        user=UserFactory(username="carmen", first_name="Carmen"), departments=[special]
-    )
+    return named_operator("carmen", [special])
 
 
 def status_of(operator):

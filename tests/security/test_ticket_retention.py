@@ -2,9 +2,7 @@
 files and transcript copies, for tickets closed longer than the periods (moving the
 clock). Open tickets are never touched; a second run does nothing."""
 
-import uuid
 from datetime import timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,13 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from chat import services as chat_services
-from tests.factories import DepartmentFactory, OperatorFactory, offline_ticket, start_chat
+from tests.factories import (
+    DepartmentFactory,
+    OperatorFactory,
+    offline_ticket,
+    patron_reply_email,
+    start_chat,
+)
 from tickets import services
 from tickets.models import Ticket, TicketAttachment, TicketMessage
 from tickets.tasks import apply_ticket_retention
@@ -34,14 +38,12 @@ def tickets(settings, tmp_path, django_capture_on_commit_callbacks):
         chat_id=chat.pk, department=department, actor=operator
     )
     closed = offline_ticket(department, name="Pat Offline", email="pat-offline@example.org")
-    raw = EmailMessage()
-    raw["From"] = "pat-offline@example.org"
-    raw["To"] = f"desk+{closed.reference}@library.example"
-    raw["Subject"] = "the file"
-    raw["Message-ID"] = f"<{uuid.uuid4().hex}@example.org>"
-    raw.set_content("attached")
-    raw.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="scan.pdf")
-    services.ticket_receive_email(raw=raw.as_bytes())
+    raw = patron_reply_email(
+        closed,
+        sender="pat-offline@example.org",
+        attachment=("scan.pdf", b"%PDF-1.4", "application/pdf"),
+    )
+    services.ticket_receive_email(raw=raw)
     still_open = offline_ticket(department, name="Open Pat", email="open@example.org")
     for ticket in (from_chat, closed):
         services.ticket_set_status(ticket_id=ticket.pk, actor=operator, status="closed")

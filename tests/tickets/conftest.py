@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from libdesk.celery import app as celery_app
-from tests.factories import DepartmentFactory, OperatorFactory, UserFactory
+from tests.factories import DepartmentFactory, named_operator
 
 MAIL_DIR = Path(__file__).parent / "mail"
 
@@ -55,20 +55,14 @@ def special(db):
 
 @pytest.fixture
 def alice(reference_desk):
-    return OperatorFactory(
-        user=UserFactory(username="alice", first_name="Alice"), departments=[reference_desk]
-    )
+    return named_operator("alice", [reference_desk])
 
 
 @pytest.fixture
 def carmen(special):
-    return OperatorFactory(
-        user=UserFactory(username="carmen", first_name="Carmen"), departments=[special]
-    )
+    return named_operator("carmen", [special])
 
 
 @pytest.fixture
 def superuser_operator(db):
-    return OperatorFactory(
-        user=UserFactory(username="root", first_name="Root", is_superuser=True), departments=[]
-    )
+    return named_operator("root", is_superuser=True)

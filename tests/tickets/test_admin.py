@@ -1,15 +1,13 @@
 """/admin/ for tickets: read-only, and a superuser's delete goes through the service,
 which also removes the files a plain row delete would leave in storage."""
 
-import uuid
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from tests.factories import UserFactory, offline_ticket
+from tests.factories import UserFactory, offline_ticket, patron_reply_email
 from tickets import services
 from tickets.models import Ticket, TicketAttachment
 
@@ -18,14 +16,10 @@ pytestmark = pytest.mark.django_db
 
 def _ticket_with_file(department):
     ticket = offline_ticket(department, name="Pat", email="pat@example.org")
-    raw = EmailMessage()
-    raw["From"] = "pat@example.org"
-    raw["To"] = f"desk+{ticket.reference}@library.example"
-    raw["Subject"] = "the scan"
-    raw["Message-ID"] = f"<{uuid.uuid4().hex}@example.org>"
-    raw.set_content("attached")
-    raw.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="scan.pdf")
-    services.ticket_receive_email(raw=raw.as_bytes())
+    raw = patron_reply_email(
+        ticket, sender="pat@example.org", attachment=("scan.pdf", b"%PDF-1.4", "application/pdf")
+    )
+    services.ticket_receive_email(raw=raw)
     attachment = TicketAttachment.objects.get(message__ticket=ticket)
     stored = Path(django_settings.MEDIA_ROOT) / attachment.file.name
     assert stored.exists()
