@@ -2,6 +2,7 @@
 // chat opens in #after-chat (server-rendered, autoescaped fragments; submitted with
 // fetch), with Save and "Skip for now"; and the list "Ended chats without statistics"
 // in #lists-extra. Nothing here builds HTML from patron or staff text.
+import { request } from "../common/http.js";
 import { desk } from "../dashboard/dashboard.js";
 
 const BASE = "/analytics/";
@@ -19,15 +20,10 @@ function fragment(html) {
   return new DOMParser().parseFromString(html, "text/html").body.childNodes;
 }
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
 async function refreshPending() {
   if (!listSlot) return;
   try {
-    const response = await fetch(`${BASE}pending/?fragment=1`, { credentials: "same-origin" });
+    const response = await request(`${BASE}pending/?fragment=1`);
     if (response.ok) listSlot.replaceChildren(...fragment(await response.text()));
   } catch {
     // The list is a convenience; the next chat event refreshes it.
@@ -60,16 +56,16 @@ let formRequest = 0; // only the latest openForm may fill the panel
 
 async function openForm(chatId, { focus = false } = {}) {
   panel.dataset.chat = chatId;
-  const request = ++formRequest;
+  const attempt = ++formRequest;
   if (skipped.has(chatId)) {
     showSkipped(chatId);
     return;
   }
-  const response = await fetch(`${BASE}chats/${chatId}/form`, { credentials: "same-origin" });
+  const response = await request(`${BASE}chats/${chatId}/form`);
   const html = response.ok ? await response.text() : "";
   // While the form was on its way: another chat was opened, a later openForm started,
   // or the operator pressed "Skip for now" on an earlier copy of this form.
-  if (request !== formRequest || panel.dataset.chat !== chatId || skipped.has(chatId)) return;
+  if (attempt !== formRequest || panel.dataset.chat !== chatId || skipped.has(chatId)) return;
   if (!response.ok) {
     clearPanel();
     return;
@@ -90,12 +86,7 @@ panel.addEventListener("submit", async (event) => {
   const button = event.submitter;
   if (button) button.disabled = true;
   try {
-    const response = await fetch(form.action, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken() },
-      body: new FormData(form),
-    });
+    const response = await request(form.action, { method: "POST", body: new FormData(form) });
     if (panel.dataset.chat !== chatId) return;
     panel.replaceChildren(...fragment(await response.text()));
     if (response.status === 201) {

@@ -3,6 +3,7 @@
 // offers it too. Choosing one puts the text, filled for the open chat by the server,
 // in the message box to edit or send. WAI-ARIA combobox + listbox, keyboard first.
 // Every piece of canned text goes in with textContent or as the textarea's value.
+import { requestJSON } from "../common/http.js";
 import { desk } from "./dashboard.js";
 
 const config = document.querySelector("script[data-canned-url]")?.dataset || {};
@@ -22,18 +23,11 @@ let optionSerial = 0;
 
 async function load(chatId) {
   const url = `${LIST_URL}?chat=${encodeURIComponent(chatId)}`;
-  const request = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-    .then(async (response) => {
-      if (!response.ok) {
-        const data = await response.json().catch(() => ({}));
-        throw new Error(data.message || "Could not load the canned messages.");
-      }
-      return response.json();
-    })
-    .then((data) => {
-      if (desk.currentChat && desk.currentChat.id === chatId) cache = { chat: chatId, items: data.canned };
-      return data.canned;
-    });
+  const request = requestJSON(url).then(({ ok, data }) => {
+    if (!ok) throw new Error(data.message || "Could not load the canned messages.");
+    if (desk.currentChat && desk.currentChat.id === chatId) cache = { chat: chatId, items: data.canned };
+    return data.canned;
+  });
   loading = request;
   try {
     return await request;

@@ -3,6 +3,7 @@
 // Screenshare just below the chat box (built-in WebRTC viewer or a meeting link).
 // Everything goes through the desk API; text goes in with textContent only.
 import { desk } from "./dashboard.js";
+import { csrfToken } from "../common/http.js";
 import { decorateMessages } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,11 +15,6 @@ const stylesheet = document.createElement("link");
 stylesheet.rel = "stylesheet";
 stylesheet.href = new URL("./patron_side.css", import.meta.url).href;
 document.head.append(stylesheet);
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
 
 function button(text, className = "button") {
   const element = document.createElement("button");

@@ -1,6 +1,7 @@
 // Email transcript (desk procedure step 7, the e-mail icon): a button in
 // #conversation-actions sends the open chat's transcript to the patron's address, and
 // asks for an address when the patron gave none. Text goes in with textContent only.
+import { requestJSON } from "../common/http.js";
 import { desk } from "./dashboard.js";
 
 const stylesheet = document.createElement("link");
@@ -52,11 +53,6 @@ field.append(label, input);
 form.append(hint, field, send, cancel, error);
 head.after(form);
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
 function resetForm() {
   form.hidden = true;
   input.value = "";
@@ -76,14 +72,11 @@ async function request(email) {
   button.disabled = true;
   send.disabled = true;
   try {
-    const response = await fetch(`/dashboard/chats/${chat.id}/transcript`, {
+    const { ok, data } = await requestJSON(`/dashboard/chats/${chat.id}/transcript`, {
       method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ email }),
+      json: { email },
     });
-    const data = await response.json().catch(() => ({}));
-    if (response.ok) {
+    if (ok) {
       resetForm();
       desk.notice(`The transcript is on its way to ${data.email}.`);
       button.focus();

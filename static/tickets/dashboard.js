@@ -1,6 +1,7 @@
 // Tickets on the Chat Dashboard: "Create a ticket" for the open chat (choose a queue,
 // optionally a person, notes → Create Ticket), and a link to the ticket desk with the
 // number of open tickets assigned to me. Registered by tickets/apps.py.
+import { csrfToken } from "../common/http.js";
 import { desk } from "../dashboard/dashboard.js";
 
 const SUMMARY_URL = "/tickets/api/summary";
@@ -8,13 +9,6 @@ const CREATE_URL = "/tickets/api/from-chat";
 const REFRESH_MS = 60_000;
 
 let queues = [];
-
-function csrfToken() {
-  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
-  if (input) return input.value;
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
