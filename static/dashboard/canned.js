@@ -17,7 +17,6 @@ let cache = { chat: null, items: [] };
 let loading = null;
 let popup = null; // the open list: {mode, root, listbox, search, items, active, returnTo}
 let dismissedShortcut = null;
-let optionSerial = 0;
 
 // --- Data -----------------------------------------------------------------------------------
 
@@ -97,7 +96,9 @@ function renderOptions(items, { activeFirst = false } = {}) {
   popup.items = items;
   const options = items.map((item, i) => {
     const li = document.createElement("li");
-    li.id = `canned-option-${++optionSerial}`;
+    // Stable per message: a re-render (the list arriving, a keystroke) keeps the id the
+    // combobox's aria-activedescendant points at.
+    li.id = `canned-option-${item.id}`;
     li.className = "canned-option";
     li.setAttribute("role", "option");
     li.setAttribute("aria-selected", "false");
