@@ -2,9 +2,8 @@
 the consumers in chat/consumers.py: each frame is validated and makes one service call.
 Every frame and reply is documented in docs/protocol.md."""
 
-from channels.db import database_sync_to_async
-
 from chat import events, selectors
+from chat.consumer_support import service, socket_db
 from chat.exceptions import InvalidInput, NotFound
 from chat.models import Department
 from chat.services import internal, presence, transfers
@@ -33,7 +32,7 @@ def _optional_int(frame, name):
     return value
 
 
-@database_sync_to_async
+@socket_db
 def _watch(slug):
     department = (
         Department.objects.select_related("fallback").filter(slug=slug, is_active=True).first()
@@ -78,7 +77,7 @@ class PatronWatchFrames:
             self.watching_pk = None
 
 
-@database_sync_to_async
+@socket_db
 def _internal(operator, public_id):
     if not isinstance(public_id, str):
         raise InvalidInput("Name the internal chat: 'internal' is its id.")
@@ -88,7 +87,7 @@ def _internal(operator, public_id):
     return found
 
 
-@database_sync_to_async
+@socket_db
 def _internal_history(operator, public_id, after_seq):
     found = selectors.internal_for_staff(operator, public_id)
     return {
@@ -98,7 +97,7 @@ def _internal_history(operator, public_id, after_seq):
     }
 
 
-@database_sync_to_async
+@socket_db
 def _internal_start(operator, frame):
     about = None
     if frame.get("about") is not None:
@@ -122,7 +121,7 @@ def _internal_start(operator, frame):
     return str(started.public_id)
 
 
-@database_sync_to_async
+@socket_db
 def _about_transcript(operator, public_id):
     found = selectors.internal_for_staff(operator, public_id)
     if found is None or found.about_chat is None:
@@ -142,12 +141,13 @@ class StaffDeskFrames:
     """Presence activity, internal chat and transfer frames of the staff socket."""
 
     async def heartbeat(self):
-        await database_sync_to_async(presence.heartbeat)(
+        await service(
+            presence.heartbeat,
             channel_name=self.channel_name, operator_id=self.operator.pk
         )
 
     async def frame_presence_activity(self, frame):
-        await database_sync_to_async(presence.activity)(operator_id=self.operator.pk)
+        await service(presence.activity, operator_id=self.operator.pk)
 
     async def frame_internal_start(self, frame):
         public_id = await _internal_start(self.operator, frame)
@@ -162,7 +162,8 @@ class StaffDeskFrames:
 
     async def frame_internal_send(self, frame):
         found = await _internal(self.operator, frame.get("internal"))
-        message, created = await database_sync_to_async(internal.internal_send)(
+        message, created = await service(
+            internal.internal_send,
             internal_id=found.pk,
             operator=self.operator,
             body=frame.get("body"),
@@ -180,7 +181,8 @@ class StaffDeskFrames:
 
     async def frame_internal_close(self, frame):
         found = await _internal(self.operator, frame.get("internal"))
-        await database_sync_to_async(internal.internal_close)(
+        await service(
+            internal.internal_close,
             internal_id=found.pk, operator=self.operator
         )
 
@@ -191,7 +193,8 @@ class StaffDeskFrames:
     async def frame_chat_transfer(self, frame):
         chat = await self._chat(frame)
         note = frame.get("note") if frame.get("note") is not None else ""
-        await database_sync_to_async(transfers.chat_transfer)(
+        await service(
+            transfers.chat_transfer,
             chat_id=chat.pk,
             operator=self.operator,
             to_operator_id=_optional_int(frame, "operator"),
@@ -201,12 +204,13 @@ class StaffDeskFrames:
 
     async def frame_chat_decline(self, frame):
         chat = await self._chat(frame)
-        await database_sync_to_async(transfers.transfer_decline)(
+        await service(
+            transfers.transfer_decline,
             chat_id=chat.pk, operator=self.operator
         )
 
 
-@database_sync_to_async
+@socket_db
 def staff_state_extras(operator) -> dict:
     """What issue 4 adds to ``dashboard.state``."""
     return {

@@ -9,9 +9,8 @@ frame is in docs/protocol.md.
 
 import time
 
-from channels.db import database_sync_to_async
-
 from chat import events, ratings
+from chat.consumer_support import service, socket_db
 from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
 from chat.models import Chat
 from chat.services import retention, screenshare
@@ -116,7 +115,7 @@ class _Budget:
         return True
 
 
-@database_sync_to_async
+@socket_db
 def _patron_chat_facts(chat_pk):
     chat = (
         Chat.objects.filter(pk=chat_pk)
@@ -163,26 +162,29 @@ class PatronMediaFrames:
 
     async def frame_screenshare_accept(self, frame):
         self._require_chat()
-        await database_sync_to_async(screenshare.screenshare_answer)(
+        await service(
+            screenshare.screenshare_answer,
             chat_id=self.chat_pk, accept=True
         )
 
     async def frame_screenshare_decline(self, frame):
         self._require_chat()
-        await database_sync_to_async(screenshare.screenshare_answer)(
+        await service(
+            screenshare.screenshare_answer,
             chat_id=self.chat_pk, accept=False
         )
 
     async def frame_screenshare_stop(self, frame):
         self._require_chat()
-        await database_sync_to_async(screenshare.screenshare_stop)(
+        await service(
+            screenshare.screenshare_stop,
             chat_id=self.chat_pk, by="patron"
         )
 
     async def _signal(self, kind, payload):
         self._require_chat()
         self._budget().spend()
-        operator_id = await database_sync_to_async(screenshare.sharing_operator)(self.chat_pk)
+        operator_id = await service(screenshare.sharing_operator, self.chat_pk)
         if operator_id is None:
             raise Conflict("No screenshare is running in this chat.", code="no_share")
         event = {
@@ -203,7 +205,8 @@ class PatronMediaFrames:
 
     async def frame_chat_rate(self, frame):
         self._require_chat()
-        rating = await database_sync_to_async(ratings.chat_rate)(
+        rating = await service(
+            ratings.chat_rate,
             chat_id=self.chat_pk,
             score=frame.get("score"),
             comment="" if frame.get("comment") is None else frame.get("comment"),
@@ -214,7 +217,7 @@ class PatronMediaFrames:
 
     async def frame_chat_delete(self, frame):
         self._require_chat()
-        await database_sync_to_async(retention.chat_delete_by_patron)(chat_id=self.chat_pk)
+        await service(retention.chat_delete_by_patron, chat_id=self.chat_pk)
         await self.channel_layer.group_discard(events.chat_group(self.chat_pk), self.channel_name)
         await self.channel_layer.group_discard(
             events.department_queue_group(self.department_pk), self.channel_name
@@ -278,20 +281,22 @@ class StaffMediaFrames:
 
     async def frame_screenshare_request(self, frame):
         chat = await self._chat(frame)
-        await database_sync_to_async(screenshare.screenshare_request)(
+        await service(
+            screenshare.screenshare_request,
             chat_id=chat.pk, operator=self.operator
         )
 
     async def frame_screenshare_stop(self, frame):
         chat = await self._chat(frame)
-        await database_sync_to_async(screenshare.screenshare_stop)(
+        await service(
+            screenshare.screenshare_stop,
             chat_id=chat.pk, by="operator", operator=self.operator
         )
 
     async def _signal(self, frame, kind, payload):
         self._budget().spend()
         chat = await self._own_active_chat(frame)
-        if await database_sync_to_async(screenshare.sharing_operator)(chat.pk) != self.operator.pk:
+        if await service(screenshare.sharing_operator, chat.pk) != self.operator.pk:
             raise Conflict("No screenshare is running in this chat.", code="no_share")
         event = {
             "type": kind,

@@ -7,7 +7,7 @@ import logging
 from importlib import import_module
 
 from channels.auth import get_user
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -27,6 +27,7 @@ from chat.consumer_media import (
     PatronMediaFrames,
     StaffMediaFrames,
 )
+from chat.consumer_support import SentSeqs, service, socket_db
 from chat.exceptions import DeskError, Forbidden, InvalidInput, NotFound
 from chat.models import Chat, Message
 
@@ -82,6 +83,17 @@ class DeskConsumer(AsyncWebsocketConsumer):
 
     frame_types: frozenset[str] = frozenset()
 
+    async def dispatch(self, message):
+        # Channels' dispatch first runs close_old_connections through sync_to_async on
+        # the process's one database thread, for every frame and every group event:
+        # a thread hop per message, even for events that never touch the database.
+        # Our database work runs only through chat.consumer_support, which settles its
+        # thread's connections before and after each call, so the hop is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def send_json(self, content):
         await self.send(text_data=json.dumps(content))
 
@@ -132,17 +144,17 @@ class DeskConsumer(AsyncWebsocketConsumer):
 # --- Patron ---------------------------------------------------------------------------
 
 
-@database_sync_to_async
+@socket_db
 def _patron_chat(token):
     return selectors.chat_for_token(token)
 
 
-@database_sync_to_async
+@socket_db
 def _chat_last_seq(chat_pk):
     return Chat.objects.filter(pk=chat_pk).values_list("last_seq", flat=True).first()
 
 
-@database_sync_to_async
+@socket_db
 def _patron_welcome(chat, last_seq):
     # Read fresh, after the socket joined the chat's group (see frame_hello).
     chat = Chat.objects.select_related("department", "operator__user").get(pk=chat.pk)
@@ -170,7 +182,7 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
         frozenset({"hello", "message.send", "chat.end", "ping"}) | PATRON_FRAMES | PATRON_MEDIA_FRAMES
     )
     chat_pk = None
-    seen_seq = 0
+    sent = None  # SentSeqs of this socket's chat
 
     async def connect(self):
         if not origin_allowed(self.scope):
@@ -206,10 +218,11 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
         # Joined first, read second: a message committed in between is in this history,
         # and its live copy (queued behind this frame) is dropped by seen_seq. Once.
         chat, welcome = await _patron_welcome(chat, last_seq)
-        if welcome["messages"]:
-            self.seen_seq = max(self.seen_seq, welcome["messages"][-1]["seq"])
-        else:
-            self.seen_seq = max(self.seen_seq, last_seq)
+        if self.sent is None:
+            self.sent = SentSeqs()
+        self.sent.raise_floor(last_seq)
+        for message in welcome["messages"]:
+            self.sent.add(message["seq"])
         await self.send_json({"type": "welcome", **welcome})
 
     async def frame_ping(self, frame):
@@ -219,7 +232,8 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
 
     async def frame_message_send(self, frame):
         self._require_chat()
-        message, created = await database_sync_to_async(services.message_send)(
+        message, created = await service(
+            services.message_send,
             chat_id=self.chat_pk,
             body=frame.get("body"),
             client_id=frame.get("client_id"),
@@ -231,16 +245,14 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
 
     async def frame_chat_end(self, frame):
         self._require_chat()
-        await database_sync_to_async(services.chat_end)(chat_id=self.chat_pk, by="patron")
+        await service(services.chat_end, chat_id=self.chat_pk, by="patron")
 
     async def desk_event(self, envelope):
         event = envelope["event"]
         kind = event["type"]
         if kind == "message.new":
-            seq = event["message"]["seq"]
-            if seq <= self.seen_seq:
-                return  # already delivered in the welcome history
-            self.seen_seq = seq
+            if self.sent is not None and not self.sent.add(event["message"]["seq"]):
+                return  # already delivered (in the welcome history, or live)
             await self.send_json(event)
         elif kind == "queue.changed":
             if self.chat_pk in event["waiting"]:
@@ -263,7 +275,7 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
 # --- Staff ----------------------------------------------------------------------------
 
 
-@database_sync_to_async
+@socket_db
 def _staff_open(operator, channel_name):
     services.connection_open(operator=operator, channel_name=channel_name)
     department_ids = selectors.department_ids_for(operator)
@@ -289,7 +301,7 @@ def _staff_open(operator, channel_name):
     return department_ids, {str(public_id): pk for public_id, pk in mine_pks}, state
 
 
-@database_sync_to_async
+@socket_db
 def _staff_chat(operator, public_id):
     chat = selectors.chat_for_staff(operator, public_id)
     if chat is None:
@@ -297,7 +309,24 @@ def _staff_chat(operator, public_id):
     return chat
 
 
-@database_sync_to_async
+@socket_db
+def _staff_send(operator, public_id, chat_pk, *, body, client_id):
+    """message.send from a dashboard, in one database call. ``chat_pk``: the chat's id
+    if this socket already looked it up by ``public_id`` (chat.open, chat.claim, or one
+    of its chats at connect); only that immutable mapping is remembered. Who may write
+    is decided by message_send on every frame, under the chat's row lock (the operator
+    who has the chat, while it is active), which is stricter than who may read it."""
+    if chat_pk is None:
+        chat = selectors.chat_for_staff(operator, public_id)
+        if chat is None:
+            raise NotFound()
+        chat_pk = chat.pk
+    return services.message_send(
+        chat_id=chat_pk, body=body, client_id=client_id, sender=Message.Sender.OPERATOR, operator=operator
+    )
+
+
+@socket_db
 def _staff_history(chat, after_seq):
     chat.refresh_from_db()
     messages = [events.message_payload(m) for m in selectors.messages_after(chat, after_seq, limit=10**6)]
@@ -316,14 +345,14 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         if not origin_allowed(self.scope):
             await self.refuse("bad_origin", "Staff sockets are only for this desk's dashboard.", CLOSE_FORBIDDEN)
             return
-        self.operator = await database_sync_to_async(selectors.operator_for_user)(self.scope.get("user"))
+        self.operator = await service(selectors.operator_for_user, self.scope.get("user"))
         if self.operator is None:
             await self.refuse("not_authenticated", "Log in as library staff first.", CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
         department_ids, mine, state = await _staff_open(self.operator, self.channel_name)
         self.chat_pks = {}  # public id -> pk, for chats whose group this socket joined
-        self.seen = {}  # chat pk -> the seqs this socket has sent (each goes out once)
+        self.seen = {}  # chat pk -> SentSeqs: what this socket has sent (each goes out once)
         groups = [events.operator_group(self.operator.pk), events.STAFF_GROUP]
         groups.append(events.user_group(self.operator.user_id))
         groups += [events.department_group(pk) for pk in department_ids]
@@ -337,7 +366,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
     async def disconnect(self, code):
         if self.operator is None:
             return
-        await database_sync_to_async(services.connection_close)(channel_name=self.channel_name)
+        await service(services.connection_close, channel_name=self.channel_name)
         if settings.LIBDESK["PRESENCE_GRACE_SECONDS"] <= 0:  # no grace: settle it now
             await self._reconcile_after_grace(self.operator.pk)
             return
@@ -351,7 +380,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
     async def _reconcile_after_grace(operator_pk):
         await asyncio.sleep(settings.LIBDESK["PRESENCE_GRACE_SECONDS"])
         try:
-            await database_sync_to_async(services.presence_reconcile)(operator_id=operator_pk)
+            await service(services.presence_reconcile, operator_id=operator_pk)
         except Exception:
             logger.exception("presence reconcile failed for operator %s", operator_pk)
 
@@ -359,7 +388,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         if pk not in self.seen:
             await self.channel_layer.group_add(events.chat_group(pk), self.channel_name)
             self.chat_pks[public_id] = pk
-            self.seen[pk] = set()
+            self.seen[pk] = SentSeqs()
 
     async def _chat(self, frame):
         public_id = frame.get("chat")
@@ -372,8 +401,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         history = await _staff_history(chat, after_seq)
         sent = self.seen[chat.pk]
         # Once per socket: what already went out live is not repeated in the history.
-        history["messages"] = [m for m in history["messages"] if m["seq"] not in sent]
-        sent.update(m["seq"] for m in history["messages"])
+        history["messages"] = [m for m in history["messages"] if sent.add(m["seq"])]
         await self.send_json({"type": "chat.opened", **history})
 
     async def frame_ping(self, frame):
@@ -393,7 +421,8 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def frame_presence_set(self, frame):
-        self.operator = await database_sync_to_async(services.presence_set)(
+        self.operator = await service(
+            services.presence_set,
             operator=self.operator, status=frame.get("status")
         )
 
@@ -403,22 +432,24 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
 
     async def frame_chat_claim(self, frame):
         chat = await self._chat(frame)
-        chat = await database_sync_to_async(services.chat_claim)(chat_id=chat.pk, operator=self.operator)
+        chat = await service(services.chat_claim, chat_id=chat.pk, operator=self.operator)
         await self._send_history(chat)
 
     async def frame_message_send(self, frame):
-        chat = await self._chat(frame)
-        message, created = await database_sync_to_async(services.message_send)(
-            chat_id=chat.pk,
+        public_id = frame.get("chat")
+        if not isinstance(public_id, str):
+            raise InvalidInput("Name the chat: 'chat' is the chat's id.")
+        message, created = await _staff_send(
+            self.operator,
+            public_id,
+            self.chat_pks.get(public_id),
             body=frame.get("body"),
             client_id=frame.get("client_id"),
-            sender=Message.Sender.OPERATOR,
-            operator=self.operator,
         )
         await self.send_json(
             {
                 "type": "message.ack",
-                "chat": str(chat.public_id),
+                "chat": str(message.chat.public_id),
                 "client_id": message.client_id,
                 "seq": message.seq,
                 "duplicate": not created,
@@ -427,22 +458,19 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
 
     async def frame_chat_end(self, frame):
         chat = await self._chat(frame)
-        await database_sync_to_async(services.chat_end)(chat_id=chat.pk, by="operator", operator=self.operator)
+        await service(services.chat_end, chat_id=chat.pk, by="operator", operator=self.operator)
 
     async def frame_chat_close(self, frame):
         chat = await self._chat(frame)
-        await database_sync_to_async(services.chat_close)(chat_id=chat.pk, operator=self.operator)
+        await service(services.chat_close, chat_id=chat.pk, operator=self.operator)
 
     async def desk_event(self, envelope):
         event = envelope["event"]
         kind = event["type"]
         chat_pk = envelope.get("chat_pk")
         if kind == "message.new":
-            seq = event["message"]["seq"]
-            sent = self.seen.setdefault(chat_pk, set())
-            if seq in sent:
+            if not self.seen.setdefault(chat_pk, SentSeqs()).add(event["message"]["seq"]):
                 return
-            sent.add(seq)
         elif kind == "chat.claimed" and event["operator"]["id"] == self.operator.pk and chat_pk:
             # Claimed in another of this operator's tabs: follow the chat here too.
             await self._join_chat(event["chat"], chat_pk)

@@ -9,6 +9,7 @@ it in ``desk_event`` and forward the event (or, for patrons, a patron-safe view 
 """
 
 import logging
+from contextvars import ContextVar
 from typing import Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
@@ -210,6 +211,19 @@ def _send_now(groups: list[str], event: dict, chat_pk: int | None) -> None:
             logger.exception("Could not broadcast %s to %s", event.get("type"), group)
 
 
+# Set by ``after_call`` around a service called from a consumer: committed events wait
+# here and the consumer's event loop sends them once the call returns.
+_committed: ContextVar[list | None] = ContextVar("libdesk_committed_events", default=None)
+
+
+def _on_commit(group_list: list[str], event: dict, chat_pk: int | None) -> None:
+    waiting = _committed.get()
+    if waiting is None:
+        _send_now(group_list, event, chat_pk)
+    else:
+        waiting.append((group_list, event, chat_pk))
+
+
 def broadcast_on_commit(groups: list[str] | str, event: dict, *, chat_pk: int | None = None) -> None:
     """Send ``event`` to ``groups`` once the current transaction commits (never if it
     rolls back). Outside a transaction it is sent at once.
@@ -217,7 +231,39 @@ def broadcast_on_commit(groups: list[str] | str, event: dict, *, chat_pk: int | 
     ``chat_pk`` travels beside the event (never to a browser) so that consumers can
     join the chat's group without a query."""
     group_list = [groups] if isinstance(groups, str) else list(groups)
-    transaction.on_commit(lambda: _send_now(group_list, event, chat_pk))
+    transaction.on_commit(lambda: _on_commit(group_list, event, chat_pk))
+
+
+def after_call(func):
+    """``func`` (a service call, run on a database thread by a consumer), changed so
+    that the events it commits are kept instead of sent from that thread; returns
+    ``(wrapped, committed)``. The consumer then awaits ``send_committed(committed)``
+    on its event loop: the database thread never waits for the channel layer, and
+    events are still sent only after their commit, in commit order."""
+    committed: list = []
+
+    def wrapped(*args, **kwargs):
+        token = _committed.set(committed)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _committed.reset(token)
+
+    return wrapped, committed
+
+
+async def send_committed(committed: list) -> None:
+    layer = get_channel_layer()
+    while committed:
+        group_list, event, chat_pk = committed.pop(0)
+        if layer is None:
+            continue
+        envelope = {"type": "desk.event", "event": event, "chat_pk": chat_pk}
+        for group in group_list:
+            try:
+                await layer.group_send(group, envelope)
+            except Exception:  # the write is committed; clients resume from the database
+                logger.exception("Could not broadcast %s to %s", event.get("type"), group)
 
 
 class TicketEmailRequested(TypedDict):

@@ -30,11 +30,23 @@ def allow(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
     window = int(timezone.now().timestamp()) // window_seconds
     namespace = settings.LIBDESK_LIMITS.get("NAMESPACE", "")
     cache_key = f"rl:{namespace}:{scope}:{key}:{window}"
-    if cache.add(cache_key, 1, timeout=window_seconds + 5):
-        return True
+    return _count_hit(cache_key, window_seconds + 5) <= limit
+
+
+def _count_hit(cache_key: str, timeout: int) -> int:
+    """The key's count after this hit. On Django's Redis cache one round trip (SET NX
+    then INCR, pipelined: this runs on every patron message); elsewhere add + incr."""
+    client = getattr(cache, "_cache", None)
+    if hasattr(client, "get_client"):  # django.core.cache.backends.redis.RedisCache
+        key = cache.make_and_validate_key(cache_key)
+        pipe = client.get_client(key, write=True).pipeline(transaction=False)
+        pipe.set(key, 0, ex=timeout, nx=True)  # an int is stored as such: incr-able
+        pipe.incr(key)
+        return pipe.execute()[1]
+    if cache.add(cache_key, 1, timeout=timeout):
+        return 1
     try:
-        count = cache.incr(cache_key)
+        return cache.incr(cache_key)
     except ValueError:  # expired between add and incr
-        cache.add(cache_key, 1, timeout=window_seconds + 5)
-        return True
-    return count <= limit
+        cache.add(cache_key, 1, timeout=timeout)
+        return 1

@@ -334,6 +334,12 @@ LIBDESK = {
     # The desk-wide sweep (stale presence, idle, end of shift, overdue transfers) runs at
     # most this often from dashboard heartbeats, and on this period in Celery beat.
     "SWEEP_SECONDS": env_int("SWEEP_SECONDS", 30),
+    # Threads that run the websockets' database calls in each process (chat.consumer_support),
+    # each with a connection it keeps: several on PostgreSQL, so that different chats'
+    # messages are written at once; one on SQLite, which has one writer at a time.
+    "SOCKET_DB_THREADS": env_int(
+        "SOCKET_DB_THREADS", 4 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1
+    ),
 }
 # Periodic tasks (celery beat). The embedded mode has no beat: dashboard heartbeats run
 # the same sweep, and `manage.py desk_sweep` runs it from cron.

@@ -4,6 +4,7 @@ to a locked chat, the queue broadcast and the chat row lock."""
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db import connection
 
 from chat import events, selectors
 from chat.exceptions import InvalidInput
@@ -127,3 +128,37 @@ def _lock_chat(chat_id) -> Chat:
         # a chat whose department changed meanwhile (a transfer claimed) looks gone.
         # A new statement sees the committed row (and the lock is ours by now).
         return query.get(pk=chat_id)
+
+
+def _take_seq(chat_id, *, statuses, operator_id=None) -> Chat | None:
+    """The next sequence number of chat ``chat_id``, taken in one statement:
+    ``UPDATE ... SET last_seq = last_seq + 1 ... RETURNING``, only if the chat's status
+    is one of ``statuses`` (and, with ``operator_id``, only if that operator has it).
+
+    Precondition: inside a transaction. The UPDATE locks the row until the commit (on
+    SQLite the IMMEDIATE transaction already serialises writers), so numbers are
+    serialised per chat, and a rollback gives the number back. Returns the chat as
+    far as a message needs it (id, public id, department, operator id, status, patron
+    name, last_seq), or None when nothing matched (no lock is taken then)."""
+    table = connection.ops.quote_name(Chat._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(statuses))
+    sql = (
+        f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s AND status IN ({placeholders})"
+        + (" AND operator_id = %s" if operator_id is not None else "")
+        + f" RETURNING {', '.join(_SEQ_FIELDS)}"
+    )
+    params = [chat_id, *statuses] + ([operator_id] if operator_id is not None else [])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    row[1] = Chat._meta.get_field("public_id").to_python(row[1])  # SQLite: hex text
+    # The other fields are deferred: reading one costs a query (none on this path).
+    return Chat.from_db(connection.alias, _SEQ_FIELDS, row)
+
+
+_SEQ_FIELDS = [
+    "id", "public_id", "department_id", "operator_id", "status", "patron_name", "last_seq"
+]

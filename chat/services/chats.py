@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat import events, ratelimit, selectors
-from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, RateLimited
+from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from chat.models import (
     Chat,
     ChatAudit,
@@ -27,6 +27,7 @@ from chat.services._common import (
     _clean_client_id,
     _desk_setting,
     _lock_chat,
+    _take_seq,
     strip_query,
 )
 
@@ -93,8 +94,10 @@ def message_send(
     """Append a message; idempotent on ``client_id``.
 
     Returns ``(message, created)``. Sending the same client id again returns the
-    message already stored (``created`` False) and broadcasts nothing. Locks the chat
-    row, which serialises sequence numbers per chat.
+    message already stored (``created`` False) and broadcasts it again (see below).
+    The sequence number is taken by one conditional ``UPDATE ... RETURNING`` on the
+    chat row (``_take_seq``), which also locks the row until the commit: numbers are
+    serialised per chat, and a refused or duplicate send rolls back, leaving no gap.
     """
     body = _clean_body(body)
     client_id = _clean_client_id(client_id)
@@ -102,49 +105,83 @@ def message_send(
         raise InvalidInput("Every message needs a client_id (for safe retries).", code="no_client_id")
     try:
         return _message_send(chat_id=chat_id, body=body, client_id=client_id, sender=sender, operator=operator)
-    except IntegrityError:
-        # Two concurrent sends of one client id: the other one won; return its row.
-        existing = Message.objects.select_related("chat", "operator__user").get(
-            chat_id=chat_id, client_id=client_id
+    except (IntegrityError, _Refused) as refused:
+        # A client id already stored (a retry, or two sends of one id at once), or a
+        # refusal: a retry of a stored message is answered with it whatever changed since.
+        existing = (
+            Message.objects.select_related("chat", "operator__user")
+            .filter(chat_id=chat_id, client_id=client_id)
+            .first()
         )
-        return existing, False
+        if existing is None:
+            if isinstance(refused, _Refused):
+                raise refused.error from None
+            raise
+    # Sent again: the first send may have been stored but never broadcast (a process
+    # killed after the commit, Redis down). Broadcast it again; every consumer drops
+    # a seq its socket already sent, so nobody sees it twice.
+    payload = events.message_payload(existing)
+    events.broadcast_on_commit(
+        events.chat_group(chat_id),
+        {"type": "message.new", "chat": str(existing.chat.public_id), "message": payload},
+        chat_pk=chat_id,
+    )
+    return existing, False
+
+
+class _Refused(Exception):
+    """Carries a DeskError out of ``_message_send``'s transaction (rolling back the
+    sequence number it took) so that ``message_send`` can first look for a retry."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
 
 
 @transaction.atomic
 def _message_send(*, chat_id, body, client_id, sender, operator):
-    chat = _lock_chat(chat_id)
-    existing = (
-        Message.objects.select_related("operator__user").filter(chat=chat, client_id=client_id).first()
-    )
-    if existing is not None:
-        existing.chat = chat
-        # Sent again: the first send may have been stored but never broadcast (a process
-        # killed after the commit, Redis down). Broadcast it again; every consumer drops
-        # a seq its socket already sent, so nobody sees it twice.
-        events.broadcast_on_commit(
-            events.chat_group(chat.pk),
-            {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(existing)},
-            chat_pk=chat.pk,
-        )
-        return existing, False
     if sender == Message.Sender.PATRON:
-        if chat.status not in (Chat.Status.WAITING, Chat.Status.ACTIVE):
-            raise Conflict("This chat has ended.", code="chat_ended")
-        limit = settings.LIBDESK_LIMITS["PATRON_MESSAGES_PER_MINUTE"]
-        if not ratelimit.allow("patron-msg", str(chat.pk), limit=limit, window_seconds=60):
-            raise RateLimited(
-                f"You can send up to {limit} messages a minute. Please wait a moment; "
-                "your message was not sent."
-            )
+        statuses, operator_id = (Chat.Status.WAITING, Chat.Status.ACTIVE), None
     elif sender == Message.Sender.OPERATOR:
-        if chat.status != Chat.Status.ACTIVE:
-            raise Conflict("This chat is not active.", code="chat_not_active")
-        if operator is None or chat.operator_id != operator.pk:
+        if operator is None:
             raise Forbidden("Only the librarian who claimed this chat can write in it.")
+        statuses, operator_id = (Chat.Status.ACTIVE,), operator.pk
     else:
         raise InvalidInput("Unknown sender.")
-    message = _append_message(chat, sender=sender, body=body, client_id=client_id, operator=operator)
+    chat = _take_seq(chat_id, statuses=statuses, operator_id=operator_id)
+    if chat is None:
+        raise _Refused(_why_refused(chat_id, sender))
+    if sender == Message.Sender.PATRON:
+        limit = settings.LIBDESK_LIMITS["PATRON_MESSAGES_PER_MINUTE"]
+        if not ratelimit.allow("patron-msg", str(chat.pk), limit=limit, window_seconds=60):
+            raise _Refused(
+                RateLimited(
+                    f"You can send up to {limit} messages a minute. Please wait a moment; "
+                    "your message was not sent."
+                )
+            )
+    message = Message.objects.create(
+        chat=chat, seq=chat.last_seq, sender=sender, operator=operator, client_id=client_id, body=body
+    )
+    message.chat = chat
+    Message.attachment.related.set_cached_value(message, None)
+    events.broadcast_on_commit(
+        events.chat_group(chat.pk),
+        {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(message)},
+        chat_pk=chat.pk,
+    )
     return message, True
+
+
+def _why_refused(chat_id, sender):
+    found = Chat.objects.filter(pk=chat_id).values("status").first()
+    if found is None:
+        return NotFound()
+    if sender == Message.Sender.PATRON:
+        return Conflict("This chat has ended.", code="chat_ended")
+    if found["status"] != Chat.Status.ACTIVE:
+        return Conflict("This chat is not active.", code="chat_not_active")
+    return Forbidden("Only the librarian who claimed this chat can write in it.")
 
 
 # --- The operator's loop: claim, end, close --------------------------------------------
