@@ -1,0 +1,117 @@
+// Before a chat: the widget watches its department's presence live (issue 4) on the
+// patron socket (no token) and shows the start form when someone answers — the
+// department or its fallback — else the offline state; the start form begins a chat.
+import { LiveSocket, newClientId } from "../common/live.js";
+import { connect } from "./conversation.js";
+import { $, hasChat, root, saveSession, slug } from "./session.js";
+import { setChatStatus, show } from "./view.js";
+
+let watcher = null;
+let offlineMessage = "";
+let formShown = false;
+
+function applyPresence(status) {
+  if (hasChat()) return; // a chat has started: presence no longer matters
+  const answering = status.answering || (status.online ? { slug, name: "" } : null);
+  if (answering) {
+    $("answering").textContent =
+      answering.slug !== slug && answering.name ? `${answering.name} will answer your question.` : "";
+    if ($("state-form").hidden) {
+      show("state-form");
+      if (!formShown) $("question").focus();
+    }
+    formShown = true;
+  } else {
+    if (offlineMessage) $("offline-message").textContent = offlineMessage;
+    show("state-offline");
+  }
+}
+
+function watchPresence() {
+  if (watcher) return;
+  watcher = new LiveSocket("/ws/patron/", {
+    onOpen: () => watcher.send({ type: "watch", department: slug }),
+    onFrame: (frame) => {
+      if (frame.type === "presence") applyPresence(frame);
+    },
+  });
+  watcher.connect();
+}
+
+function stopWatching() {
+  if (watcher) watcher.stop();
+  watcher = null;
+}
+
+// The widget's first step, and again after a conversation is forgotten: resume the
+// patron's chat, or ask the desk whether anyone answers here.
+export async function start() {
+  if (hasChat()) {
+    stopWatching();
+    show("state-chat");
+    setChatStatus("Loading your conversation…");
+    connect();
+    return;
+  }
+  show("state-loading");
+  try {
+    const response = await fetch(root.dataset.statusUrl, { credentials: "omit" });
+    const status = await response.json();
+    offlineMessage = status.offline_message;
+    applyPresence(status);
+  } catch {
+    $("offline-message").textContent = "The chat could not be reached. Please try again later.";
+    show("state-offline");
+  }
+  watchPresence();
+}
+
+$("start-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = $("form-error");
+  error.textContent = "";
+  const question = $("question").value.trim();
+  if (!question) {
+    error.textContent = "Please type your question.";
+    $("question").setAttribute("aria-invalid", "true");
+    $("question").focus();
+    return;
+  }
+  $("question").removeAttribute("aria-invalid");
+  const page = new URLSearchParams(location.hash.slice(1)).get("page") || "";
+  const button = event.submitter || event.target.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const response = await fetch(root.dataset.startUrl, {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        name: $("patron-name").value,
+        email: $("patron-email").value,
+        question,
+        client_id: newClientId(),
+        page_url: page,
+      }),
+    });
+    const data = await response.json();
+    if (!response.ok) {
+      error.textContent = data.message || "The chat could not be started.";
+      if (data.code === "offline") {
+        $("offline-message").textContent = data.message;
+        show("state-offline");
+      }
+      return;
+    }
+    stopWatching();
+    saveSession({ token: data.token, chat: data.chat });
+    show("state-chat");
+    setChatStatus("Waiting for a librarian.");
+    connect();
+    $("message-input").focus();
+  } catch {
+    error.textContent = "The chat could not be reached. Please try again.";
+  } finally {
+    button.disabled = false;
+  }
+});
