@@ -6,20 +6,18 @@ PostgreSQL database next to the test one), with the demo data seeded, exactly as
 Without Chromium these tests skip, unless REQUIRE_BROWSER=1 (CI), where they fail.
 """
 
-import contextlib
 import email
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import liveserver
+
+ROOT = liveserver.ROOT
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = [
@@ -40,54 +38,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-def _free_port():
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port, process, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not listen on {port} in {timeout}s")
-
-
-def _postgres_database_for_e2e(database_url):
-    """A fresh database beside the configured one, for the server under test."""
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = f"libdesk_e2e_{os.getpid()}"  # this run's own: runs at once never collide
-    admin_url = urlunsplit((parts.scheme.replace("postgresql", "postgres"), parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def _drop_postgres_database(database_url):
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit((parts.scheme.replace("postgresql", "postgres"), parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-
 class LiveDesk:
     """The desk under test: ``url``, and helpers to look inside it."""
 
@@ -97,18 +47,7 @@ class LiveDesk:
         self.mail_dir = Path(mail_dir)
 
     def manage(self, *args, input_text=None):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            input=input_text,
-            timeout=120,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        return liveserver.manage(self.env, *args, input_text=input_text)
 
     def shell(self, code):
         """Run Python in the server's Django (e.g. to read what was stored); returns stdout."""
@@ -129,25 +68,21 @@ class LiveDesk:
 @pytest.fixture(scope="session")
 def live_desk(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("desk")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "libdesk.settings",
-            "LIBDESK_VAR_DIR": str(workdir),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "EMAIL_BACKEND": "file",
-            "EMAIL_FILE_PATH": str(workdir / "mail"),
-            "PRESENCE_GRACE_SECONDS": "5",
-            # Every browser test's patron comes from 127.0.0.1: lift the per-address limit.
-            "LIMIT_CHATS_PER_ADDRESS": "10000",
-            "LIBDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "PYTHONUNBUFFERED": "1",
-            "STATIC_ROOT": str(workdir / "static"),
-        }
+    port = liveserver.free_port()
+    env = liveserver.desk_env(
+        workdir,
+        EMAIL_BACKEND="file",
+        EMAIL_FILE_PATH=workdir / "mail",
+        PRESENCE_GRACE_SECONDS=5,
+        # Every browser test's patron comes from 127.0.0.1: lift the per-address limit.
+        LIMIT_CHATS_PER_ADDRESS=10000,
+        LIBDESK_PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     if os.environ.get("DATABASE_URL"):
-        env["DATABASE_URL"] = _postgres_database_for_e2e(os.environ["DATABASE_URL"])
+        # This run's own database: runs at once never collide.
+        env["DATABASE_URL"] = liveserver.create_postgres_database(
+            os.environ["DATABASE_URL"], f"libdesk_e2e_{os.getpid()}"
+        )
     else:
         env["SQLITE_PATH"] = str(workdir / "desk.sqlite3")
     if os.environ.get("REDIS_URL"):
@@ -159,15 +94,7 @@ def live_desk(tmp_path_factory):
     desk.manage("collectstatic", "--noinput", "-v0")
     desk.manage("seed_demo")
     log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "libdesk.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    ]
+    processes = [liveserver.start_daphne(env, port, log)]
     if os.environ.get("REDIS_URL"):
         processes.append(
             subprocess.Popen(
@@ -180,21 +107,15 @@ def live_desk(tmp_path_factory):
             )
         )
     try:
-        _wait_for_port(port, processes[0])
+        liveserver.wait_for_port(port, processes[0])
         yield desk
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        liveserver.stop_processes(processes)
         log.close()
         if os.environ.get("E2E_SHOW_SERVER_LOG"):
             print((workdir / "server.log").read_text())
         if os.environ.get("DATABASE_URL"):
-            _drop_postgres_database(env["DATABASE_URL"])
+            liveserver.drop_postgres_database(env["DATABASE_URL"])
 
 
 @pytest.fixture(scope="session")
