@@ -4,6 +4,7 @@ a hashed file that exists, so a page and its extension modules share one instanc
 module (e.g. dashboard.js, common/http.js) and no import is left unhashed."""
 
 import json
+import posixpath
 import re
 from pathlib import Path
 
@@ -56,3 +57,20 @@ def test_the_dashboard_and_its_extensions_share_one_dashboard_module(collected):
         specifiers = _imports(root / manifest[name])
         assert any(s.endswith("/" + dashboard) for s in specifiers), (name, specifiers)
         assert any(s.endswith("/" + http) for s in specifiers), (name, specifiers)
+
+
+def test_the_widget_preloads_exactly_the_modules_its_app_imports():
+    """The widget page lists its modules for modulepreload (no import waterfall); the
+    list must follow the modules app.js really reaches, or a stale file is preloaded."""
+    project = Path(__file__).resolve().parents[2]
+    reached, todo = set(), ["widget/app.js"]
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        for specifier in IMPORT.findall((project / "static" / name).read_text()):
+            todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(name), specifier)))
+    template = (project / "templates/widget/chat.html").read_text()
+    preloaded = set(re.findall(r"""rel="modulepreload" href="{% static '([^']+)' %}""", template))
+    assert len(reached) > 5 and preloaded == reached
