@@ -42,16 +42,7 @@ def embed_snippet(department: Department) -> str:
 class DepartmentForm(forms.ModelForm):
     class Meta:
         model = Department
-        fields = [
-            "name",
-            "slug",
-            "description",
-            "is_active",
-            "greeting",
-            "offline_message",
-            "fallback",
-            "screenshare_mode",
-        ]
+        fields = departments.DEPARTMENT_FIELDS  # what the service saves
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
