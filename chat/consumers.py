@@ -28,7 +28,14 @@ from chat.consumer_media import (
     StaffMediaFrames,
 )
 from chat.consumer_support import SentSeqs, service, socket_db
-from chat.exceptions import DeskError, Forbidden, InvalidInput, NotFound
+from chat.exceptions import (
+    TRANSIENT_ERRORS,
+    DeskError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from chat.models import Chat, Message
 
 logger = logging.getLogger(__name__)
@@ -132,7 +139,10 @@ class DeskConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, "frame_" + frame["type"].replace(".", "_"))
         try:
             await handler(frame)
-        except DeskError as error:
+        except (DeskError, *TRANSIENT_ERRORS) as error:
+            if not isinstance(error, DeskError):  # database or Redis away for a moment
+                logger.warning("%s failed, the client will retry: %r", frame["type"], error)
+                error = Unavailable()
             if isinstance(frame.get("client_id"), str):
                 extra["client_id"] = frame["client_id"]
             await self.send_json(error.as_frame(**extra))

@@ -44,3 +44,25 @@ class RateLimited(DeskError):
 class AlreadyClaimed(Conflict):
     code = "already_claimed"
     default_message = "Another librarian has already claimed this chat."
+
+
+class Unavailable(DeskError):
+    """The database or Redis could not be reached for a moment. Nothing was done (or, if
+    the database committed before the connection broke, the retry is answered as a
+    duplicate): the client sends the same frame again, same ``client_id``."""
+
+    code = "unavailable"
+    default_message = "The desk could not do that just now. Please try again in a moment."
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    from django.db import InterfaceError, OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+
+
+# What a socket frame may fail with while a backing service is away: the consumer turns
+# these into ``Unavailable`` (an error frame), not a closed socket.
+TRANSIENT_ERRORS = _transient_errors()

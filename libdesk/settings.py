@@ -137,7 +137,17 @@ TEMPLATES = [
 # connection that is already open, and bounds how many there are.
 CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 0)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=CONN_MAX_AGE,
+            # A connection broken while idle (PostgreSQL restarted, network cut) is
+            # checked and replaced before use, not handed to a request or a frame: the
+            # pool checks on checkout (psycopg_pool check_connection), persistent
+            # connections once per request.
+            conn_health_checks=env_bool("DB_HEALTH_CHECKS", True),
+        )
+    }
     if CONN_MAX_AGE == 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DB_POOL_MIN_SIZE", 2),
