@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from chat import events
 
@@ -34,9 +34,14 @@ def _socket_executor() -> ThreadPoolExecutor:
 
 
 # A connection used within this many seconds is not health-checked again before a call
-# (with CONN_HEALTH_CHECKS Django would add a round trip to every frame); one idle for
-# longer is, before its first query. A connection that failed is dropped after the call.
+# (that would add a round trip to every frame); one idle for longer is, before the call.
+# A connection that failed is dropped after the call.
 _CHECK_AFTER_IDLE_SECONDS = 10.0
+
+# When a call on one thread failed with a database error (PostgreSQL restarted, the
+# network dropped), the other threads' kept connections are probably dead too: each is
+# health-checked before its next call instead of failing one frame of its own.
+_last_db_failure = 0.0
 
 
 def _before_call() -> None:
@@ -46,8 +51,17 @@ def _before_call() -> None:
             continue
         connection.close_at = None  # kept while usable: see the module's docstring
         used = getattr(connection, "libdesk_used_at", 0.0)
-        if now - used < _CHECK_AFTER_IDLE_SECONDS:
-            connection.health_check_done = True
+        if not (now - used < _CHECK_AFTER_IDLE_SECONDS and used > _last_db_failure):
+            # Idle for a while, or older than a failure: checked here, because Django
+            # never checks a connection that came from the pool (it expects one per
+            # request, checked by the pool on checkout) and this one was kept.
+            if not connection.is_usable():
+                try:
+                    connection.close()
+                except DatabaseError:
+                    pass  # already broken; Django forgets it either way
+                continue
+        connection.health_check_done = True
 
 
 def _after_call() -> None:
@@ -61,9 +75,13 @@ def _after_call() -> None:
 
 
 def _on_db_thread(func, *args, **kwargs):
+    global _last_db_failure
     _before_call()
     try:
         return func(*args, **kwargs)
+    except (OperationalError, InterfaceError):
+        _last_db_failure = time.monotonic()
+        raise
     finally:
         _after_call()
 
