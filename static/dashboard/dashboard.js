@@ -340,6 +340,19 @@ function onFrame(frame) {
       renderDepartments(frame.departments);
       break;
     case "error":
+      if (frame.code === "unavailable" && frame.client_id && outbox.has(frame.client_id)) {
+        // Nothing was done (database or Redis unreachable for a moment): it stays pending
+        // and goes again with the same client id; the server stores it once.
+        const item = outbox.get(frame.client_id);
+        item.retryDelay = Math.min((item.retryDelay || 500) * 2, 15000);
+        setTimeout(() => {
+          if (outbox.get(item.client_id) === item) {
+            socket.send({ type: "message.send", chat: item.chat, client_id: item.client_id, body: item.body });
+          }
+        }, item.retryDelay);
+        notice("Not sent yet: the desk could not store it just now. Trying again…");
+        break;
+      }
       if (frame.client_id) {
         outbox.delete(frame.client_id);
         renderConversation();

@@ -270,6 +270,18 @@ desk.onFrame((frame) => {
       break;
     }
     case "error":
+      if (frame.code === "unavailable" && frame.client_id && outbox.has(frame.client_id)) {
+        // Nothing was done (database or Redis unreachable for a moment): resend the same
+        // client id after a pause; the server stores it once.
+        const item = outbox.get(frame.client_id);
+        item.retryDelay = Math.min((item.retryDelay || 500) * 2, 15000);
+        setTimeout(() => {
+          if (outbox.get(item.client_id) === item) {
+            desk.send({ type: "internal.send", internal: item.internal, client_id: item.client_id, body: item.body });
+          }
+        }, item.retryDelay);
+        break;
+      }
       if (frame.client_id && outbox.has(frame.client_id)) {
         outbox.delete(frame.client_id);
         renderPanel();

@@ -20,9 +20,29 @@ export function clearOutbox() {
   outbox.clear();
 }
 
+export const RETRY_NOTICE = "Not sent yet: the desk could not store it just now. Trying again…";
+const retryDelays = new Map(); // client id → the last pause before resending it (ms)
+
 // A message the server has (echoed or acknowledged): no longer pending.
 export function delivered(clientId) {
+  retryDelays.delete(clientId);
   if (outbox.delete(clientId)) saveOutbox();
+  if (!retryDelays.size && $("send-error").textContent === RETRY_NOTICE) $("send-error").textContent = "";
+}
+
+// "unavailable": the desk could not reach its database or Redis for a moment and did
+// nothing. The message stays in the outbox, shown as pending, and goes again with the
+// same client id after a growing pause (the server stores it once whatever happens).
+// False when it was not one of ours.
+export function retryLater(clientId) {
+  if (!clientId || !outbox.has(clientId)) return false;
+  const delay = Math.min((retryDelays.get(clientId) || 500) * 2, 15000);
+  retryDelays.set(clientId, delay);
+  setTimeout(() => {
+    const item = outbox.get(clientId);
+    if (item && widget.socket) widget.socket.send({ type: "message.send", client_id: item.client_id, body: item.body });
+  }, delay);
+  return true;
 }
 
 export function pendingItem(clientId) {

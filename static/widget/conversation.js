@@ -6,8 +6,10 @@ import {
   delivered,
   flushOutbox,
   pendingItem,
+  RETRY_NOTICE,
   refused,
   renderUnsent,
+  retryLater,
 } from "./composer.js";
 import { $, clearSession, widget } from "./session.js";
 import { askForEmail, checkEmailNeeded } from "./tickets.js";
@@ -39,7 +41,10 @@ function renderMessage(message) {
     delivered(message.client_id);
   }
   placeMessage(transcript, messageItem(message, { selfSender: "patron" }));
-  widget.lastSeq = Math.max(widget.lastSeq, message.seq || 0);
+  // lastSeq is the number up to which everything is shown: a message that arrives ahead
+  // of a missing one (two senders' messages may cross) does not move it, so a resume or
+  // a resync asks for the gap again.
+  while (transcript.querySelector(`li[data-seq="${widget.lastSeq + 1}"]`)) widget.lastSeq += 1;
   transcript.scrollTop = transcript.scrollHeight;
 }
 
@@ -89,6 +94,10 @@ function onFrame(frame) {
       if (frame.code === "bad_token") {
         forget();
         return;
+      }
+      if (frame.code === "unavailable" && retryLater(frame.client_id)) {
+        $("send-error").textContent = RETRY_NOTICE;
+        break;
       }
       refused(frame.client_id);
       $("send-error").textContent = frame.message;
