@@ -173,8 +173,8 @@ def measure(args):
         open_socket, extras = sync(consumers._staff_open), sync(staff_state_extras)
         if hasattr(events, "after_call"):  # the consumer sends these from its loop
             open_socket, _ = events.after_call(open_socket)
-        _ids, _mine, state = open_socket(operator, channels[-1])
-        state.update(extras(operator))
+        department_ids, _mine, state = open_socket(operator, channels[-1])
+        state.update(extras(operator, department_ids))
         return state
 
     uptime = open("/proc/loadavg").read().split()[:3]

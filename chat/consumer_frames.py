@@ -211,9 +211,9 @@ class StaffDeskFrames:
 
 
 @socket_db
-def staff_state_extras(operator) -> dict:
-    """What issue 4 adds to ``dashboard.state``."""
-    return {
-        "internal": selectors.dashboard_internal(operator),
-        "transfers": selectors.open_transfers_for(operator),
-    }
+def staff_state_extras(operator, department_ids=None) -> dict:
+    """What issue 4 adds to ``dashboard.state`` (``department_ids``: the operator's, as
+    ``_staff_open`` returned them; looked up when not given)."""
+    if department_ids is None:
+        department_ids = selectors.department_ids_for(operator) or []
+    return selectors.dashboard_extras(operator, department_ids)

@@ -287,28 +287,21 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
 
 @socket_db
 def _staff_open(operator, channel_name):
+    """Registers the connection and reads ``dashboard.state`` but for its extras
+    (``staff_state_extras``, read once the socket joined its groups): the departments
+    whose groups to join, {public id: pk} of the operator's chats, and the frame."""
     services.connection_open(operator=operator, channel_name=channel_name)
-    department_ids = selectors.department_ids_for(operator)
-    if department_ids is None:
-        from chat.models import Department
-
-        department_ids = list(Department.objects.values_list("pk", flat=True))
-    chats = selectors.dashboard_chats(operator)
-    mine_pks = list(
-        Chat.objects.filter(operator=operator, status__in=[Chat.Status.ACTIVE, Chat.Status.ENDED]).values_list(
-            "public_id", "pk"
-        )
-    )
+    snapshot = selectors.dashboard_snapshot(operator)
     state = {
         "type": "dashboard.state",
-        "operator": selectors.presence_payload(operator)["operator"],
-        "departments": selectors.departments_presence(),
-        "waiting": chats["waiting"],
-        "mine": chats["mine"],
+        "operator": snapshot["operator"],
+        "departments": snapshot["departments"],
+        "waiting": snapshot["waiting"],
+        "mine": snapshot["mine"],
         "heartbeat_seconds": settings.LIBDESK["HEARTBEAT_SECONDS"],
         "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
     }
-    return department_ids, {str(public_id): pk for public_id, pk in mine_pks}, state
+    return snapshot["department_ids"], snapshot["mine_pks"], state
 
 
 @socket_db
@@ -370,7 +363,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         for public_id, pk in mine.items():
             await self._join_chat(public_id, pk)
-        state.update(await staff_state_extras(self.operator))
+        state.update(await staff_state_extras(self.operator, department_ids))
         await self.send_json(state)
 
     async def disconnect(self, code):

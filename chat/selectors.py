@@ -107,22 +107,65 @@ def _summaries(chats) -> list[dict]:
     return out
 
 
-def dashboard_chats(operator: Operator) -> dict:
-    """Patron Chats for the dashboard: the waiting queue of the operator's departments,
-    and the operator's own chats that are not closed. Three queries."""
-    department_ids = department_ids_for(operator)
-    base = Chat.objects.select_related("department", "operator__user").prefetch_related(
-        _first_patron_message()
+_LOOK_UP = object()
+
+
+def dashboard_chats(operator: Operator, department_ids=_LOOK_UP) -> dict:
+    """Patron Chats for the dashboard: the waiting queue of the operator's departments
+    (``department_ids``, None for every one; looked up when not given), and the
+    operator's own chats that are not closed, with their pks by public id. One query
+    and its prefetch."""
+    if department_ids is _LOOK_UP:
+        department_ids = department_ids_for(operator)
+    if department_ids is None:
+        waiting_q = Q(status=Chat.Status.WAITING)
+    else:
+        waiting_q = Q(status=Chat.Status.WAITING, department_id__in=department_ids)
+    mine_q = Q(operator=operator, status__in=[Chat.Status.ACTIVE, Chat.Status.ENDED])
+    rows = list(
+        Chat.objects.select_related("department", "operator__user")
+        .prefetch_related(_first_patron_message())
+        .filter(waiting_q | mine_q)
     )
-    waiting = base.filter(status=Chat.Status.WAITING)
-    if department_ids is not None:
-        waiting = waiting.filter(department_id__in=department_ids)
-    mine = base.filter(
-        operator=operator, status__in=[Chat.Status.ACTIVE, Chat.Status.ENDED]
-    ).order_by("claimed_at")
+    waiting = [c for c in rows if c.status == Chat.Status.WAITING]
+    waiting.sort(key=lambda c: (c.created_at, c.pk))  # queue order
+    mine = [c for c in rows if c.status != Chat.Status.WAITING]
+    mine.sort(key=lambda c: (c.claimed_at, c.pk))
     return {
-        "waiting": _summaries(waiting.order_by("created_at", "pk")),
+        "waiting": _summaries(waiting),
         "mine": _summaries(mine),
+        "mine_pks": {str(c.public_id): c.pk for c in mine},
+    }
+
+
+def dashboard_snapshot(operator: Operator) -> dict:
+    """What ``dashboard.state`` needs before the socket joins its groups, each read
+    once: the operator's departments (every one for a superuser: the groups to join),
+    the waiting queue and the operator's chats (with the pks of theirs), whether the
+    operator is available, and every department's presence. Six queries, whatever the
+    data (seven for a superuser). The rest of the frame: ``dashboard_extras``."""
+    department_ids = department_ids_for(operator)
+    chats = dashboard_chats(operator, department_ids)
+    departments, available_ids = _departments_presence()
+    if department_ids is None:
+        department_ids = list(Department.objects.values_list("pk", flat=True))
+    return {
+        "department_ids": department_ids,
+        "mine_pks": chats["mine_pks"],
+        "operator": _operator_payload(operator, operator.pk in available_ids),
+        "departments": departments,
+        "waiting": chats["waiting"],
+        "mine": chats["mine"],
+    }
+
+
+def dashboard_extras(operator: Operator, department_ids: list[int]) -> dict:
+    """The open internal chats and transfer offers of ``dashboard.state``, for an
+    operator of ``department_ids`` (from ``dashboard_snapshot``). Three queries."""
+    visible = None if operator.user.is_superuser else department_ids
+    return {
+        "internal": _internal_rows(operator, visible),
+        "transfers": _transfer_rows(operator, visible),
     }
 
 
@@ -141,16 +184,22 @@ def department_is_online(department: Department) -> bool:
 
 
 def departments_presence() -> list[dict]:
-    """Every active department, online or not, with who is online in it. Two queries."""
-    online = {}
+    """Every active department, online or not, with who is online in it. Three queries."""
+    return _departments_presence()[0]
+
+
+def _departments_presence() -> tuple[list[dict], set[int]]:
+    """``departments_presence()`` and the ids of every available operator."""
+    online, available_ids = {}, set()
     for operator in available_operators().select_related("user").prefetch_related("departments"):
+        available_ids.add(operator.pk)
         for department in operator.departments.all():
             online.setdefault(department.pk, []).append(
                 {"id": operator.pk, "name": operator.public_name}
             )
     for members in online.values():
         members.sort(key=lambda member: (member["name"], member["id"]))
-    return [
+    departments = [
         {
             "id": department.pk,
             "name": department.name,
@@ -162,17 +211,22 @@ def departments_presence() -> list[dict]:
         }
         for department in Department.objects.filter(is_active=True).order_by("name")
     ]
+    return departments, available_ids
+
+
+def _operator_payload(operator: Operator, available: bool) -> dict:
+    return {
+        "id": operator.pk,
+        "name": operator.public_name,
+        "status": operator.status,
+        "available": available,
+    }
 
 
 def presence_payload(operator: Operator) -> dict:
     available = available_operators().filter(pk=operator.pk).exists()
     return {
-        "operator": {
-            "id": operator.pk,
-            "name": operator.public_name,
-            "status": operator.status,
-            "available": available,
-        },
+        "operator": _operator_payload(operator, available),
         "departments": departments_presence(),
     }
 
@@ -303,7 +357,11 @@ def internal_for_staff(operator: Operator, public_id):
 def dashboard_internal(operator: Operator) -> list[dict]:
     """The Internal Chat section: open internal chats I started, that were sent to me,
     or to one of my departments (with who answered them). Two queries."""
-    department_ids = department_ids_for(operator)
+    return _internal_rows(operator, department_ids_for(operator))
+
+
+def _internal_rows(operator: Operator, department_ids: list[int] | None) -> list[dict]:
+    """``dashboard_internal`` for an operator of ``department_ids`` (None: every one). One query."""
     visible = Q(created_by=operator) | Q(to_operator=operator) | Q(answered_by=operator)
     if department_ids is None:
         visible |= Q(to_department__isnull=False)
@@ -327,9 +385,13 @@ def internal_messages_after(internal, after_seq: int = 0) -> list[dict]:
 def open_transfers_for(operator: Operator) -> list[dict]:
     """Open transfer offers this operator should see: to them, to one of their
     departments (every online operator of it may claim), and their own outgoing ones."""
+    return _transfer_rows(operator, department_ids_for(operator))
+
+
+def _transfer_rows(operator: Operator, department_ids: list[int] | None) -> list[dict]:
+    """``open_transfers_for`` an operator of ``department_ids`` (None: every one). Two queries."""
     from chat.models import Transfer
 
-    department_ids = department_ids_for(operator)
     visible = Q(to_operator=operator) | Q(from_operator=operator)
     if department_ids is None:
         visible |= Q(to_department__isnull=False)
