@@ -137,14 +137,19 @@ def _about_transcript(operator, public_id):
     }
 
 
+@socket_db
+def _heartbeat(channel_name, operator_id, chat_pks) -> dict[str, int]:
+    presence.heartbeat(channel_name=channel_name, operator_id=operator_id)
+    return selectors.last_seqs(chat_pks)
+
+
 class StaffDeskFrames:
     """Presence activity, internal chat and transfer frames of the staff socket."""
 
-    async def heartbeat(self):
-        await service(
-            presence.heartbeat,
-            channel_name=self.channel_name, operator_id=self.operator.pk
-        )
+    async def heartbeat(self) -> dict[str, int]:
+        """The dashboard's ``ping``, in one database call: the presence heartbeat, then
+        the last seq of each patron chat this socket follows (its ``pong``)."""
+        return await _heartbeat(self.channel_name, self.operator.pk, list(self.chat_pks.values()))
 
     async def frame_presence_activity(self, frame):
         await service(presence.activity, operator_id=self.operator.pk)

@@ -414,8 +414,10 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         if not getattr(user, "is_authenticated", False) or user.pk != self.operator.user_id:
             await self._end_session("expired")
             return
-        await self.heartbeat()  # touch, idle/shift checks, overdue transfers (chat.services.presence)
-        await self.send_json({"type": "pong"})
+        # Touch, idle/shift checks, overdue transfers (chat.services.presence), and the
+        # last seq of each chat followed here: the dashboard notices a lost last message.
+        last_seqs = await self.heartbeat()
+        await self.send_json({"type": "pong", "last_seq": last_seqs})
 
     async def _end_session(self, reason):
         await self.send_json(

@@ -73,6 +73,14 @@ def messages_after(chat: Chat, after_seq: int = 0, limit: int | None = None) -> 
     return rows
 
 
+def last_seqs(chat_pks) -> dict[str, int]:
+    """{public id: last seq} of the chats ``chat_pks``. One query (none for no chats)."""
+    if not chat_pks:
+        return {}
+    rows = Chat.objects.filter(pk__in=chat_pks).values_list("public_id", "last_seq")
+    return {str(public_id): last_seq for public_id, last_seq in rows}
+
+
 def waiting_chat_ids(department_id: int) -> list[int]:
     """Waiting chats of a department in queue order (first come, first served)."""
     return list(

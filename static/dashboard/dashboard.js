@@ -301,6 +301,15 @@ function onFrame(frame) {
       addMessage(frame.chat, frame.message);
       break;
     }
+    case "pong":
+      // The last seq of each chat this socket follows: a lost last message shows here
+      // (within one ping) and is fetched like a gap, for the chats whose transcript we hold.
+      for (const [chatId, seq] of Object.entries(frame.last_seq || {})) {
+        if (transcripts.has(chatId) && seq > lastSeqOf(chatId)) {
+          socket.send({ type: "chat.open", chat: chatId, after_seq: lastSeqOf(chatId) });
+        }
+      }
+      break;
     case "message.ack":
       outbox.delete(frame.client_id);
       break;

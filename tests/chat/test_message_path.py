@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from chat import events, services
 from chat.consumer_support import SentSeqs
 from chat.exceptions import Conflict, Forbidden
-from chat.models import Chat, Message
+from chat.models import Chat, Message, OperatorConnection
 from tests.chat.test_consumers import patron_socket, receive_until, staff_socket
 from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, start_chat
 
@@ -124,3 +124,35 @@ async def test_sockets_forward_crossed_events_once_each(claimed):
     await patron.disconnect()
     await operator.disconnect()
     assert await database_sync_to_async(lambda: Chat.objects.get(pk=chat.pk).last_seq)() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_staff_pong_carries_the_last_seq_of_each_chat_it_follows(claimed):
+    """A message whose live event this dashboard socket never got (it was not in the
+    chat's group) shows up at the next ping as a higher last_seq, and chat.open with
+    after_seq brings it."""
+    chat, _token, alice = claimed
+    last = await database_sync_to_async(lambda: Chat.objects.get(pk=chat.pk).last_seq)()
+    operator = await staff_socket(alice.user)
+    await receive_until(operator, "dashboard.state")
+    chat_id = str(chat.public_id)
+    await operator.send_json_to({"type": "ping"})
+    pong, _ = await receive_until(operator, "pong")
+    assert pong["last_seq"] == {chat_id: last}
+
+    channel = await database_sync_to_async(
+        lambda: OperatorConnection.objects.get(operator=alice).channel_name
+    )()
+    await get_channel_layer().group_discard(events.chat_group(chat.pk), channel)
+    await database_sync_to_async(services.message_send)(
+        chat_id=chat.pk, body="lost on the way", client_id="p-lost", sender="patron"
+    )
+    assert await operator.receive_nothing(timeout=0.5)  # its event never reached the socket
+
+    await operator.send_json_to({"type": "ping"})
+    pong, _ = await receive_until(operator, "pong")
+    assert pong["last_seq"] == {chat_id: last + 1}
+    await operator.send_json_to({"type": "chat.open", "chat": chat_id, "after_seq": last})
+    opened, _ = await receive_until(operator, "chat.opened")
+    assert [(m["seq"], m["body"]) for m in opened["messages"]] == [(last + 1, "lost on the way")]
+    await operator.disconnect()
