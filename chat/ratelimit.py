@@ -3,13 +3,47 @@ process counts together; local memory in the embedded demo).
 
 Keys are built from what is limited (an address digest, a chat id): addresses are
 hashed with the secret key and never stored.
+
+When the cache cannot be reached (Redis down or restarting), every limit here fails
+open: the hit is allowed and a warning logged. These limits only slow down one patron
+(or one address) who sends too much; refusing everyone while the counter is away would
+turn a Redis outage into a desk that takes no patron messages, no new chats and no
+files. What each open limit leaves, for the length of the outage:
+
+- patron messages per chat per minute: one chat can be noisy; its operator can end it,
+  and the message length limit still holds;
+- new chats per address: one address can queue more chats than it should; operators
+  see and end them, and each still needs an online department;
+- files per chat per minute: the per-chat total (counted in the database) and the size
+  limit still hold.
+
+The offline form's limit (tickets.services.create) counts tickets in the database, not
+here, so it keeps working while Redis is down and needs no such decision.
 """
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    """What a cache call raises when its server cannot be reached: the socket errors
+    (refused, reset, timed out), and redis-py's own connection errors."""
+    errors: tuple[type[BaseException], ...] = (OSError,)
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # no redis client installed: only the embedded local-memory cache
+        return errors
+    return (*errors, RedisConnectionError, RedisTimeoutError)
+
+
+UNREACHABLE_ERRORS = _unreachable_errors()
 
 
 def address_key(address: str) -> str:
@@ -24,13 +58,18 @@ def client_address(request) -> str:
 
 def allow(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
     """Count one hit of ``key`` in ``scope``; False once more than ``limit`` hits fell
-    in the current window of ``window_seconds``."""
+    in the current window of ``window_seconds``. True, with a warning, when the cache
+    cannot be reached (fail open: see the module's docstring)."""
     if limit <= 0:
         return True
     window = int(timezone.now().timestamp()) // window_seconds
     namespace = settings.LIBDESK_LIMITS.get("NAMESPACE", "")
     cache_key = f"rl:{namespace}:{scope}:{key}:{window}"
-    return _count_hit(cache_key, window_seconds + 5) <= limit
+    try:
+        return _count_hit(cache_key, window_seconds + 5) <= limit
+    except UNREACHABLE_ERRORS as error:
+        logger.warning("rate limit %r not counted, allowed (cache unreachable): %r", scope, error)
+        return True
 
 
 def _count_hit(cache_key: str, timeout: int) -> int:

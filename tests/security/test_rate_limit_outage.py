@@ -1,0 +1,72 @@
+"""While the cache (Redis) is unreachable, the patron rate limits fail open: the desk
+keeps taking patron messages and new chats, and says so in the log."""
+
+import logging
+
+import pytest
+from django.test import override_settings
+
+from chat import services
+from chat.models import Chat, Message
+from tests.factories import DepartmentFactory, OperatorFactory, start_chat
+from tests.scaleout.standins import _free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cache_down():
+    """The default cache on a Redis that is not there: a free port of 127.0.0.1 where
+    nothing listens (connections are refused, as while Redis restarts)."""
+    port = _free_port()
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "KEY_PREFIX": "libdesk-test-down",
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield
+
+
+@pytest.fixture
+def online_reference():
+    department = DepartmentFactory(slug="reference")
+    operator = OperatorFactory(departments=[department])
+    services.presence_set(operator=operator, status="online")
+    services.connection_open(operator=operator, channel_name="rate-limit-outage-test")
+    return department
+
+
+def test_patron_messages_are_taken_while_the_cache_is_down(
+    settings, online_reference, cache_down, caplog
+):
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "PATRON_MESSAGES_PER_MINUTE": 2}
+    chat, _ = start_chat(online_reference, client_id="q0")
+    with caplog.at_level(logging.WARNING, logger="chat.ratelimit"):
+        for i in range(4):  # twice the limit: nothing counts them, so none is refused
+            _message, created = services.message_send(
+                chat_id=chat.pk, body=f"m{i}", client_id=f"m{i}", sender="patron"
+            )
+            assert created
+    assert Message.objects.filter(chat=chat, sender="patron").count() == 5
+    warnings = [r for r in caplog.records if r.name == "chat.ratelimit"]
+    assert len(warnings) == 4 and "patron-msg" in warnings[0].getMessage()
+
+
+def test_new_chats_are_taken_while_the_cache_is_down(
+    client, settings, online_reference, cache_down
+):
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "CHATS_PER_ADDRESS": 1}
+    statuses = [
+        client.post(
+            "/widget/reference/chats",
+            {"question": f"q{i}"},
+            content_type="application/json",
+            REMOTE_ADDR="198.51.100.9",
+        ).status_code
+        for i in range(2)
+    ]
+    assert statuses == [201, 201]
+    assert Chat.objects.count() == 2
