@@ -1,3 +1,5 @@
+import asyncio
+import inspect
 import os
 import uuid
 from pathlib import Path
@@ -95,3 +97,21 @@ async def channel_layer():
     yield layer
     if hasattr(layer, "flush"):
         await layer.flush()
+
+
+@pytest.fixture(autouse=True)
+def _no_browser_loop_marked_running(request):
+    """Playwright's sync API (the browser tests) leaves its event loop marked as the
+    thread's running loop between calls, so an asyncio test that comes after a browser
+    test in the same run would refuse to start ("cannot be called from a running event
+    loop"). Cleared for coroutine tests, and put back after them for the next browser
+    call."""
+    if not inspect.iscoroutinefunction(getattr(request, "function", None)):
+        yield
+        return
+    marked = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(marked)
