@@ -233,12 +233,20 @@ else:
     }
 
 # --- Cache --------------------------------------------------------------------------
+# A cache call that hangs (Redis stuck, packets dropped) must not hang a patron's
+# message: each gives up after REDIS_CACHE_TIMEOUT seconds, and the rate limits then fail
+# open (chat/ratelimit.py). The channel layer's blocking reads are configured apart, above.
+REDIS_CACHE_OPTIONS = {
+    "socket_timeout": env_int("REDIS_CACHE_TIMEOUT", 2),
+    "socket_connect_timeout": env_int("REDIS_CACHE_TIMEOUT", 2),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CHANNELS_PREFIX,
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:

@@ -70,3 +70,48 @@ def test_new_chats_are_taken_while_the_cache_is_down(
     ]
     assert statuses == [201, 201]
     assert Chat.objects.count() == 2
+
+
+@pytest.fixture
+def cache_hung():
+    """The default cache, with the project's Redis options, on a server that accepts
+    connections and never answers (Redis stuck, or a network that drops packets)."""
+    import socket
+
+    from django.conf import settings
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{server.getsockname()[1]}/0",
+            "KEY_PREFIX": "libdesk-test-hung",
+            "OPTIONS": settings.REDIS_CACHE_OPTIONS,
+        }
+    }
+    try:
+        with override_settings(CACHES=caches):
+            yield
+    finally:
+        server.close()
+
+
+def test_a_hung_cache_does_not_hang_the_rate_limit(cache_hung, caplog):
+    """Without the socket timeouts redis-py waits forever for the answer: the limit
+    would hold the patron's message (and its database thread) for good."""
+    import threading
+
+    from chat import ratelimit
+
+    answers = []
+    call = threading.Thread(
+        target=lambda: answers.append(ratelimit.allow("test", "hung", limit=1, window_seconds=60)),
+        daemon=True,
+    )
+    with caplog.at_level(logging.WARNING, logger="chat.ratelimit"):
+        call.start()
+        call.join(30)  # far above REDIS_CACHE_TIMEOUT (2 s): only a hang gets here
+    assert answers == [True], "the call gave up and failed open"
+    assert "cache unreachable" in caplog.text
