@@ -50,7 +50,10 @@ async def test_logout_closes_that_sessions_socket_but_not_another_sessions(opera
     response = await sync_to_async(first.post)("/accounts/logout/")
     assert response.status_code == 302
     await expect_closed_for_session_end(first_socket)
-    assert await second_socket.receive_nothing(timeout=0.3)  # the other browser stays
+    # The other browser stays: whatever reaches it now (a presence broadcast of the
+    # connections opening and closing may, through Redis, arrive late) is not a close.
+    while not await second_socket.receive_nothing(timeout=0.3):
+        assert (await second_socket.receive_output())["type"] == "websocket.send"
     await second_socket.send_json_to({"type": "ping"})
     assert (await second_socket.receive_json_from(timeout=10))["type"] == "pong"
     await second_socket.disconnect()
