@@ -249,14 +249,12 @@ class CannedMessageAdmin(admin.ModelAdmin):
 # --- Chats: read-only -----------------------------------------------------------------------
 
 
-class MessageInline(admin.TabularInline):
-    model = Message
-    fields = ["seq", "sender", "operator", "body", "created_at"]
-    readonly_fields = fields
-    ordering = ["seq"]
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown, never added, changed or deleted here (transcripts, audit trails,
+    files; also used by the tickets admin)."""
+
     extra = 0
     can_delete = False
-    verbose_name_plural = "Transcript"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -268,7 +266,15 @@ class MessageInline(admin.TabularInline):
         return False
 
 
-class AuditInline(admin.TabularInline):
+class MessageInline(ReadOnlyInline):
+    model = Message
+    fields = ["seq", "sender", "operator", "body", "created_at"]
+    readonly_fields = fields
+    ordering = ["seq"]
+    verbose_name_plural = "Transcript"
+
+
+class AuditInline(ReadOnlyInline):
     model = ChatAudit
     fields = [
         "at",
@@ -281,35 +287,10 @@ class AuditInline(admin.TabularInline):
         "note",
     ]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "Audit trail"
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AttachmentInline(_ReadOnlyInline):
+class AttachmentInline(ReadOnlyInline):
     """Files by name, size and detected type: never a link that opens them here."""
 
     model = Attachment
@@ -318,7 +299,7 @@ class AttachmentInline(_ReadOnlyInline):
     verbose_name_plural = "Attachments"
 
 
-class RatingInline(_ReadOnlyInline):
+class RatingInline(ReadOnlyInline):
     """The patron's rating and comment (issue 7)."""
 
     model = ChatRating

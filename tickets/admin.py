@@ -1,18 +1,8 @@
 from django.contrib import admin
 
+from chat.admin import ReadOnlyInline
 from tickets import services
 from tickets.models import Ticket, TicketAttachment, TicketChange, TicketMessage
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class MessageInline(ReadOnlyInline):

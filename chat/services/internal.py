@@ -43,13 +43,7 @@ def _lock(internal_id: int) -> InternalChat:
     # Lock the bare row first, then read it with its relations: a row locked through
     # joins would be rechecked against stale joined rows when it changed meanwhile.
     InternalChat.objects.select_for_update().filter(pk=internal_id).values_list("pk").get()
-    return InternalChat.objects.select_related(
-        "created_by__user",
-        "to_operator__user",
-        "to_department",
-        "answered_by__user",
-        "about_chat__department",
-    ).get(pk=internal_id)
+    return selectors._internal_base().get(pk=internal_id)
 
 
 def _append(
