@@ -125,3 +125,18 @@ export function placeMessage(list, li) {
   }
   list.append(li);
 }
+
+// An "unavailable" error (docs/protocol.md): the server did nothing, its database or
+// Redis being out of reach for a moment. The message stays in its outbox and
+// ``resend(item)`` runs after a pause that doubles each time (1 s … 15 s), unless the
+// outbox let go of it meanwhile; the server stores a client id once whatever happens.
+// False when ``clientId`` is not in the outbox.
+export function resendLater(outbox, clientId, resend) {
+  const item = clientId ? outbox.get(clientId) : null;
+  if (!item) return false;
+  item.retryDelay = Math.min((item.retryDelay || 500) * 2, 15000);
+  setTimeout(() => {
+    if (outbox.get(clientId) === item) resend(item);
+  }, item.retryDelay);
+  return true;
+}

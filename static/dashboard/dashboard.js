@@ -1,6 +1,6 @@
 // The Chat Dashboard: Patron Chats, Internal Chat, Departments and the open
 // conversation, all live over the staff socket. Patron text goes in with textContent.
-import { LiveSocket, messageItem, newClientId, placeMessage } from "../common/live.js";
+import { LiveSocket, messageItem, newClientId, placeMessage, resendLater } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);
 const frameListeners = new Set();
@@ -349,16 +349,12 @@ function onFrame(frame) {
       renderDepartments(frame.departments);
       break;
     case "error":
-      if (frame.code === "unavailable" && frame.client_id && outbox.has(frame.client_id)) {
-        // Nothing was done (database or Redis unreachable for a moment): it stays pending
-        // and goes again with the same client id; the server stores it once.
-        const item = outbox.get(frame.client_id);
-        item.retryDelay = Math.min((item.retryDelay || 500) * 2, 15000);
-        setTimeout(() => {
-          if (outbox.get(item.client_id) === item) {
-            socket.send({ type: "message.send", chat: item.chat, client_id: item.client_id, body: item.body });
-          }
-        }, item.retryDelay);
+      if (
+        frame.code === "unavailable" &&
+        resendLater(outbox, frame.client_id, (item) =>
+          socket.send({ type: "message.send", chat: item.chat, client_id: item.client_id, body: item.body }),
+        )
+      ) {
         notice("Not sent yet: the desk could not store it just now. Trying again…");
         break;
       }

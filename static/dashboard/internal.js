@@ -2,7 +2,7 @@
 // same alert and title count. Started from the Departments section (an online
 // department's name, or a colleague's). Text goes in with textContent only.
 import { desk } from "./dashboard.js";
-import { messageItem, newClientId, placeMessage } from "../common/live.js";
+import { messageItem, newClientId, placeMessage, resendLater } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);
 const chats = new Map(); // internal id -> summary
@@ -270,16 +270,12 @@ desk.onFrame((frame) => {
       break;
     }
     case "error":
-      if (frame.code === "unavailable" && frame.client_id && outbox.has(frame.client_id)) {
-        // Nothing was done (database or Redis unreachable for a moment): resend the same
-        // client id after a pause; the server stores it once.
-        const item = outbox.get(frame.client_id);
-        item.retryDelay = Math.min((item.retryDelay || 500) * 2, 15000);
-        setTimeout(() => {
-          if (outbox.get(item.client_id) === item) {
-            desk.send({ type: "internal.send", internal: item.internal, client_id: item.client_id, body: item.body });
-          }
-        }, item.retryDelay);
+      if (
+        frame.code === "unavailable" &&
+        resendLater(outbox, frame.client_id, (item) =>
+          desk.send({ type: "internal.send", internal: item.internal, client_id: item.client_id, body: item.body }),
+        )
+      ) {
         break;
       }
       if (frame.client_id && outbox.has(frame.client_id)) {

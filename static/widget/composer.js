@@ -2,7 +2,7 @@
 // storage) before the socket, is shown as pending, and leaves the outbox when the
 // server acknowledges it or echoes it — so nothing typed while offline is lost, and
 // nothing is sent twice (the server ignores a client id it already has).
-import { messageItem, newClientId } from "../common/live.js";
+import { messageItem, newClientId, resendLater } from "../common/live.js";
 import { store } from "./storage.js";
 import { $, maxLength, outboxKey, widget } from "./session.js";
 
@@ -21,28 +21,20 @@ export function clearOutbox() {
 }
 
 export const RETRY_NOTICE = "Not sent yet: the desk could not store it just now. Trying again…";
-const retryDelays = new Map(); // client id → the last pause before resending it (ms)
 
 // A message the server has (echoed or acknowledged): no longer pending.
 export function delivered(clientId) {
-  retryDelays.delete(clientId);
   if (outbox.delete(clientId)) saveOutbox();
-  if (!retryDelays.size && $("send-error").textContent === RETRY_NOTICE) $("send-error").textContent = "";
+  const retrying = [...outbox.values()].some((item) => item.retryDelay);
+  if (!retrying && $("send-error").textContent === RETRY_NOTICE) $("send-error").textContent = "";
 }
 
-// "unavailable": the desk could not reach its database or Redis for a moment and did
-// nothing. The message stays in the outbox, shown as pending, and goes again with the
-// same client id after a growing pause (the server stores it once whatever happens).
-// False when it was not one of ours.
+// "unavailable": the message stays in the outbox, shown as pending, and goes again with
+// the same client id (common/live.js resendLater). False when it was not one of ours.
 export function retryLater(clientId) {
-  if (!clientId || !outbox.has(clientId)) return false;
-  const delay = Math.min((retryDelays.get(clientId) || 500) * 2, 15000);
-  retryDelays.set(clientId, delay);
-  setTimeout(() => {
-    const item = outbox.get(clientId);
-    if (item && widget.socket) widget.socket.send({ type: "message.send", client_id: item.client_id, body: item.body });
-  }, delay);
-  return true;
+  return resendLater(outbox, clientId, (item) => {
+    if (widget.socket) widget.socket.send({ type: "message.send", client_id: item.client_id, body: item.body });
+  });
 }
 
 export function pendingItem(clientId) {
