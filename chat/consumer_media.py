@@ -9,11 +9,11 @@ frame is in docs/protocol.md.
 
 import time
 
-from chat import events, ratings
+from chat import events
 from chat.consumer_support import service, socket_db
 from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
 from chat.models import Chat
-from chat.services import retention, screenshare
+from chat.services import ratings, retention, screenshare
 
 PATRON_MEDIA_FRAMES = frozenset(
     {

@@ -7,7 +7,8 @@ A package (it outgrew one module): chats, staff (presence, connections, sessions
 canned messages are importable from ``chat.services`` itself; the larger capabilities are
 submodules used by name (``from chat.services import transfers``): presence (desk sweep,
 widget presence), transfers, internal (internal chats), attachments, screenshare,
-retention and departments (departments, operators and memberships, from the admin).
+retention, departments (departments, operators and memberships, from the admin) and
+ratings (the patron's rating of an ended chat).
 """
 
 from chat.services._common import (  # noqa: F401 - used by sibling modules
