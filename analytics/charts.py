@@ -1,5 +1,15 @@
 """Geometry for the report's charts, drawn as inline SVG by our own templates (no chart
-library, no external service). Each chart sits beside a table of the same numbers."""
+library, no external service). Each chart sits beside a table of the same numbers.
+
+Everything the report template prints from here is already a string (coordinates,
+counts, day labels, heat classes): a whole-year report prints thousands of them, and
+letting the template localize each number and format each date with ``|date`` was most
+of its rendering time. Labels that come from people (mode, location, referral names)
+stay in ``row["label"]`` as they were, for the template to escape."""
+
+from datetime import date
+
+from django.utils import dateformat
 
 WIDTH = 640
 HEIGHT = 200
@@ -8,50 +18,91 @@ BAR_HEIGHT = 22
 GAP = 6
 
 
+def svg_number(value: float) -> str:
+    """A coordinate for an SVG attribute: at most two decimals, no trailing zeros
+    (``12.5``, ``20``, ``15.4``)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _day_names() -> tuple[list[str], list[str]]:
+    """The ``|date`` filter's "D" (Mon…Sun) and "M" (Jan…Dec) in the active language,
+    formatted once per weekday and month rather than once per day."""
+    weekdays = [dateformat.format(date(2024, 1, 1 + i), "D") for i in range(7)]  # a Monday
+    months = ["", *(dateformat.format(date(2024, m, 1), "M") for m in range(1, 13))]
+    return weekdays, months
+
+
+def day_rows(per_day: list[dict]) -> list[dict]:
+    """The report's days ready to print, as ``|date`` would write them: ``iso``
+    ("2025-03-03", 'Y-m-d'), ``title`` ("Mon Mar 3", "D M j"), ``label``
+    ("Mon Mar 3, 2025", "D M j, Y"), and ``count`` (the number, as text)."""
+    weekdays, months = _day_names()
+    rows = []
+    for row in per_day:
+        day = row["day"]
+        title = f"{weekdays[day.weekday()]} {months[day.month]} {day.day}"
+        rows.append(
+            {
+                "day": day,
+                "iso": f"{day.year:04d}-{day.month:02d}-{day.day:02d}",
+                "title": title,
+                "label": f"{title}, {day.year:04d}",
+                "count": str(row["count"]),
+                "value": row["count"],
+            }
+        )
+    return rows
+
+
 def columns(rows: list[dict], value_key="count") -> dict:
-    """Vertical bars, one per row (interactions per day)."""
+    """Vertical bars, one per row (interactions per day); ``row`` is kept on each bar."""
     n = max(len(rows), 1)
     top = max((row[value_key] for row in rows), default=0) or 1
     slot = WIDTH / n
     width = max(slot * 0.8, 1)
+    w = svg_number(width)
     bars = []
     for i, row in enumerate(rows):
         h = round(row[value_key] / top * (HEIGHT - 20), 2)
         bars.append(
             {
-                "x": round(i * slot + (slot - width) / 2, 2),
-                "y": round(HEIGHT - h, 2),
-                "w": round(width, 2),
-                "h": h,
+                "x": svg_number(i * slot + (slot - width) / 2),
+                "y": svg_number(HEIGHT - h),
+                "w": w,
+                "h": svg_number(h),
                 "row": row,
             }
         )
-    return {"width": WIDTH, "height": HEIGHT, "bars": bars, "max": top}
+    return {"width": str(WIDTH), "height": str(HEIGHT), "bars": bars, "max": top}
 
 
 def bars(rows: list[dict], value_key="count") -> dict:
-    """Horizontal bars with their labels (counts by mode, location, …)."""
+    """Horizontal bars with their labels (counts by mode, location, …). The label stays
+    in ``bar["row"]["label"]``, unescaped: the template escapes it."""
     top = max((row[value_key] for row in rows), default=0) or 1
     room = WIDTH - LABEL_WIDTH - 60
     out = []
     for i, row in enumerate(rows):
         y = i * (BAR_HEIGHT + GAP)
+        length = round(row[value_key] / top * room, 2)
         out.append(
             {
-                "y": y,
-                "text_y": y + BAR_HEIGHT * 0.7,
-                "w": round(max(row[value_key] / top * room, 0), 2),
-                "value_x": LABEL_WIDTH + round(row[value_key] / top * room, 2) + 6,
+                "y": str(y),
+                "text_y": svg_number(y + BAR_HEIGHT * 0.7),
+                "w": svg_number(max(length, 0)),
+                "value_x": svg_number(LABEL_WIDTH + length + 6),
+                "count": str(row[value_key]),
                 "row": row,
             }
         )
     height = max(len(rows), 1) * (BAR_HEIGHT + GAP)
     return {
-        "width": WIDTH,
-        "height": height,
-        "label_width": LABEL_WIDTH,
-        "label_x": LABEL_WIDTH - 8,
-        "bar_height": BAR_HEIGHT,
+        "width": str(WIDTH),
+        "height": str(height),
+        "label_width": str(LABEL_WIDTH),
+        "label_x": str(LABEL_WIDTH - 8),
+        "bar_height": str(BAR_HEIGHT),
         "bars": out,
     }
 
@@ -61,3 +112,16 @@ def heat_level(value: int, top: int) -> int:
     if not value or not top:
         return 0
     return min(5, 1 + int(4 * value / top))
+
+
+def heat_rows(heatmap: dict) -> list[dict]:
+    """The weekday × hour grid ready to print: ``[{"weekday", "cells": [{"count",
+    "level"}, …]}, …]``, count and heat level (0–5) as text."""
+    top = heatmap["max"]
+    return [
+        {
+            "weekday": row["weekday"],
+            "cells": [{"count": str(n), "level": str(heat_level(n, top))} for n in row["cells"]],
+        }
+        for row in heatmap["rows"]
+    ]

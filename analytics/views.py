@@ -166,6 +166,7 @@ def _filter_from(request):
 def report(request):
     form, flt = _filter_from(request)
     data = reports.report(flt)
+    days = charts.day_rows(data["per_day"])  # labels and numbers as text, once per day
     referral_rows = [
         {"label": f"{row['label']} ({row['kind'].lower()})", "count": row["count"]}
         for row in data["by_referral"]
@@ -183,7 +184,9 @@ def report(request):
         {
             "form": form,
             "r": data,
-            "day_chart": charts.columns(data["per_day"]),
+            "days": days,
+            "day_chart": charts.columns(days, value_key="value"),
+            "heat_rows": charts.heat_rows(data["heatmap"]),
             "figures": [
                 {
                     "id": key,
@@ -195,7 +198,7 @@ def report(request):
                 for key, title, column, rows in figures
             ],
             "query": request.GET.urlencode(),
-            "hours": range(24),
+            "hours": [str(h) for h in range(24)],
             "pending_count": len(selectors.chats_without_entry(request.user)),
         },
     )

@@ -1,13 +1,6 @@
 from django import template
 
-from analytics import charts
-
 register = template.Library()
-
-
-@register.filter
-def heat(value, top):
-    return charts.heat_level(value, top)
 
 
 @register.filter
