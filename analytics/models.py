@@ -5,6 +5,8 @@ form but stays on the entries that used it. Nobody saves an ``Interaction`` but
 ``analytics.services``.
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -190,3 +192,89 @@ class Interaction(models.Model):
         if self.referral_kind == self.Referral.OTHER:
             return self.referred_by_text
         return ""
+
+
+class ReportDay(models.Model):
+    """One day of the library-wide reports, kept (analytics.rollups) so that a report
+    over months or a year reads a few rows per day instead of every entry and chat.
+
+    ``token`` changes whenever an entry of the day (or the entry of a chat that entered
+    the queue that day) is recorded, corrected or deleted; the stored figures count
+    only while ``built_token`` equals it and the desk's time zone is the one they were
+    built in. Nobody writes these rows but ``analytics.services``.
+    """
+
+    day = models.DateField(primary_key=True)
+    token = models.UUIDField(default=uuid.uuid4)
+    built_token = models.UUIDField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    # Entries that happened this day; chats that entered the queue this day.
+    entries = models.PositiveIntegerField(default=0)
+    chats = models.PositiveIntegerField(default=0)
+    chats_claimed = models.PositiveIntegerField(default=0)
+    chats_abandoned = models.PositiveIntegerField(default=0)
+    chats_without_entry = models.PositiveIntegerField(default=0)
+    wait_seconds_total = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self):
+        return f"report day {self.day}"
+
+
+class ReportMonth(models.Model):
+    """A calendar month whose every day is kept has its figures added up once more
+    (``ReportFigure`` rows with ``whole_month``), so a year reads twelve months' rows
+    instead of 365 days'. Deleted with them whenever one of its days changes."""
+
+    month = models.DateField(primary_key=True, help_text="Its first day.")
+    time_zone = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["month"]
+
+    def __str__(self):
+        return f"report month {self.month:%Y-%m}"
+
+
+class ReportFigure(models.Model):
+    """How many of a day's entries (or claimed chats) have one value of one figure:
+    entries per hour of the day, per mode, location, question type, READ level,
+    referral and duration; chats per whole second of wait. With ``whole_month``, the
+    same for the month that starts on ``day`` (its hours by weekday: WEEKDAY_HOUR).
+    No foreign keys: the ids are looked up for their names when a report is read (a
+    renamed choice shows its new name), and a deleted operator or department reads as
+    "(unnamed)" as it does in the entries themselves."""
+
+    class Figure(models.TextChoices):
+        HOUR = "hour"
+        WEEKDAY_HOUR = "weekday_hour"  # whole months: (ISO weekday - 1) × 24 + hour
+        MODE = "mode"
+        LOCATION = "location"
+        QUESTION_TYPE = "question_type"
+        READ_SCALE = "read_scale"
+        REFERRAL = "referral"
+        DURATION = "duration"
+        WAIT = "wait"
+
+    day = models.DateField()
+    whole_month = models.BooleanField(default=False)
+    figure = models.CharField(max_length=16, choices=Figure.choices)
+    # The hour (0–23), the choice's id, the READ level, the minutes, the seconds.
+    value = models.IntegerField(null=True, blank=True)
+    referral_kind = models.CharField(max_length=10, blank=True)
+    referred_by_operator = models.IntegerField(null=True, blank=True)
+    referred_by_department = models.IntegerField(null=True, blank=True)
+    referred_by_text = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["whole_month", "day", "figure"], name="report_figure_day")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.figure}={self.value}: {self.count}"

@@ -30,6 +30,7 @@ from django.db.models.functions import (
 )
 from django.utils import timezone
 
+from analytics import rollups
 from analytics.models import Interaction
 from chat.aggregates import PercentileCont, SecondsBetween, median  # noqa: F401
 from chat.models import Chat
@@ -72,6 +73,13 @@ class ReportFilter:
         lower = timezone.make_aware(datetime.combine(self.start, time.min), tz)
         upper = timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min), tz)
         return lower, upper
+
+    @property
+    def filtered(self) -> bool:
+        return any(
+            getattr(self, name) is not None
+            for name in ("department", "location", "mode", "staff", "question_type")
+        )
 
     @property
     def applies_to_chats_only_partly(self) -> bool:
@@ -147,13 +155,11 @@ def heatmap(flt: ReportFilter) -> dict:
 
 
 def _counts_by(qs: QuerySet, label_expression, none_label="(not recorded)") -> list[dict]:
-    rows = (
-        qs.annotate(label=label_expression)
-        .values("label")
-        .annotate(count=Count("id"))
-        .order_by("-count", "label")
-    )
-    return [{"label": row["label"] or none_label, "count": row["count"]} for row in rows]
+    rows = qs.annotate(label=label_expression).values("label").annotate(count=Count("id"))
+    # Busiest first, then by name, "not recorded" last (ordered here: SQLite and
+    # PostgreSQL put NULL at opposite ends).
+    ordered = sorted(rows, key=lambda r: (-r["count"], r["label"] is None, r["label"] or ""))
+    return [{"label": row["label"] or none_label, "count": row["count"]} for row in ordered]
 
 
 def by_mode(flt):
@@ -194,7 +200,11 @@ def by_referral(flt) -> list[dict]:
         .annotate(source=_REFERRAL_SOURCE)
         .values("referral_kind", "source")
         .annotate(count=Count("id"))
-        .order_by("-count", "referral_kind", "source")
+        .order_by()
+    )
+    rows = sorted(
+        rows,
+        key=lambda r: (-r["count"], r["referral_kind"], r["source"] is None, r["source"] or ""),
     )
     kinds = dict(Interaction.Referral.choices)
     return [
@@ -276,7 +286,6 @@ _SETS = {
     "by_referral": ("referral_kind", "referred_by_operator_id", "referred_by_department_id",
                     "referred_by_text"),
     "duration": ("duration_minutes",),
-    "total": (),
 }
 _LABELLED = ["bucket", "mode_label", "location_label", "type_label", "read_scale",
              "referral_kind", "source", "duration_minutes"]
@@ -284,25 +293,6 @@ _LABELLED = ["bucket", "mode_label", "location_label", "type_label", "read_scale
 
 def _grouping_mask(columns) -> int:
     return sum(1 << (len(_GROUPED) - 1 - i) for i, c in enumerate(_GROUPED) if c not in columns)
-
-
-def _median_of_counts(counts: list[tuple[int, int]]) -> float | None:
-    """``percentile_cont(0.5)`` of values given as sorted (value, how many) pairs."""
-    n = sum(k for _v, k in counts)
-    if not n:
-        return None
-    position = (n - 1) / 2
-    low_index, high_index = int(position), int(position) + (position % 1 > 0)
-    low = high = None
-    seen = 0
-    for value, k in counts:
-        if low is None and low_index < seen + k:
-            low = value
-        if high_index < seen + k:
-            high = value
-            break
-        seen += k
-    return float(low + (high - low) * (position - low_index))
 
 
 def _one_pass_sql(flt: ReportFilter) -> tuple[str, list]:
@@ -363,53 +353,33 @@ def _entry_figures_one_pass(flt: ReportFilter) -> dict:
         hour = row["bucket"]  # local time, naive (DATE_TRUNC of a local timestamp)
         days[hour.date()] = days.get(hour.date(), 0) + n
         grid[hour.isoweekday() - 1][hour.hour] += n
-    levels = {row["read_scale"]: n for row, n in by_set["by_read_scale"]}
-    kinds = dict(Interaction.Referral.choices)
-    minutes = sorted((row["duration_minutes"], n) for row, n in by_set["duration"])
-    total = sum(n for _row, n in by_set["total"])
 
     def labelled(name, key):
-        return [{"label": row[key] or "(not recorded)", "count": n} for row, n in by_set[name]]
+        return [(row[key], n) for row, n in by_set[name]]
 
-    read_scale = [{"label": str(level), "count": levels.get(level, 0)} for level in range(1, 7)]
-    if levels.get(None):
-        read_scale.append({"label": "(not recorded)", "count": levels[None]})
-    span = (flt.end - flt.start).days + 1
-    return {
-        "total": total,
-        "per_day": [
-            {"day": d, "count": days.get(d, 0)}
-            for d in (flt.start + timedelta(days=i) for i in range(span))
-        ],
-        "heatmap": {
-            "rows": [{"weekday": WEEKDAYS[i], "cells": grid[i]} for i in range(7)],
-            "max": max(max(r) for r in grid),
+    return rollups.entry_figures(
+        flt.start,
+        flt.end,
+        per_day=days,
+        grid=grid,
+        labelled={
+            "by_mode": labelled("by_mode", "mode_label"),
+            "by_location": labelled("by_location", "location_label"),
+            "by_question_type": labelled("by_question_type", "type_label"),
         },
-        "by_mode": labelled("by_mode", "mode_label"),
-        "by_location": labelled("by_location", "location_label"),
-        "by_question_type": labelled("by_question_type", "type_label"),
-        "by_read_scale": read_scale,
-        "by_referral": [
-            {
-                "kind": kinds.get(row["referral_kind"], row["referral_kind"]),
-                "label": row["source"] or "(unnamed)",
-                "count": n,
-            }
-            for row, n in by_set["by_referral"]
-            if row["referral_kind"]
-        ],
-        "duration": {
-            "count": total,
-            "mean": sum(v * n for v, n in minutes) / total if total else None,
-            "median": _median_of_counts(minutes),
-        },
-    }
+        read_levels={row["read_scale"]: n for row, n in by_set["by_read_scale"]},
+        referrals=[(row["referral_kind"], row["source"], n) for row, n in by_set["by_referral"]],
+        minutes=sorted((row["duration_minutes"], n) for row, n in by_set["duration"]),
+    )
 
 
 def report(flt: ReportFilter) -> dict:
-    """Everything the /analytics/ page shows. PostgreSQL: two queries whatever the range
-    (every entry figure in one pass, every chat figure in another); elsewhere one or
-    two queries per figure."""
+    """Everything the /analytics/ page shows. Unfiltered: from the figures kept per day
+    (``analytics.rollups``; the days not kept are computed from the entries). Filtered,
+    on PostgreSQL: two queries whatever the range (every entry figure in one pass, every
+    chat figure in another); elsewhere one or two queries per figure."""
+    if not flt.filtered:
+        return {"filter": flt, **rollups.report(flt.start, flt.end)}
     if connection.vendor == "postgresql":
         return {"filter": flt, **_entry_figures_one_pass(flt), "chats": chat_stats(flt)}
     duration_stats = duration(flt)

@@ -4,14 +4,25 @@ Views and the admin call these; they never save an ``Interaction`` themselves.
 """
 
 import math
-from datetime import timedelta
+import uuid
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import ExtractIsoWeekDay
 from django.utils import timezone
 
-from analytics.models import Choice, FormSettings, Interaction
+from analytics import rollups
+from analytics.models import (
+    Choice,
+    FormSettings,
+    Interaction,
+    ReportDay,
+    ReportFigure,
+    ReportMonth,
+)
 from chat import selectors as chat_selectors
 from chat.exceptions import Conflict, Forbidden, InvalidInput
 from chat.models import Chat
@@ -111,11 +122,13 @@ def interaction_record(
             staff = chat.operator.user
     try:
         with transaction.atomic():
-            return Interaction.objects.create(
+            entry = Interaction.objects.create(
                 chat=chat, staff=staff, recorded_by=recorded_by, **values
             )
     except IntegrityError:
         raise Conflict("This chat's statistics are already recorded.", code="recorded") from None
+    _report_days_changed(entry.occurred_at, chat.created_at if chat else None)
+    return entry
 
 
 @transaction.atomic
@@ -125,6 +138,8 @@ def interaction_update(*, interaction: Interaction, data: dict[str, Any], actor)
     values = _entry_values(data)
     if interaction.chat_id:
         values.pop("department", None)
+    before = Interaction.objects.filter(pk=interaction.pk).values_list("occurred_at", flat=True)
+    _report_days_changed(*before, values["occurred_at"])
     Interaction.objects.filter(pk=interaction.pk).update(**values)
     for field, value in values.items():
         setattr(interaction, field, value)
@@ -135,6 +150,13 @@ def interaction_update(*, interaction: Interaction, data: dict[str, Any], actor)
 def interaction_delete(*, interaction: Interaction) -> None:
     """Remove an entry (the admin): its chat, if any, shows "no statistics recorded"
     again and returns to its operator's list of ended chats without an entry."""
+    row = (
+        Interaction.objects.filter(pk=interaction.pk)
+        .values_list("occurred_at", "chat__created_at")
+        .first()
+    )
+    if row:
+        _report_days_changed(*row)
     Interaction.objects.filter(pk=interaction.pk).delete()
 
 
@@ -200,3 +222,191 @@ def interactions_retention_apply(*, now=None) -> dict[str, int]:
     with_text = old.exclude(**{field: "" for field in FREE_TEXT_FIELDS})
     scrubbed = with_text.update(**{field: "" for field in FREE_TEXT_FIELDS})
     return {"entries_scrubbed": scrubbed}
+
+
+# --- The figures kept per day for the reports (analytics.rollups) ------------------------
+
+
+def _report_days_changed(*moments) -> None:
+    """In the caller's transaction: the days of ``moments`` (entries' times, chats'
+    queue times; None ignored) no longer match their kept figures. A new token makes
+    the figures not count; they are deleted at once (a referral's free text must not
+    outlive the entry it came from), and so are their months' sums. Upserting the day's
+    row takes its lock, so a build of that day (or of its month) running now finishes
+    first and its figures are the ones deleted here; days in order, so that two writers
+    never wait for each other crosswise."""
+    days = sorted({timezone.localdate(m) for m in moments if m is not None})
+    if not days:
+        return
+    ReportDay.objects.bulk_create(
+        [ReportDay(day=day, token=uuid.uuid4()) for day in days],
+        update_conflicts=True,
+        unique_fields=["day"],
+        update_fields=["token"],
+    )
+    months = sorted({day.replace(day=1) for day in days})
+    ReportMonth.objects.filter(month__in=months).delete()
+    ReportFigure.objects.filter(
+        Q(whole_month=False, day__in=days) | Q(whole_month=True, day__in=months)
+    ).delete()
+
+
+def report_days_build(
+    *, before: date | None = None, limit: int | None = 400, batch: int = 31
+) -> dict:
+    """Keep the figures of days before ``before`` (default: today, in the desk's time
+    zone) that are not kept yet or changed since, newest first, at most ``limit`` days
+    (None: every day since the first entry or chat). A day whose chats have not all
+    finished is left for a later run. Each batch of days is one transaction holding
+    their rows' locks, so an entry recorded meanwhile waits and then marks its day
+    changed again. Then every past month whose days are all kept is added up once more
+    (a year's report reads twelve months). Returns how many days were built and left,
+    and how many months were added up."""
+    before = before or timezone.localdate()
+    first = _first_day()
+    if first is not None:
+        first = first.replace(day=1)  # the first month whole, so that it can be added up
+    if first is None or first >= before:
+        return {"built": 0, "left": 0, "months": 0}
+    kept = set(
+        ReportDay.objects.filter(
+            day__gte=first,
+            day__lt=before,
+            built_token=F("token"),
+            time_zone=rollups.time_zone_name(),
+        ).values_list("day", flat=True)
+    )
+    todo = [
+        day
+        for day in (before - timedelta(days=i) for i in range(1, (before - first).days + 1))
+        if day not in kept
+    ][:limit]
+    built = left = 0
+    for i in range(0, len(todo), batch):
+        done = _report_days_build_batch(sorted(todo[i : i + batch]))
+        built += done
+        left += len(todo[i : i + batch]) - done
+    months = _report_months_build(first, before)
+    return {"built": built, "left": left, "months": months}
+
+
+def _report_months_build(first: date, before: date) -> int:
+    """Add up the figures of every month before ``before`` whose days are all kept and
+    that is not kept itself; returns how many months were."""
+    zone = rollups.time_zone_name()
+    kept_days = set(
+        ReportDay.objects.filter(
+            day__gte=first.replace(day=1), day__lt=before, built_token=F("token"), time_zone=zone
+        ).values_list("day", flat=True)
+    )
+    kept_months = set(ReportMonth.objects.filter(time_zone=zone).values_list("month", flat=True))
+    month, built = first.replace(day=1), 0
+    while (days := rollups.month_days(month))[-1] < before:
+        if month not in kept_months and all(day in kept_days for day in days):
+            built += _report_month_build(month)
+        month = days[-1] + timedelta(days=1)
+    return built
+
+
+@transaction.atomic
+def _report_month_build(month: date) -> int:
+    """One month's sums, from its days' kept figures, under its days' locks (a day that
+    changed meanwhile leaves the month for a later run)."""
+    zone, days = rollups.time_zone_name(), rollups.month_days(month)
+    rows = list(
+        ReportDay.objects.select_for_update()
+        .filter(day__gte=days[0], day__lte=days[-1])
+        .order_by("day")
+    )
+    if len(rows) != len(days) or any(
+        row.built_token != row.token or row.time_zone != zone for row in rows
+    ):
+        return 0
+    ReportFigure.objects.filter(whole_month=True, day=month).delete()  # another zone's
+    figures = ReportFigure.objects.filter(whole_month=False, day__gte=days[0], day__lte=days[-1])
+    sums = [
+        ReportFigure(whole_month=True, day=month, count=row.pop("n"), **row)
+        for row in figures.exclude(figure=ReportFigure.Figure.HOUR)
+        .values(
+            "figure",
+            "value",
+            "referral_kind",
+            "referred_by_operator",
+            "referred_by_department",
+            "referred_by_text",
+        )
+        .annotate(n=Sum("count"))
+        .order_by()
+    ]
+    sums += [
+        ReportFigure(
+            whole_month=True,
+            day=month,
+            figure=ReportFigure.Figure.WEEKDAY_HOUR,
+            value=(row["weekday"] - 1) * 24 + row["value"],
+            count=row["n"],
+        )
+        for row in figures.filter(figure=ReportFigure.Figure.HOUR)
+        .annotate(weekday=ExtractIsoWeekDay("day"))
+        .values("weekday", "value")
+        .annotate(n=Sum("count"))
+        .order_by()
+    ]
+    ReportFigure.objects.bulk_create(sums, batch_size=2000)
+    ReportMonth.objects.update_or_create(
+        month=month, defaults={"time_zone": zone, "built_at": timezone.now()}
+    )
+    return 1
+
+
+def _first_day() -> date | None:
+    moments = [
+        Interaction.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first(),
+        Chat.objects.order_by("created_at").values_list("created_at", flat=True).first(),
+    ]
+    moments = [m for m in moments if m is not None]
+    return timezone.localdate(min(moments)) if moments else None
+
+
+@transaction.atomic
+def _report_days_build_batch(days: list[date]) -> int:
+    # Rows first, so that every day has one to lock (a day's first row, inserted here,
+    # is locked by this transaction as the ones selected for update are).
+    ReportDay.objects.bulk_create([ReportDay(day=day) for day in days], ignore_conflicts=True)
+    rows = {
+        row.day: row
+        for row in ReportDay.objects.select_for_update().filter(day__in=days).order_by("day")
+    }
+    figures = rollups.compute_days(days)
+    now, zone = timezone.now(), rollups.time_zone_name()
+    done = []
+    for day in days:
+        fig = figures.get(day) or rollups.DayFigures()
+        if fig.unfinished:
+            continue  # a chat of that day is still waiting or active
+        row = rows[day]
+        row.built_token, row.time_zone, row.built_at = row.token, zone, now
+        row.entries, row.chats, row.chats_claimed = fig.entries, fig.chats, fig.claimed
+        row.chats_abandoned, row.chats_without_entry = fig.abandoned, fig.without_entry
+        row.wait_seconds_total = fig.wait_total
+        done.append(row)
+    ReportFigure.objects.filter(whole_month=False, day__in=[row.day for row in done]).delete()
+    kept = [row.day for row in done if row.day in figures]  # days with nothing have no rows
+    ReportFigure.objects.bulk_create(
+        [f for day in kept for f in rollups.figure_rows(day, figures[day])], batch_size=2000
+    )
+    ReportDay.objects.bulk_update(
+        done,
+        [
+            "built_token",
+            "time_zone",
+            "built_at",
+            "entries",
+            "chats",
+            "chats_claimed",
+            "chats_abandoned",
+            "chats_without_entry",
+            "wait_seconds_total",
+        ],
+    )
+    return len(done)

@@ -367,6 +367,9 @@ CELERY_BEAT_SCHEDULE = {
     "chat-retention": {"task": "chat.tasks.apply_retention", "schedule": 3600.0},
     # Replies left 'queued' while the broker was down are queued again.
     "tickets-requeue-stale-replies": {"task": "tickets.tasks.requeue_stale_replies", "schedule": 300.0},
+    # Reference Analytics' figures kept per day (analytics.rollups): reports over a term
+    # or a year read them instead of every entry.
+    "analytics-report-days": {"task": "analytics.tasks.build_report_days", "schedule": 3600.0},
 }
 
 # --- Tickets (follow-up by email) -------------------------------------------------------

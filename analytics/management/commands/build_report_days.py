@@ -1,0 +1,24 @@
+"""Keep the reports' figures of past days now (Celery beat does it hourly in production)."""
+
+import json
+
+from django.core.management.base import BaseCommand
+
+from analytics.services import report_days_build
+
+
+class Command(BaseCommand):
+    help = (
+        "Build the Reference Analytics figures kept per day (analytics.rollups) for every "
+        "past day not kept yet or changed since; prints how many days were built and how "
+        "many were left (a chat of that day still open). Run it once after an upgrade or "
+        "after changing TIME_ZONE; it is safe to run at any time."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--limit", type=int, default=None, help="at most this many days, newest first"
+        )
+
+    def handle(self, *args, limit=None, **options):
+        self.stdout.write(json.dumps(report_days_build(limit=limit), sort_keys=True))

@@ -1,0 +1,469 @@
+"""The library-wide reports, read from figures kept per day.
+
+A report over a year used to scan every entry and chat of the year (~1 s at 300,000
+entries and 100,000 chats). The figures of a day — entries per hour, per mode, per
+location…, chats claimed, abandoned, waits — add up across days, so once a day is over
+they are kept (``ReportDay``, ``ReportFigure``) and a report adds a few hundred rows per
+day instead. Medians add up too when the figure is kept as "how many of each value":
+minutes of duration, whole seconds of wait.
+
+Which days are kept: ``analytics.services.report_days_build`` (Celery beat hourly,
+``manage.py build_report_days``) keeps the days before today whose chats have all
+finished; recording, correcting or deleting an entry marks its day (and its chat's day)
+changed, and a changed day counts as not kept until it is built again. A report reads
+the kept days' figures and computes the others (today, changed days, days never built)
+from the entries and chats themselves, with the same function the build uses
+(``compute_days``), so the two can only agree.
+
+Only the unfiltered report is read this way (what a library looks at most: a month, a
+term, a year); a department, location, mode, staff or question-type filter goes through
+``analytics.reports``' one pass over the entries.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, Round, TruncDate
+from django.utils import timezone
+
+from analytics.models import (
+    Interaction,
+    Location,
+    Mode,
+    QuestionType,
+    ReportDay,
+    ReportFigure,
+    ReportMonth,
+)
+from chat.aggregates import SecondsBetween
+from chat.models import Chat, Department, Operator
+
+Figure = ReportFigure.Figure
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+FINISHED = (Chat.Status.ENDED, Chat.Status.CLOSED)
+FEW_DAYS = 3  # compute_days: up to this many days, one query for every entry figure
+
+# The key of one counted value: (figure, value, referral kind, operator, department, text).
+Key = tuple[str, int | None, str, int | None, int | None, str]
+
+# Entry figures other than the hour: the entry column each counts.
+_ENTRY_COLUMNS = {
+    Figure.MODE: "mode_id",
+    Figure.LOCATION: "location_id",
+    Figure.QUESTION_TYPE: "question_type_id",
+    Figure.READ_SCALE: "read_scale",
+    Figure.DURATION: "duration_minutes",
+}
+_REFERRAL_COLUMNS = (
+    "referral_kind",
+    "referred_by_operator_id",
+    "referred_by_department_id",
+    "referred_by_text",
+)
+
+
+def key(figure, value=None, kind="", operator=None, department=None, text="") -> Key:
+    return (str(figure), value, kind, operator, department, text)
+
+
+@dataclass
+class DayFigures:
+    """What one day adds to a report."""
+
+    entries: int = 0
+    chats: int = 0
+    claimed: int = 0
+    abandoned: int = 0
+    without_entry: int = 0
+    wait_total: float = 0.0
+    waiting: int = 0  # still in the queue
+    unfinished: int = 0  # waiting or active: the day cannot be kept yet
+    counts: Counter = field(default_factory=Counter)  # Key -> how many
+
+
+def time_zone_name() -> str:
+    return timezone.get_current_timezone_name()
+
+
+def day_ranges(days) -> list[tuple[date, date]]:
+    """Sorted days as inclusive runs of consecutive days."""
+    runs = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _within(column: str, runs) -> Q:
+    tz = timezone.get_current_timezone()
+    q = Q()
+    for first, last in runs:
+        lower = timezone.make_aware(datetime.combine(first, time.min), tz)
+        upper = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
+        q |= Q(**{f"{column}__gte": lower, f"{column}__lt": upper})
+    return q
+
+
+def compute_days(days) -> dict[date, DayFigures]:
+    """The figures of ``days`` from the entries and chats themselves (days in the desk's
+    time zone). Three grouped queries for a few days (today, a changed day), nine for
+    more, whatever the number of entries."""
+    runs = day_ranges(days)
+    out: dict[date, DayFigures] = {}
+    if not runs:
+        return out
+
+    def day(d) -> DayFigures:
+        return out.setdefault(d, DayFigures())
+
+    entries = (
+        Interaction.objects.filter(_within("occurred_at", runs))
+        .annotate(d=TruncDate("occurred_at"), h=ExtractHour("occurred_at"))
+        .order_by()
+    )
+    if len(days) <= FEW_DAYS:
+        # Grouped by every column a figure counts (about one row per entry at this
+        # scale), each row then added to every figure: one query for all of them.
+        for d, h, *values, kind, operator, department, text, n in entries.values_list(
+            "d", "h", *_ENTRY_COLUMNS.values(), *_REFERRAL_COLUMNS
+        ).annotate(n=Count("id")):
+            _count_entries(
+                day(d),
+                n,
+                h,
+                zip(_ENTRY_COLUMNS, values, strict=True),
+                (kind, operator, department, text),
+            )
+    else:
+        # Many days: one grouping per figure, so that there is a row per day and value
+        # (~300 a day) rather than one per entry (a year: 300,000).
+        for d, h, n in entries.values_list("d", "h").annotate(n=Count("id")):
+            _count_entries(day(d), n, h)
+        for figure, column in _ENTRY_COLUMNS.items():
+            for d, value, n in entries.values_list("d", column).annotate(n=Count("id")):
+                day(d).counts[key(figure, value)] += n
+        for d, *referral, n in (
+            entries.exclude(referral_kind="")
+            .values_list("d", *_REFERRAL_COLUMNS)
+            .annotate(n=Count("id"))
+        ):
+            _count_entries(day(d), n, referral=referral)
+
+    chats = (
+        Chat.objects.filter(_within("created_at", runs))
+        .annotate(d=TruncDate("created_at"))
+        .order_by()
+    )
+    claimed = Q(claimed_at__isnull=False)
+    wait = SecondsBetween("created_at", "claimed_at")
+    # An index probe per chat: the days computed here are few (today, changed days).
+    has_entry = Exists(Interaction.objects.filter(chat=OuterRef("pk")))
+    for row in chats.values("d").annotate(
+        total=Count("id"),
+        claimed=Count("id", filter=claimed),
+        abandoned=Count("id", filter=Q(claimed_at__isnull=True, status__in=FINISHED)),
+        without_entry=Count("id", filter=claimed & Q(status__in=FINISHED) & ~has_entry),
+        waiting=Count("id", filter=Q(status=Chat.Status.WAITING)),
+        unfinished=Count("id", filter=~Q(status__in=FINISHED)),
+        wait_total=Sum(wait, filter=claimed),
+    ):
+        figures = day(row["d"])
+        figures.chats = row["total"]
+        figures.claimed = row["claimed"]
+        figures.abandoned = row["abandoned"]
+        figures.without_entry = row["without_entry"]
+        figures.waiting = row["waiting"]
+        figures.unfinished = row["unfinished"]
+        figures.wait_total = float(row["wait_total"] or 0)
+    for row in (
+        chats.filter(claimed).annotate(s=Round(wait)).values("d", "s").annotate(n=Count("id"))
+    ):
+        day(row["d"]).counts[key(Figure.WAIT, int(row["s"]))] += row["n"]
+    return out
+
+
+def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=None) -> None:
+    """Add ``n`` entries to a day's figures: to its hour (None: counted elsewhere), to
+    the (figure, value) pairs given, to their referral (kind, operator, department,
+    text)."""
+    if hour is not None:
+        figures.entries += n
+        figures.counts[key(Figure.HOUR, hour)] += n
+    for figure, value in values:
+        figures.counts[key(figure, value)] += n
+    if referral and referral[0]:
+        kind, operator, department, text = referral
+        figures.counts[
+            key(Figure.REFERRAL, kind=kind, operator=operator, department=department, text=text)
+        ] += n
+
+
+def figure_rows(day: date, figures: DayFigures) -> list[ReportFigure]:
+    """The rows that keep one day's counts."""
+    return [
+        ReportFigure(
+            day=day,
+            figure=figure,
+            value=value,
+            referral_kind=kind,
+            referred_by_operator=operator,
+            referred_by_department=department,
+            referred_by_text=text,
+            count=n,
+        )
+        for (figure, value, kind, operator, department, text), n in figures.counts.items()
+    ]
+
+
+# --- Reading a report -----------------------------------------------------------------
+
+
+def median_of_counts(counts: list[tuple[float, int]]) -> float | None:
+    """``percentile_cont(0.5)`` of values given as sorted (value, how many) pairs."""
+    n = sum(k for _v, k in counts)
+    if not n:
+        return None
+    position = (n - 1) / 2
+    low_index, high_index = int(position), int(position) + (position % 1 > 0)
+    low = high = None
+    seen = 0
+    for value, k in counts:
+        if low is None and low_index < seen + k:
+            low = value
+        if high_index < seen + k:
+            high = value
+            break
+        seen += k
+    return float(low + (high - low) * (position - low_index))
+
+
+def _kept(start: date, end: date):
+    return ReportDay.objects.filter(
+        day__gte=start, day__lte=end, built_token=F("token"), time_zone=time_zone_name()
+    )
+
+
+def month_days(month: date) -> list[date]:
+    """Every day of the calendar month that starts on ``month``."""
+    following = (month + timedelta(days=32)).replace(day=1)
+    return [month + timedelta(days=i) for i in range((following - month).days)]
+
+
+def _kept_months(start: date, end: date, kept_days: set[date]) -> list[date]:
+    """The kept months wholly inside start…end (every one of their days kept too)."""
+    months = ReportMonth.objects.filter(
+        month__gte=start, month__lte=end, time_zone=time_zone_name()
+    ).values_list("month", flat=True)
+    return [
+        m for m in months if month_days(m)[-1] <= end and all(d in kept_days for d in month_days(m))
+    ]
+
+
+def report(start: date, end: date) -> dict:
+    """Every figure of the unfiltered report for ``start``…``end`` (inclusive), in the
+    shape ``analytics.reports.report`` returns. Kept months and days: three queries
+    over their figures; the other days: ``compute_days``; then the names of the
+    choices, operators and departments counted."""
+    day_rows = list(
+        _kept(start, end).values(
+            "day",
+            "entries",
+            "chats",
+            "chats_claimed",
+            "chats_abandoned",
+            "chats_without_entry",
+            "wait_seconds_total",
+        )
+    )
+    per_day = {row["day"]: row["entries"] for row in day_rows}
+    kept_days = set(per_day)
+    span = (end - start).days + 1
+    every_day = [start + timedelta(days=i) for i in range(span)]
+    live = compute_days([d for d in every_day if d not in kept_days])
+    months = _kept_months(start, end, kept_days) if kept_days else []
+    in_months = {d for m in months for d in month_days(m)}
+
+    counts: Counter = Counter()
+    grid = [[0] * 24 for _ in range(7)]
+    kept = Q(whole_month=True, day__in=months) if months else Q(pk__in=[])
+    for first, last in day_ranges(kept_days - in_months):
+        kept |= Q(whole_month=False, day__gte=first, day__lte=last)
+    figures = ReportFigure.objects.filter(kept).order_by()
+    hours = (Figure.HOUR, Figure.WEEKDAY_HOUR)
+    if kept_days:
+        for row in (
+            figures.exclude(figure__in=hours)
+            .values(
+                "figure",
+                "value",
+                "referral_kind",
+                "referred_by_operator",
+                "referred_by_department",
+                "referred_by_text",
+            )
+            .annotate(n=Sum("count"))
+        ):
+            counts[
+                key(
+                    row["figure"],
+                    row["value"],
+                    row["referral_kind"],
+                    row["referred_by_operator"],
+                    row["referred_by_department"],
+                    row["referred_by_text"],
+                )
+            ] += row["n"]
+        for row in (
+            figures.filter(figure__in=hours)
+            .annotate(weekday=ExtractIsoWeekDay("day"))
+            .values("figure", "weekday", "value")
+            .annotate(n=Sum("count"))
+        ):
+            if row["figure"] == Figure.HOUR:
+                grid[row["weekday"] - 1][row["value"]] += row["n"]
+            else:
+                grid[row["value"] // 24][row["value"] % 24] += row["n"]
+
+    chats = {"total": 0, "claimed": 0, "abandoned": 0, "without_entry": 0, "waiting_now": 0}
+    wait_total = 0.0
+    for row in day_rows:
+        chats["total"] += row["chats"]
+        chats["claimed"] += row["chats_claimed"]
+        chats["abandoned"] += row["chats_abandoned"]
+        chats["without_entry"] += row["chats_without_entry"]
+        wait_total += row["wait_seconds_total"]
+    for d, fig in live.items():
+        per_day[d] = fig.entries
+        chats["total"] += fig.chats
+        chats["claimed"] += fig.claimed
+        chats["abandoned"] += fig.abandoned
+        chats["without_entry"] += fig.without_entry
+        chats["waiting_now"] += fig.waiting
+        wait_total += fig.wait_total
+        for k, n in fig.counts.items():
+            if k[0] == Figure.HOUR:
+                grid[d.isoweekday() - 1][k[1]] += n
+            else:
+                counts[k] += n
+
+    def values_of(figure) -> list[tuple]:
+        pairs = [(k[1], n) for k, n in counts.items() if k[0] == figure and n]
+        return sorted(pairs, key=lambda pair: (pair[0] is None, pair[0] or 0))
+
+    waits = values_of(Figure.WAIT)
+    chats["mean_wait"] = wait_total / chats["claimed"] if chats["claimed"] else None
+    chats["median_wait"] = median_of_counts(waits)
+    return {
+        **entry_figures(
+            start,
+            end,
+            per_day=per_day,
+            grid=grid,
+            labelled=_labelled(counts),
+            read_levels=dict(values_of(Figure.READ_SCALE)),
+            referrals=_referrals(counts),
+            minutes=values_of(Figure.DURATION),
+        ),
+        "chats": chats,
+    }
+
+
+def _labelled(counts: Counter) -> dict[str, list[tuple[str | None, int]]]:
+    """Mode, location and question-type counts by name (two ids of one name add up, as
+    the one-pass query groups by name too)."""
+    out = {}
+    for figure, model, name in (
+        (Figure.MODE, Mode, "by_mode"),
+        (Figure.LOCATION, Location, "by_location"),
+        (Figure.QUESTION_TYPE, QuestionType, "by_question_type"),
+    ):
+        ids = {k[1] for k in counts if k[0] == figure and k[1] is not None}
+        names = dict(model.objects.filter(pk__in=ids).values_list("pk", "name"))
+        by_name: Counter = Counter()
+        for k, n in counts.items():
+            if k[0] == figure and n:
+                by_name[names.get(k[1])] += n
+        out[name] = list(by_name.items())
+    return out
+
+
+def _referrals(counts: Counter) -> list[tuple[str, str | None, int]]:
+    """(kind, source, n): the source named as the reports' SQL names it — the
+    operator's display name, first name or username, else the department's name, else
+    the text typed."""
+    rows = [(k, n) for k, n in counts.items() if k[0] == Figure.REFERRAL and n]
+    operators = {
+        o.pk: (o.display_name or o.user.first_name or o.user.username)
+        for o in Operator.objects.filter(pk__in={k[3] for k, _n in rows if k[3]}).select_related(
+            "user"
+        )
+    }
+    departments = dict(
+        Department.objects.filter(pk__in={k[4] for k, _n in rows if k[4]}).values_list("pk", "name")
+    )
+    by_source: Counter = Counter()
+    for (_figure, _value, kind, operator, department, text), n in rows:
+        source = operators.get(operator) or departments.get(department) or text or None
+        by_source[(kind, source)] += n
+    return [(kind, source, n) for (kind, source), n in by_source.items()]
+
+
+def entry_figures(
+    start: date,
+    end: date,
+    *,
+    per_day: dict[date, int],
+    grid: list[list[int]],
+    labelled: dict[str, list[tuple[str | None, int]]],
+    read_levels: dict[int | None, int],
+    referrals: list[tuple[str, str | None, int]],
+    minutes: list[tuple[int, int]],
+) -> dict:
+    """The report's entry figures in the page's shape, from counts however they were
+    obtained (kept days, live days, or ``analytics.reports``' one pass): every day of
+    the range (zeros included), the weekday × hour grid, counts by name busiest first
+    (``None`` = not recorded), READ levels 1–6, referrals, duration median and mean."""
+    kinds = dict(Interaction.Referral.choices)
+    total = sum(n for _v, n in minutes)
+    span = (end - start).days + 1
+
+    def busiest(rows):
+        ordered = sorted(rows, key=lambda r: (-r[1], r[0] is None, r[0] or ""))
+        return [{"label": label or "(not recorded)", "count": n} for label, n in ordered]
+
+    read_scale = [
+        {"label": str(level), "count": read_levels.get(level, 0)} for level in range(1, 7)
+    ]
+    if read_levels.get(None):
+        read_scale.append({"label": "(not recorded)", "count": read_levels[None]})
+    return {
+        "total": total,
+        "per_day": [
+            {"day": d, "count": per_day.get(d, 0)}
+            for d in (start + timedelta(days=i) for i in range(span))
+        ],
+        "heatmap": {
+            "rows": [{"weekday": WEEKDAYS[i], "cells": grid[i]} for i in range(7)],
+            "max": max(max(r) for r in grid),
+        },
+        "by_mode": busiest(labelled["by_mode"]),
+        "by_location": busiest(labelled["by_location"]),
+        "by_question_type": busiest(labelled["by_question_type"]),
+        "by_read_scale": read_scale,
+        "by_referral": [
+            {"kind": kinds.get(kind, kind), "label": source or "(unnamed)", "count": n}
+            for kind, source, n in sorted(
+                referrals, key=lambda r: (-r[2], r[0], r[1] is None, r[1] or "")
+            )
+            if kind
+        ],
+        "duration": {
+            "count": total,
+            "mean": sum(v * n for v, n in minutes) / total if total else None,
+            "median": median_of_counts(minutes),
+        },
+    }

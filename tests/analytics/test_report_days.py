@@ -1,0 +1,323 @@
+"""The figures kept per day (analytics.rollups): an unfiltered report reads them for the
+days that are kept and computes the others, and whatever is kept, built, changed or
+rebuilt, the report is the one the entries and chats themselves give."""
+
+import json
+import threading
+from datetime import date, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from analytics import reports, rollups
+from analytics import services as analytics_services
+from analytics.models import Interaction, Mode, ReportFigure, ReportMonth
+from chat import services as chat_services
+from chat.models import Chat
+from tests.analytics.test_page_queries import add_entries
+from tests.factories import OperatorFactory, record_interaction, start_chat
+
+pytestmark = pytest.mark.django_db
+
+START = date(2025, 1, 1)
+YEAR = reports.ReportFilter(start=START, end=START + timedelta(days=364))
+TODAY = date(2026, 6, 15)
+
+
+@pytest.fixture(autouse=True)
+def _paris(settings):
+    settings.TIME_ZONE = "Europe/Paris"
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
+
+
+def live(flt) -> dict:
+    """The report from the one-figure functions, which read the entries and chats."""
+    chats = reports.chat_stats(flt)
+    return {
+        "filter": flt,
+        "total": reports.duration(flt)["count"],
+        "per_day": reports.per_day(flt),
+        "heatmap": reports.heatmap(flt),
+        "by_mode": reports.by_mode(flt),
+        "by_location": reports.by_location(flt),
+        "by_question_type": reports.by_question_type(flt),
+        "by_read_scale": reports.by_read_scale(flt),
+        "by_referral": reports.by_referral(flt),
+        "duration": reports.duration(flt),
+        "chats": chats,
+    }
+
+
+def assert_same(page: dict, expected: dict):
+    for name in (
+        "total",
+        "per_day",
+        "heatmap",
+        "by_mode",
+        "by_location",
+        "by_question_type",
+        "by_read_scale",
+        "by_referral",
+    ):
+        assert page[name] == expected[name], name
+    assert page["duration"]["count"] == expected["duration"]["count"]
+    assert page["duration"]["median"] == pytest.approx(expected["duration"]["median"])
+    assert page["duration"]["mean"] == pytest.approx(expected["duration"]["mean"])
+    for name in ("total", "claimed", "abandoned", "waiting_now", "without_entry"):
+        assert page["chats"][name] == expected["chats"][name], name
+    for name in ("mean_wait", "median_wait"):
+        assert page["chats"][name] == pytest.approx(expected["chats"][name], abs=0.51), name
+
+
+def chat_on(department, operator, day: date, minute: int, wait: int | None, *, end=True):
+    """A chat that entered the queue on ``day`` and waited ``wait`` seconds for a claim
+    (None: never claimed)."""
+    chat, _ = start_chat(department, client_id=f"q-{day}-{minute}")
+    if wait is not None:
+        chat_services.chat_claim(chat_id=chat.pk, operator=operator)
+    if end:
+        chat_services.chat_end(chat_id=chat.pk, by="patron")
+    created = at(day, 10, minute)
+    Chat.objects.filter(pk=chat.pk).update(
+        created_at=created,
+        claimed_at=created + timedelta(seconds=wait) if wait is not None else None,
+    )
+    return Chat.objects.get(pk=chat.pk)
+
+
+@pytest.fixture
+def year(operator, department):
+    """Entries over every dimension across 2025, and chats on three days of it."""
+    add_entries(operator, 60, "a")
+    day = START + timedelta(days=40)
+    chats = [chat_on(department, operator, day, 0, 30), chat_on(department, operator, day, 5, 95)]
+    chat_on(department, operator, day, 10, None)  # abandoned
+    chat_on(department, operator, day + timedelta(days=1), 0, 61)
+    record_interaction(operator.user, chat=chats[0], occurred_at=at(day, 11))
+    return day
+
+
+def kept_days() -> set[date]:
+    return set(rollups._kept(date.min, date.max).values_list("day", flat=True))
+
+
+def test_a_year_from_kept_days_is_the_year_from_the_entries(year):
+    expected = live(YEAR)
+    result = analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    assert result == {"built": 365, "left": 0, "months": 12}  # the first entry: Jan 1
+    assert len(kept_days()) == 365
+    assert ReportMonth.objects.count() == 12
+    assert_same(reports.report(YEAR), expected)
+    # …and a month, a week, a day, a range half kept and half not.
+    for start, end in [
+        (date(2025, 2, 1), date(2025, 2, 28)),
+        (year, year),
+        (date(2024, 12, 20), date(2025, 1, 10)),
+        (date(2025, 12, 20), date(2026, 1, 10)),
+    ]:
+        flt = reports.ReportFilter(start=start, end=end)
+        assert_same(reports.report(flt), live(flt))
+
+
+def test_the_report_reads_the_kept_figures_not_the_entries(year):
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    before = reports.report(YEAR)
+    # Behind the services' back (no service does this): the kept figures still count…
+    Interaction.objects.filter(occurred_at__date__lt=year).update(duration_minutes=999)
+    assert reports.report(YEAR)["duration"] == before["duration"]
+    assert reports.report(YEAR)["duration"] != live(YEAR)["duration"]
+
+
+def test_whole_months_are_read_from_their_sums_and_the_other_days_from_theirs(year):
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    february = reports.ReportFilter(start=date(2025, 2, 1), end=date(2025, 2, 28))
+    part = reports.ReportFilter(start=date(2025, 2, 2), end=date(2025, 3, 31))
+    expected = live(february), live(part)
+    # Behind the services' back: February's days lose their figures, its sums stay.
+    ReportFigure.objects.filter(whole_month=False, day__month=2).delete()
+    assert_same(reports.report(february), expected[0])
+    assert reports.report(part)["by_mode"] != expected[1]["by_mode"]
+    assert reports.report(part)["per_day"] == expected[1]["per_day"]  # the days' own rows
+
+
+def test_recording_correcting_and_deleting_entries_show_at_once(year, operator):
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    day = date(2025, 3, 3)
+    other = OperatorFactory(user__username="dean-r", user__first_name="Dean")
+
+    entry = record_interaction(
+        operator.user,
+        occurred_at=at(day, 9),
+        duration_minutes=45,
+        referral_kind="other",
+        referred_by_text="Prof. Example",
+    )
+    assert day not in kept_days()
+    assert not ReportMonth.objects.filter(month=date(2025, 3, 1)).exists()
+    assert ReportMonth.objects.count() == 11
+    assert_same(reports.report(YEAR), live(YEAR))
+    assert any(r["label"] == "Prof. Example" for r in reports.report(YEAR)["by_referral"])
+
+    # Back-dated to another day, with another referral: both days change.
+    later = date(2025, 7, 14)
+    data = {
+        "occurred_at": at(later, 16),
+        "location": entry.location,
+        "mode": Mode.objects.last(),
+        "duration_minutes": 3,
+        "referral_kind": "operator",
+        "referred_by_operator": other,
+    }
+    assert later in kept_days()
+    analytics_services.interaction_update(interaction=entry, data=data, actor=operator.user)
+    assert later not in kept_days()
+    assert_same(reports.report(YEAR), live(YEAR))
+    assert not any(r["label"] == "Prof. Example" for r in reports.report(YEAR)["by_referral"])
+
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    assert {day, later} <= kept_days()
+    assert ReportMonth.objects.count() == 12
+    assert_same(reports.report(YEAR), live(YEAR))
+
+    analytics_services.interaction_delete(interaction=entry)
+    assert later not in kept_days()
+    assert_same(reports.report(YEAR), live(YEAR))
+
+
+def test_an_entry_for_an_old_chat_changes_the_chats_day(year, operator, department):
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    chat_day = year + timedelta(days=1)
+    chat = Chat.objects.get(created_at__date=chat_day)
+    assert reports.report(YEAR)["chats"]["without_entry"] == 2
+    # Recorded weeks later: the entry's day and the chat's day both change.
+    record_interaction(operator.user, chat=chat, occurred_at=at(date(2025, 4, 1), 9))
+    assert chat_day not in kept_days()
+    assert reports.report(YEAR)["chats"]["without_entry"] == 1
+    assert_same(reports.report(YEAR), live(YEAR))
+
+
+def test_deleting_an_entry_deletes_the_text_kept_from_it(operator):
+    day = date(2025, 5, 5)
+    entry = record_interaction(
+        operator.user,
+        occurred_at=at(day, 9),
+        referral_kind="other",
+        referred_by_text="Dr. Somebody",
+    )
+    analytics_services.report_days_build(before=date(2025, 6, 1), limit=None)
+    assert ReportFigure.objects.filter(referred_by_text="Dr. Somebody").count() == 2  # + May
+    analytics_services.interaction_delete(interaction=entry)
+    assert not ReportFigure.objects.filter(referred_by_text="Dr. Somebody").exists()
+
+
+def test_a_day_with_an_open_chat_is_left_until_it_finishes(operator, department):
+    day = date(2025, 9, 12)
+    record_interaction(operator.user, occurred_at=at(day, 9))
+    chat = chat_on(department, operator, day, 0, 20, end=False)  # still active
+    result = analytics_services.report_days_build(before=date(2025, 10, 3), limit=None)
+    # September from the 1st (its first month whole) and October 1–2, but not the 12th;
+    # so September is not added up either.
+    assert result == {"built": 31, "left": 1, "months": 0}
+    assert day not in kept_days()
+    flt = reports.ReportFilter(start=day, end=day)
+    assert reports.report(flt)["chats"]["claimed"] == 1
+    chat_services.chat_end(chat_id=chat.pk, by="patron")
+    result = analytics_services.report_days_build(before=date(2025, 10, 3))
+    assert result == {"built": 1, "left": 0, "months": 1}
+    assert day in kept_days()
+    for each in (flt, reports.ReportFilter(start=date(2025, 9, 1), end=date(2025, 9, 30))):
+        assert_same(reports.report(each), live(each))
+
+
+def test_days_kept_in_another_time_zone_do_not_count(year, settings):
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    settings.TIME_ZONE = "America/Los_Angeles"
+    assert kept_days() == set()
+    with timezone.override("America/Los_Angeles"):
+        assert_same(reports.report(YEAR), live(YEAR))
+        analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+        assert len(kept_days()) >= 364
+        assert_same(reports.report(YEAR), live(YEAR))
+
+
+def test_a_report_of_kept_days_runs_the_same_queries_with_six_times_the_entries(
+    operator, django_assert_num_queries
+):
+    add_entries(operator, 4, "a")
+    analytics_services.report_days_build(limit=None)
+    with CaptureQueriesContext(connection) as few:
+        reports.report(YEAR)
+    add_entries(operator, 24, "b")
+    analytics_services.report_days_build(limit=None)
+    with django_assert_num_queries(len(few)):
+        reports.report(YEAR)
+
+
+def test_the_command_and_the_hourly_task(operator, settings):
+    today = timezone.localdate()
+    first = today - timedelta(days=3)
+    record_interaction(operator.user, occurred_at=timezone.now() - timedelta(days=3))
+    out = StringIO()
+    call_command("build_report_days", stdout=out)
+    # Every day from the first of that month to yesterday; that month added up if over.
+    assert json.loads(out.getvalue()) == {
+        "built": (today - first.replace(day=1)).days,
+        "left": 0,
+        "months": int(first.month != today.month),
+    }
+    call_command("build_report_days", stdout=(again := StringIO()))
+    assert json.loads(again.getvalue()) == {"built": 0, "left": 0, "months": 0}
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "analytics.tasks.build_report_days" in schedule
+    from analytics.tasks import build_report_days
+
+    record_interaction(operator.user, occurred_at=timezone.now() - timedelta(days=2))
+    assert build_report_days.apply().get()["built"] == 1
+    assert today - timedelta(days=2) in kept_days()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_recorded_while_its_day_is_built_is_never_missed(operator):
+    """The build holds the days' rows; an entry recorded at the same moment either
+    finishes first (and the build counts it) or waits and marks the day changed."""
+    day = date(2025, 10, 6)
+    record_interaction(operator.user, occurred_at=at(day, 9))
+    flt = reports.ReportFilter(start=day, end=day)
+    inside, release = threading.Event(), threading.Event()
+    errors = []
+
+    def record_slowly():
+        try:
+            with transaction.atomic():
+                record_interaction(operator.user, occurred_at=at(day, 15))
+                inside.set()
+                release.wait(5)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=record_slowly)
+    writer.start()
+    assert inside.wait(5)
+    builder = threading.Thread(
+        target=lambda: (
+            analytics_services.report_days_build(before=date(2025, 10, 7)),
+            connection.close(),
+        )
+    )
+    builder.start()
+    builder.join(0.5)  # the build waits for the entry's transaction (its lock on the day)
+    release.set()
+    writer.join(10)
+    builder.join(10)
+    assert not errors
+    assert reports.report(flt)["total"] == 2
+    assert_same(reports.report(flt), live(flt))
