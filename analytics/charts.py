@@ -10,6 +10,7 @@ stay in ``row["label"]`` as they were, for the template to escape."""
 from datetime import date
 
 from django.utils import dateformat
+from django.utils.html import format_html_join
 
 WIDTH = 640
 HEIGHT = 200
@@ -125,3 +126,26 @@ def heat_rows(heatmap: dict) -> list[dict]:
         }
         for row in heatmap["rows"]
     ]
+
+
+def day_bars_markup(chart: dict) -> str:
+    """The per-day chart's bars, as markup: a year is 365 bars of five values each, too
+    many template variables to print one by one. Only numbers and dates go in, each
+    escaped all the same."""
+    return format_html_join(
+        "",
+        '<rect class="ra-bar" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>',
+        (
+            (bar["x"], bar["y"], bar["w"], bar["h"], bar["row"]["title"], bar["row"]["count"])
+            for bar in chart["bars"]
+        ),
+    )
+
+
+def day_table_markup(days: list[dict]) -> str:
+    """The per-day table's body rows, as markup (see day_bars_markup)."""
+    return format_html_join(
+        "",
+        '<tr><th scope="row"><time datetime="{}">{}</time></th><td>{}</td></tr>',
+        ((row["iso"], row["label"], row["count"]) for row in days),
+    )

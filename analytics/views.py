@@ -167,6 +167,7 @@ def report(request):
     form, flt = _filter_from(request)
     data = reports.report(flt)
     days = charts.day_rows(data["per_day"])  # labels and numbers as text, once per day
+    day_chart = charts.columns(days, value_key="value")
     referral_rows = [
         {"label": f"{row['label']} ({row['kind'].lower()})", "count": row["count"]}
         for row in data["by_referral"]
@@ -184,8 +185,9 @@ def report(request):
         {
             "form": form,
             "r": data,
-            "days": days,
-            "day_chart": charts.columns(days, value_key="value"),
+            "day_chart": day_chart,
+            "day_bars": charts.day_bars_markup(day_chart),
+            "day_table": charts.day_table_markup(days),
             "heat_rows": charts.heat_rows(data["heatmap"]),
             "figures": [
                 {
