@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, Round, TruncDate
 from django.utils import timezone
 
@@ -45,8 +45,18 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 FINISHED = (Chat.Status.ENDED, Chat.Status.CLOSED)
 FEW_DAYS = 3  # compute_days: up to this many days, one query for every entry figure
 
-# The key of one counted value: (figure, value, referral kind, operator, department, text).
+# The key of one counted value: (figure, value, referral kind, operator, department, text),
+# ReportFigure's fields in that order.
 Key = tuple[str, int | None, str, int | None, int | None, str]
+KEY_FIELDS = (
+    "figure",
+    "value",
+    "referral_kind",
+    "referred_by_operator",
+    "referred_by_department",
+    "referred_by_text",
+)
+HOUR_FIGURES = (Figure.HOUR, Figure.WEEKDAY_HOUR)
 
 # Entry figures other than the hour: the entry column each counts.
 _ENTRY_COLUMNS = {
@@ -205,17 +215,8 @@ def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=N
 def figure_rows(day: date, figures: DayFigures) -> list[ReportFigure]:
     """The rows that keep one day's counts."""
     return [
-        ReportFigure(
-            day=day,
-            figure=figure,
-            value=value,
-            referral_kind=kind,
-            referred_by_operator=operator,
-            referred_by_department=department,
-            referred_by_text=text,
-            count=n,
-        )
-        for (figure, value, kind, operator, department, text), n in figures.counts.items()
+        ReportFigure(day=day, count=n, **dict(zip(KEY_FIELDS, k, strict=True)))
+        for k, n in figures.counts.items()
     ]
 
 
@@ -263,6 +264,30 @@ def _kept_months(start: date, end: date, kept_days: set[date]) -> list[date]:
     ]
 
 
+def summed_by_value(figures: QuerySet) -> QuerySet:
+    """Every figure but the hours of ``figures`` (kept rows) added up per value: dicts
+    of KEY_FIELDS and ``n``."""
+    return (
+        figures.exclude(figure__in=HOUR_FIGURES)
+        .values(*KEY_FIELDS)
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+
+
+def summed_by_weekday_hour(figures: QuerySet) -> QuerySet:
+    """The hours of ``figures`` added up: dicts of ``figure``, ``weekday`` (ISO, of the
+    row's day: what an HOUR row means; a month's WEEKDAY_HOUR carries it in its value),
+    ``value`` and ``n``."""
+    return (
+        figures.filter(figure__in=HOUR_FIGURES)
+        .annotate(weekday=ExtractIsoWeekDay("day"))
+        .values("figure", "weekday", "value")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+
+
 def report(start: date, end: date) -> dict:
     """Every figure of the unfiltered report for ``start``…``end`` (inclusive), in the
     shape ``analytics.reports.report`` returns. Kept months and days: three queries
@@ -292,37 +317,11 @@ def report(start: date, end: date) -> dict:
     kept = Q(whole_month=True, day__in=months) if months else Q(pk__in=[])
     for first, last in day_ranges(kept_days - in_months):
         kept |= Q(whole_month=False, day__gte=first, day__lte=last)
-    figures = ReportFigure.objects.filter(kept).order_by()
-    hours = (Figure.HOUR, Figure.WEEKDAY_HOUR)
+    figures = ReportFigure.objects.filter(kept)
     if kept_days:
-        for row in (
-            figures.exclude(figure__in=hours)
-            .values(
-                "figure",
-                "value",
-                "referral_kind",
-                "referred_by_operator",
-                "referred_by_department",
-                "referred_by_text",
-            )
-            .annotate(n=Sum("count"))
-        ):
-            counts[
-                key(
-                    row["figure"],
-                    row["value"],
-                    row["referral_kind"],
-                    row["referred_by_operator"],
-                    row["referred_by_department"],
-                    row["referred_by_text"],
-                )
-            ] += row["n"]
-        for row in (
-            figures.filter(figure__in=hours)
-            .annotate(weekday=ExtractIsoWeekDay("day"))
-            .values("figure", "weekday", "value")
-            .annotate(n=Sum("count"))
-        ):
+        for row in summed_by_value(figures):
+            counts[key(*(row[name] for name in KEY_FIELDS))] += row["n"]
+        for row in summed_by_weekday_hour(figures):
             if row["figure"] == Figure.HOUR:
                 grid[row["weekday"] - 1][row["value"]] += row["n"]
             else:

@@ -10,8 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
-from django.db.models.functions import ExtractIsoWeekDay
+from django.db.models import F, Q
 from django.utils import timezone
 
 from analytics import rollups
@@ -326,17 +325,7 @@ def _report_month_build(month: date) -> int:
     figures = ReportFigure.objects.filter(whole_month=False, day__gte=days[0], day__lte=days[-1])
     sums = [
         ReportFigure(whole_month=True, day=month, count=row.pop("n"), **row)
-        for row in figures.exclude(figure=ReportFigure.Figure.HOUR)
-        .values(
-            "figure",
-            "value",
-            "referral_kind",
-            "referred_by_operator",
-            "referred_by_department",
-            "referred_by_text",
-        )
-        .annotate(n=Sum("count"))
-        .order_by()
+        for row in rollups.summed_by_value(figures)
     ]
     sums += [
         ReportFigure(
@@ -346,11 +335,7 @@ def _report_month_build(month: date) -> int:
             value=(row["weekday"] - 1) * 24 + row["value"],
             count=row["n"],
         )
-        for row in figures.filter(figure=ReportFigure.Figure.HOUR)
-        .annotate(weekday=ExtractIsoWeekDay("day"))
-        .values("weekday", "value")
-        .annotate(n=Sum("count"))
-        .order_by()
+        for row in rollups.summed_by_weekday_hour(figures)  # the days' HOUR rows
     ]
     ReportFigure.objects.bulk_create(sums, batch_size=2000)
     ReportMonth.objects.update_or_create(
