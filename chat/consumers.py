@@ -291,6 +291,16 @@ def _staff_open(operator, channel_name):
     (``staff_state_extras``, read once the socket joined its groups): the departments
     whose groups to join, {public id: pk} of the operator's chats, and the frame."""
     services.connection_open(operator=operator, channel_name=channel_name)
+    return _staff_state(operator)
+
+
+@socket_db
+def _staff_state_again(operator):
+    """``dashboard.state`` (but for its extras) for a socket already open."""
+    return _staff_state(operator)
+
+
+def _staff_state(operator):
     snapshot = selectors.dashboard_snapshot(operator)
     state = {
         "type": "dashboard.state",
@@ -359,6 +369,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         groups = [events.operator_group(self.operator.pk), events.STAFF_GROUP]
         groups.append(events.user_group(self.operator.user_id))
         groups += [events.department_group(pk) for pk in department_ids]
+        self.department_ids = set(department_ids)
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         for public_id, pk in mine.items():
@@ -386,6 +397,23 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
             await service(services.presence_reconcile, operator_id=operator_pk)
         except Exception:
             logger.exception("presence reconcile failed for operator %s", operator_pk)
+
+    async def _follow_memberships(self):
+        """The admin changed this operator's departments: join the new departments'
+        groups (their waiting chats reach this dashboard from now on), leave the old
+        ones' (chats already claimed stay followed), and send the state again, which
+        the dashboard redraws as after a reconnect."""
+        department_ids, mine, state = await _staff_state_again(self.operator)
+        now = set(department_ids)
+        for pk in now - self.department_ids:
+            await self.channel_layer.group_add(events.department_group(pk), self.channel_name)
+        for pk in self.department_ids - now:
+            await self.channel_layer.group_discard(events.department_group(pk), self.channel_name)
+        self.department_ids = now
+        for public_id, pk in mine.items():
+            await self._join_chat(public_id, pk)
+        state.update(await staff_state_extras(self.operator, department_ids))
+        await self.send_json(state)
 
     async def _join_chat(self, public_id, pk):
         if pk not in self.seen:
@@ -484,6 +512,9 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
             self.seen.pop(pk, None)
             await self.channel_layer.group_discard(events.chat_group(pk), self.channel_name)
         elif kind == "queue.changed":
+            return
+        elif kind == "memberships.changed":
+            await self._follow_memberships()
             return
         elif kind in MEDIA_EVENTS:  # typing, screenshare, signalling (chat.consumer_media)
             await self.forward_media(event)

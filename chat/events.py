@@ -138,6 +138,15 @@ class DepartmentsChanged(TypedDict):
     departments: list[dict]
 
 
+class MembershipsChanged(TypedDict):
+    """Internal, to ``operator-<pk>``: the desk admin added this operator to departments
+    or removed them from some (chat.services.departments). The operator's dashboard
+    sockets join and leave those departments' groups and send the dashboard a fresh
+    ``dashboard.state`` (the new waiting queue); the frame itself is not forwarded."""
+
+    type: Literal["memberships.changed"]
+
+
 class SessionEnded(TypedDict):
     """Internal: a staff user's session(s) ended (logout, password change,
     deactivation). ``session`` is the digest of the one session that ended, or None

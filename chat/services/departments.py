@@ -77,6 +77,12 @@ def _set_memberships(rows: Iterable[tuple[Operator, Department, str]], *, keep: 
             raise InvalidInput(f"Unknown role {role!r}.")
         wanted[(operator.pk, department.pk)] = role
     existing = {(m.operator_id, m.department_id): m for m in Membership.objects.filter(**keep)}
+    # Operators whose departments change: their open dashboards follow (on commit).
+    moved = {operator_id for operator_id, _d in wanted.keys() ^ existing.keys()}
+    for operator_id in sorted(moved):
+        events.broadcast_on_commit(
+            events.operator_group(operator_id), {"type": "memberships.changed"}
+        )
     for key, membership in existing.items():
         if key not in wanted:
             membership.delete()

@@ -10,7 +10,7 @@ from django.urls import reverse
 from chat.models import Membership
 from tests.chat.test_consumers import patron_socket, receive_until
 from tests.chat.test_desk_sockets import close_all, online_dashboard
-from tests.factories import DepartmentFactory, desk_admin_user, named_operator
+from tests.factories import DepartmentFactory, desk_admin_user, named_operator, start_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,3 +62,37 @@ async def test_an_operator_added_in_the_admin_puts_the_department_online_live():
     assert update["answering"] == {"name": "Maps and Atlases", "slug": "maps"}
     assert await db(Membership.objects.filter(operator=alice, department=maps).exists)()
     await close_all(widget, dashboard)
+
+
+async def test_an_operator_added_to_a_department_gets_its_queue_live_and_not_after_removal():
+    """The dashboard that was open when the admin added its operator to a department
+    follows that department's queue without a reload: what was waiting there shows at
+    once, new chats arrive live; removed again, its new chats no longer arrive."""
+    from chat.services import departments as department_services
+
+    reference = await db(DepartmentFactory)(name="Reference Desk", slug="reference")
+    maps = await db(DepartmentFactory)(name="Maps", slug="maps")
+    alice = await db(named_operator)("alice", [reference])
+    dashboard, state = await online_dashboard(alice)
+    earlier, _ = await db(start_chat)(maps, client_id="earlier")
+    assert str(earlier.public_id) not in [row["id"] for row in state["waiting"]]
+
+    await db(_admin_adds_alice_to)(maps, alice)
+    state, _ = await receive_until(dashboard, "dashboard.state")
+    assert str(earlier.public_id) in [row["id"] for row in state["waiting"]]
+    later, _ = await db(start_chat)(maps, client_id="later")
+    waiting, _ = await receive_until(dashboard, "chat.waiting")
+    assert waiting["chat"]["id"] == str(later.public_id)
+
+    await db(department_services.department_save)(department=maps, memberships=[])
+    state, _ = await receive_until(dashboard, "dashboard.state")
+    assert state["waiting"] == []  # maps' chats are no longer hers to see
+    last, _ = await db(start_chat)(maps, client_id="last")
+    await dashboard.send_json_to({"type": "ping"})
+    _pong, frames = await receive_until(dashboard, "pong")
+    assert "chat.waiting" not in [frame["type"] for frame in frames]
+    # Reference's queue still reaches her.
+    mine, _ = await db(start_chat)(reference, client_id="reference")
+    waiting, _ = await receive_until(dashboard, "chat.waiting")
+    assert waiting["chat"]["id"] == str(mine.public_id)
+    await close_all(dashboard)
