@@ -224,6 +224,30 @@ class ReportDay(models.Model):
         return f"report day {self.day}"
 
 
+class ReportDepartmentDay(models.Model):
+    """One department's totals of a kept ``ReportDay`` (entries of the department that
+    happened that day, the department's chats that entered the queue that day): what a
+    report filtered by department reads. None for a department with nothing that day.
+    Kept or not with its day; written and deleted with it."""
+
+    day = models.DateField()
+    department = models.IntegerField()
+    entries = models.PositiveIntegerField(default=0)
+    chats = models.PositiveIntegerField(default=0)
+    chats_claimed = models.PositiveIntegerField(default=0)
+    chats_abandoned = models.PositiveIntegerField(default=0)
+    chats_without_entry = models.PositiveIntegerField(default=0)
+    wait_seconds_total = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["department", "day"], name="report_department_day")
+        ]
+
+    def __str__(self):
+        return f"report day {self.day}, department {self.department}"
+
+
 class ReportMonth(models.Model):
     """A calendar month whose every day is kept has its figures added up once more
     (``ReportFigure`` rows with ``whole_month``), so a year reads twelve months' rows
@@ -262,6 +286,8 @@ class ReportFigure(models.Model):
 
     day = models.DateField()
     whole_month = models.BooleanField(default=False)
+    # None: the whole library; else that department's share (its entries and chats).
+    department = models.IntegerField(null=True, blank=True)
     figure = models.CharField(max_length=16, choices=Figure.choices)
     # The hour (0–23), the choice's id, the READ level, the minutes, the seconds.
     value = models.IntegerField(null=True, blank=True)
@@ -273,7 +299,9 @@ class ReportFigure(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["whole_month", "day", "figure"], name="report_figure_day")
+            models.Index(
+                fields=["department", "whole_month", "day", "figure"], name="report_figure_day"
+            )
         ]
 
     def __str__(self):

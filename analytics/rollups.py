@@ -34,6 +34,7 @@ from analytics.models import (
     Mode,
     QuestionType,
     ReportDay,
+    ReportDepartmentDay,
     ReportFigure,
     ReportMonth,
 )
@@ -118,61 +119,65 @@ def _within(column: str, runs) -> Q:
     return q
 
 
-def compute_days(days) -> dict[date, DayFigures]:
+def compute_days(days, *, department=None, per_department=False) -> dict:
     """The figures of ``days`` from the entries and chats themselves (days in the desk's
-    time zone). Three grouped queries for a few days (today, a changed day), nine for
-    more, whatever the number of entries."""
+    time zone): ``{day: DayFigures}`` of the whole library, or of one ``department`` (its
+    pk: its entries and its chats). ``per_department``: ``{(day, department pk or None):
+    DayFigures}`` instead, each department's share (None: entries of no department), as
+    the build keeps them. Three grouped queries for a few days (today, a changed day),
+    nine for more, whatever the number of entries."""
     runs = day_ranges(days)
-    out: dict[date, DayFigures] = {}
+    out: dict = {}
     if not runs:
         return out
+    group = ("d", "department_id") if per_department else ("d",)
+    g = len(group)
 
-    def day(d) -> DayFigures:
-        return out.setdefault(d, DayFigures())
+    def day(row) -> DayFigures:
+        return out.setdefault(tuple(row[:g]) if per_department else row[0], DayFigures())
 
     entries = (
         Interaction.objects.filter(_within("occurred_at", runs))
         .annotate(d=TruncDate("occurred_at"), h=ExtractHour("occurred_at"))
         .order_by()
     )
-    if len(days) <= FEW_DAYS:
-        # Grouped by every column a figure counts (about one row per entry at this
-        # scale), each row then added to every figure: one query for all of them.
-        for d, h, *values, kind, operator, department, text, n in entries.values_list(
-            "d", "h", *_ENTRY_COLUMNS.values(), *_REFERRAL_COLUMNS
-        ).annotate(n=Count("id")):
-            _count_entries(
-                day(d),
-                n,
-                h,
-                zip(_ENTRY_COLUMNS, values, strict=True),
-                (kind, operator, department, text),
-            )
-    else:
-        # Many days: one grouping per figure, so that there is a row per day and value
-        # (~300 a day) rather than one per entry (a year: 300,000).
-        for d, h, n in entries.values_list("d", "h").annotate(n=Count("id")):
-            _count_entries(day(d), n, h)
-        for figure, column in _ENTRY_COLUMNS.items():
-            for d, value, n in entries.values_list("d", column).annotate(n=Count("id")):
-                day(d).counts[key(figure, value)] += n
-        for d, *referral, n in (
-            entries.exclude(referral_kind="")
-            .values_list("d", *_REFERRAL_COLUMNS)
-            .annotate(n=Count("id"))
-        ):
-            _count_entries(day(d), n, referral=referral)
-
     chats = (
         Chat.objects.filter(_within("created_at", runs))
         .annotate(d=TruncDate("created_at"))
         .order_by()
     )
+    if department is not None:
+        entries = entries.filter(department_id=department)
+        chats = chats.filter(department_id=department)
+    if len(days) <= FEW_DAYS:
+        # Grouped by every column a figure counts (about one row per entry at this
+        # scale), each row then added to every figure: one query for all of them.
+        columns = len(_ENTRY_COLUMNS)
+        for row in entries.values_list(
+            *group, "h", *_ENTRY_COLUMNS.values(), *_REFERRAL_COLUMNS
+        ).annotate(n=Count("id")):
+            values = zip(_ENTRY_COLUMNS, row[g + 1 : g + 1 + columns], strict=True)
+            _count_entries(day(row), row[-1], row[g], values, row[g + 1 + columns : -1])
+    else:
+        # Many days: one grouping per figure, so that there is a row per day and value
+        # (~300 a day) rather than one per entry (a year: 300,000).
+        for row in entries.values_list(*group, "h").annotate(n=Count("id")):
+            _count_entries(day(row), row[-1], row[g])
+        for figure, column in _ENTRY_COLUMNS.items():
+            for row in entries.values_list(*group, column).annotate(n=Count("id")):
+                day(row).counts[key(figure, row[g])] += row[-1]
+        for row in (
+            entries.exclude(referral_kind="")
+            .values_list(*group, *_REFERRAL_COLUMNS)
+            .annotate(n=Count("id"))
+        ):
+            _count_entries(day(row), row[-1], referral=row[g:-1])
+
     claimed = Q(claimed_at__isnull=False)
     wait = SecondsBetween("created_at", "claimed_at")
     # An index probe per chat: the days computed here are few (today, changed days).
     has_entry = Exists(Interaction.objects.filter(chat=OuterRef("pk")))
-    for row in chats.values("d").annotate(
+    for row in chats.values_list(*group).annotate(
         total=Count("id"),
         claimed=Count("id", filter=claimed),
         abandoned=Count("id", filter=Q(claimed_at__isnull=True, status__in=FINISHED)),
@@ -181,18 +186,23 @@ def compute_days(days) -> dict[date, DayFigures]:
         unfinished=Count("id", filter=~Q(status__in=FINISHED)),
         wait_total=Sum(wait, filter=claimed),
     ):
-        figures = day(row["d"])
-        figures.chats = row["total"]
-        figures.claimed = row["claimed"]
-        figures.abandoned = row["abandoned"]
-        figures.without_entry = row["without_entry"]
-        figures.waiting = row["waiting"]
-        figures.unfinished = row["unfinished"]
-        figures.wait_total = float(row["wait_total"] or 0)
+        figures = day(row)
+        (
+            figures.chats,
+            figures.claimed,
+            figures.abandoned,
+            figures.without_entry,
+            figures.waiting,
+            figures.unfinished,
+        ) = row[g : g + 6]
+        figures.wait_total = float(row[g + 6] or 0)
     for row in (
-        chats.filter(claimed).annotate(s=Round(wait)).values("d", "s").annotate(n=Count("id"))
+        chats.filter(claimed)
+        .annotate(s=Round(wait))
+        .values_list(*group, "s")
+        .annotate(n=Count("id"))
     ):
-        day(row["d"]).counts[key(Figure.WAIT, int(row["s"]))] += row["n"]
+        day(row).counts[key(Figure.WAIT, int(row[g]))] += row[-1]
     return out
 
 
@@ -212,10 +222,12 @@ def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=N
         ] += n
 
 
-def figure_rows(day: date, figures: DayFigures) -> list[ReportFigure]:
-    """The rows that keep one day's counts."""
+def figure_rows(day: date, figures: DayFigures, department=None) -> list[ReportFigure]:
+    """The rows that keep one day's counts (of the library, or of ``department``)."""
     return [
-        ReportFigure(day=day, count=n, **dict(zip(KEY_FIELDS, k, strict=True)))
+        ReportFigure(
+            day=day, department=department, count=n, **dict(zip(KEY_FIELDS, k, strict=True))
+        )
         for k, n in figures.counts.items()
     ]
 
@@ -264,51 +276,61 @@ def _kept_months(start: date, end: date, kept_days: set[date]) -> list[date]:
     ]
 
 
-def summed_by_value(figures: QuerySet) -> QuerySet:
-    """Every figure but the hours of ``figures`` (kept rows) added up per value: dicts
-    of KEY_FIELDS and ``n``."""
+def summed_by_value(figures: QuerySet, *also: str) -> QuerySet:
+    """Every figure but the hours of ``figures`` (kept rows) added up per value (and per
+    the fields ``also``): dicts of those fields, KEY_FIELDS and ``n``."""
     return (
         figures.exclude(figure__in=HOUR_FIGURES)
-        .values(*KEY_FIELDS)
+        .values(*also, *KEY_FIELDS)
         .annotate(n=Sum("count"))
         .order_by()
     )
 
 
-def summed_by_weekday_hour(figures: QuerySet) -> QuerySet:
-    """The hours of ``figures`` added up: dicts of ``figure``, ``weekday`` (ISO, of the
-    row's day: what an HOUR row means; a month's WEEKDAY_HOUR carries it in its value),
-    ``value`` and ``n``."""
+def summed_by_weekday_hour(figures: QuerySet, *also: str) -> QuerySet:
+    """The hours of ``figures`` added up: dicts of ``also``, ``figure``, ``weekday``
+    (ISO, of the row's day: what an HOUR row means; a month's WEEKDAY_HOUR carries it in
+    its value), ``value`` and ``n``."""
     return (
         figures.filter(figure__in=HOUR_FIGURES)
         .annotate(weekday=ExtractIsoWeekDay("day"))
-        .values("figure", "weekday", "value")
+        .values(*also, "figure", "weekday", "value")
         .annotate(n=Sum("count"))
         .order_by()
     )
 
 
-def report(start: date, end: date) -> dict:
-    """Every figure of the unfiltered report for ``start``…``end`` (inclusive), in the
-    shape ``analytics.reports.report`` returns. Kept months and days: three queries
-    over their figures; the other days: ``compute_days``; then the names of the
-    choices, operators and departments counted."""
-    day_rows = list(
-        _kept(start, end).values(
-            "day",
-            "entries",
-            "chats",
-            "chats_claimed",
-            "chats_abandoned",
-            "chats_without_entry",
-            "wait_seconds_total",
+TOTALS = (
+    "entries",
+    "chats",
+    "chats_claimed",
+    "chats_abandoned",
+    "chats_without_entry",
+    "wait_seconds_total",
+)
+
+
+def report(start: date, end: date, department: int | None = None) -> dict:
+    """Every figure of the report for ``start``…``end`` (inclusive) of the whole library
+    or of one ``department`` (its pk), in the shape ``analytics.reports.report``
+    returns. Kept months and days: three or four queries over their figures; the other
+    days: ``compute_days``; then the names of the choices, operators and departments
+    counted."""
+    if department is None:
+        day_rows = list(_kept(start, end).values("day", *TOTALS))
+        kept_days = {row["day"] for row in day_rows}
+    else:
+        kept_days = set(_kept(start, end).values_list("day", flat=True))
+        day_rows = list(
+            ReportDepartmentDay.objects.filter(
+                department=department, day__gte=start, day__lte=end
+            ).values("day", *TOTALS)
         )
-    )
+        day_rows = [row for row in day_rows if row["day"] in kept_days]
     per_day = {row["day"]: row["entries"] for row in day_rows}
-    kept_days = set(per_day)
     span = (end - start).days + 1
     every_day = [start + timedelta(days=i) for i in range(span)]
-    live = compute_days([d for d in every_day if d not in kept_days])
+    live = compute_days([d for d in every_day if d not in kept_days], department=department)
     months = _kept_months(start, end, kept_days) if kept_days else []
     in_months = {d for m in months for d in month_days(m)}
 
@@ -317,7 +339,7 @@ def report(start: date, end: date) -> dict:
     kept = Q(whole_month=True, day__in=months) if months else Q(pk__in=[])
     for first, last in day_ranges(kept_days - in_months):
         kept |= Q(whole_month=False, day__gte=first, day__lte=last)
-    figures = ReportFigure.objects.filter(kept)
+    figures = ReportFigure.objects.filter(kept, department=department)
     if kept_days:
         for row in summed_by_value(figures):
             counts[key(*(row[name] for name in KEY_FIELDS))] += row["n"]

@@ -19,6 +19,7 @@ from analytics.models import (
     FormSettings,
     Interaction,
     ReportDay,
+    ReportDepartmentDay,
     ReportFigure,
     ReportMonth,
 )
@@ -248,6 +249,7 @@ def _report_days_changed(*moments) -> None:
     ReportFigure.objects.filter(
         Q(whole_month=False, day__in=days) | Q(whole_month=True, day__in=months)
     ).delete()
+    ReportDepartmentDay.objects.filter(day__in=days).delete()
 
 
 def report_days_build(
@@ -323,9 +325,10 @@ def _report_month_build(month: date) -> int:
         return 0
     ReportFigure.objects.filter(whole_month=True, day=month).delete()  # another zone's
     figures = ReportFigure.objects.filter(whole_month=False, day__gte=days[0], day__lte=days[-1])
+    # The library's sums and each department's (``department`` None: the library's).
     sums = [
         ReportFigure(whole_month=True, day=month, count=row.pop("n"), **row)
-        for row in rollups.summed_by_value(figures)
+        for row in rollups.summed_by_value(figures, "department")
     ]
     sums += [
         ReportFigure(
@@ -334,8 +337,9 @@ def _report_month_build(month: date) -> int:
             figure=ReportFigure.Figure.WEEKDAY_HOUR,
             value=(row["weekday"] - 1) * 24 + row["value"],
             count=row["n"],
+            department=row["department"],
         )
-        for row in rollups.summed_by_weekday_hour(figures)  # the days' HOUR rows
+        for row in rollups.summed_by_weekday_hour(figures, "department")  # days' HOUR rows
     ]
     ReportFigure.objects.bulk_create(sums, batch_size=2000)
     ReportMonth.objects.update_or_create(
@@ -353,6 +357,14 @@ def _first_day() -> date | None:
     return timezone.localdate(min(moments)) if moments else None
 
 
+def _set_totals(row, fig: rollups.DayFigures):
+    """A ReportDay's or ReportDepartmentDay's totals from a day's figures."""
+    row.entries, row.chats, row.chats_claimed = fig.entries, fig.chats, fig.claimed
+    row.chats_abandoned, row.chats_without_entry = fig.abandoned, fig.without_entry
+    row.wait_seconds_total = fig.wait_total
+    return row
+
+
 @transaction.atomic
 def _report_days_build_batch(days: list[date]) -> int:
     # Rows first, so that every day has one to lock (a day's first row, inserted here,
@@ -363,6 +375,7 @@ def _report_days_build_batch(days: list[date]) -> int:
         for row in ReportDay.objects.select_for_update().filter(day__in=days).order_by("day")
     }
     figures = rollups.compute_days(days)
+    shares = rollups.compute_days(days, per_department=True)
     now, zone = timezone.now(), rollups.time_zone_name()
     done = []
     for day in days:
@@ -371,14 +384,29 @@ def _report_days_build_batch(days: list[date]) -> int:
             continue  # a chat of that day is still waiting or active
         row = rows[day]
         row.built_token, row.time_zone, row.built_at = row.token, zone, now
-        row.entries, row.chats, row.chats_claimed = fig.entries, fig.chats, fig.claimed
-        row.chats_abandoned, row.chats_without_entry = fig.abandoned, fig.without_entry
-        row.wait_seconds_total = fig.wait_total
+        _set_totals(row, fig)
         done.append(row)
-    ReportFigure.objects.filter(whole_month=False, day__in=[row.day for row in done]).delete()
-    kept = [row.day for row in done if row.day in figures]  # days with nothing have no rows
+    done_days = {row.day for row in done}
+    ReportFigure.objects.filter(whole_month=False, day__in=done_days).delete()
+    ReportDepartmentDay.objects.filter(day__in=done_days).delete()
+    # The library's figures, then each department's share (entries of no department
+    # count for the library only).
     ReportFigure.objects.bulk_create(
-        [f for day in kept for f in rollups.figure_rows(day, figures[day])], batch_size=2000
+        [f for day in done_days if day in figures for f in rollups.figure_rows(day, figures[day])]
+        + [
+            f
+            for (day, department), fig in shares.items()
+            if day in done_days and department is not None
+            for f in rollups.figure_rows(day, fig, department)
+        ],
+        batch_size=2000,
+    )
+    ReportDepartmentDay.objects.bulk_create(
+        [
+            _set_totals(ReportDepartmentDay(day=day, department=department), fig)
+            for (day, department), fig in shares.items()
+            if day in done_days and department is not None
+        ]
     )
     ReportDay.objects.bulk_update(
         done,

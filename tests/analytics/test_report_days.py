@@ -15,9 +15,15 @@ from django.utils import timezone
 
 from analytics import reports, rollups
 from analytics import services as analytics_services
-from analytics.models import Interaction, Mode, ReportFigure, ReportMonth
+from analytics.models import (
+    Interaction,
+    Mode,
+    ReportDepartmentDay,
+    ReportFigure,
+    ReportMonth,
+)
 from chat import services as chat_services
-from chat.models import Chat
+from chat.models import Chat, Department
 from tests.analytics.test_page_queries import add_entries
 from tests.factories import OperatorFactory, record_interaction, start_chat
 
@@ -76,6 +82,14 @@ def assert_same(page: dict, expected: dict):
         assert page["chats"][name] == pytest.approx(expected["chats"][name], abs=0.51), name
 
 
+def assert_right(start: date, end: date):
+    """The report of the library and of each department (the kept figures hold each
+    department's share) is the one the entries and chats give."""
+    for department in [None, *Department.objects.all()]:
+        flt = reports.ReportFilter(start=start, end=end, department=department)
+        assert_same(reports.report(flt), live(flt))
+
+
 def chat_on(department, operator, day: date, minute: int, wait: int | None, *, end=True):
     """A chat that entered the queue on ``day`` and waited ``wait`` seconds for a claim
     (None: never claimed)."""
@@ -115,6 +129,8 @@ def test_a_year_from_kept_days_is_the_year_from_the_entries(year):
     assert len(kept_days()) == 365
     assert ReportMonth.objects.count() == 12
     assert_same(reports.report(YEAR), expected)
+    assert ReportDepartmentDay.objects.exists()
+    assert_right(YEAR.start, YEAR.end)
     # …and a month, a week, a day, a range half kept and half not.
     for start, end in [
         (date(2025, 2, 1), date(2025, 2, 28)),
@@ -122,8 +138,7 @@ def test_a_year_from_kept_days_is_the_year_from_the_entries(year):
         (date(2024, 12, 20), date(2025, 1, 10)),
         (date(2025, 12, 20), date(2026, 1, 10)),
     ]:
-        flt = reports.ReportFilter(start=start, end=end)
-        assert_same(reports.report(flt), live(flt))
+        assert_right(start, end)
 
 
 def test_the_report_reads_the_kept_figures_not_the_entries(year):
@@ -188,7 +203,9 @@ def test_recording_correcting_and_deleting_entries_show_at_once(year, operator):
 
     analytics_services.interaction_delete(interaction=entry)
     assert later not in kept_days()
-    assert_same(reports.report(YEAR), live(YEAR))
+    assert_right(YEAR.start, YEAR.end)
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    assert_right(YEAR.start, YEAR.end)
 
 
 def test_an_entry_for_an_old_chat_changes_the_chats_day(year, operator, department):
@@ -200,7 +217,9 @@ def test_an_entry_for_an_old_chat_changes_the_chats_day(year, operator, departme
     record_interaction(operator.user, chat=chat, occurred_at=at(date(2025, 4, 1), 9))
     assert chat_day not in kept_days()
     assert reports.report(YEAR)["chats"]["without_entry"] == 1
-    assert_same(reports.report(YEAR), live(YEAR))
+    assert_right(YEAR.start, YEAR.end)
+    by_department = reports.ReportFilter(start=YEAR.start, end=YEAR.end, department=department)
+    assert reports.report(by_department)["chats"]["without_entry"] == 1
 
 
 def test_deleting_an_entry_deletes_the_text_kept_from_it(operator):
@@ -248,16 +267,36 @@ def test_days_kept_in_another_time_zone_do_not_count(year, settings):
 
 
 def test_a_report_of_kept_days_runs_the_same_queries_with_six_times_the_entries(
-    operator, django_assert_num_queries
+    operator, department, django_assert_num_queries
 ):
+    by_department = reports.ReportFilter(start=YEAR.start, end=YEAR.end, department=department)
     add_entries(operator, 4, "a")
     analytics_services.report_days_build(limit=None)
     with CaptureQueriesContext(connection) as few:
         reports.report(YEAR)
+    with CaptureQueriesContext(connection) as few_by_department:
+        reports.report(by_department)
     add_entries(operator, 24, "b")
     analytics_services.report_days_build(limit=None)
     with django_assert_num_queries(len(few)):
         reports.report(YEAR)
+    with django_assert_num_queries(len(few_by_department)):
+        reports.report(by_department)
+
+
+def test_a_department_report_reads_its_kept_share(year, department):
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    by_department = reports.ReportFilter(start=YEAR.start, end=YEAR.end, department=department)
+    expected = live(by_department)
+    assert expected["chats"]["total"] == 4  # the fixture's chats are this department's
+    # Behind the services' back: the entries change, the kept share does not.
+    Interaction.objects.filter(department=department).update(duration_minutes=999)
+    assert_same(reports.report(by_department), expected)
+    # Another filter besides the department reads the entries themselves.
+    narrower = reports.ReportFilter(
+        start=YEAR.start, end=YEAR.end, department=department, mode=Mode.objects.first()
+    )
+    assert_same(reports.report(narrower), live(narrower))
 
 
 def test_the_command_and_the_hourly_task(operator, settings):
