@@ -149,13 +149,14 @@ def _ok(response):
 
 def _reports(get, year, operator, args):
     """The reports page: with no day's figures kept (analytics.rollups), then after
-    building every past day (timed), and a filtered year (read from the entries)."""
-    from analytics.models import ReportDay, ReportFigure
+    building every past day (timed): 30 days, a year, a year of one department (kept
+    too), and a year filtered by department and mode (read from the entries)."""
+    from analytics.models import ReportDay, ReportDepartmentDay, ReportFigure, ReportMonth
     from analytics.services import report_days_build
 
     # Benchmark setup, not a desk write: start from a database that never built a day.
-    ReportFigure.objects.all().delete()
-    ReportDay.objects.all().delete()
+    for model in (ReportFigure, ReportDepartmentDay, ReportMonth, ReportDay):
+        model.objects.all().delete()
     rows = [
         _time("GET /analytics/ (30 days, no day kept)", lambda: get("/analytics/"), args.repeat,
               args.explain, _ok),
@@ -169,8 +170,13 @@ def _reports(get, year, operator, args):
     from django.db import connection
 
     with connection.cursor() as cursor:  # as autovacuum soon would: the planner's statistics
-        cursor.execute("ANALYZE analytics_reportday, analytics_reportfigure")
+        cursor.execute(
+            "ANALYZE analytics_reportday, analytics_reportfigure, analytics_reportdepartmentday"
+        )
     department = operator.departments.order_by("pk").first()
+    from analytics.models import Mode
+
+    mode = Mode.objects.order_by("pk").first()
     rows += [
         _time("GET /analytics/ (last 30 days)", lambda: get("/analytics/"), args.repeat,
               args.explain, _ok),
@@ -179,6 +185,9 @@ def _reports(get, year, operator, args):
         _time("GET /analytics/ (a year, one department)",
               lambda: get(f"/analytics/{year}&department={department.pk}"), args.repeat,
               args.explain, _ok),
+        _time("GET /analytics/ (a year, department + mode)",
+              lambda: get(f"/analytics/{year}&department={department.pk}&mode={mode.pk}"),
+              args.repeat, args.explain, _ok),
     ]
     return rows
 
