@@ -194,7 +194,22 @@ class Interaction(models.Model):
         return ""
 
 
-class ReportDay(models.Model):
+class DayTotals(models.Model):
+    """A day's totals: the entries that happened that day and the chats that entered the
+    queue that day (how many claimed, abandoned, ended without an entry; their waits)."""
+
+    entries = models.PositiveIntegerField(default=0)
+    chats = models.PositiveIntegerField(default=0)
+    chats_claimed = models.PositiveIntegerField(default=0)
+    chats_abandoned = models.PositiveIntegerField(default=0)
+    chats_without_entry = models.PositiveIntegerField(default=0)
+    wait_seconds_total = models.FloatField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ReportDay(DayTotals):
     """One day of the library-wide reports, kept (analytics.rollups) so that a report
     over months or a year reads a few rows per day instead of every entry and chat.
 
@@ -209,13 +224,6 @@ class ReportDay(models.Model):
     built_token = models.UUIDField(null=True, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
-    # Entries that happened this day; chats that entered the queue this day.
-    entries = models.PositiveIntegerField(default=0)
-    chats = models.PositiveIntegerField(default=0)
-    chats_claimed = models.PositiveIntegerField(default=0)
-    chats_abandoned = models.PositiveIntegerField(default=0)
-    chats_without_entry = models.PositiveIntegerField(default=0)
-    wait_seconds_total = models.FloatField(default=0)
 
     class Meta:
         ordering = ["day"]
@@ -224,7 +232,7 @@ class ReportDay(models.Model):
         return f"report day {self.day}"
 
 
-class ReportDepartmentDay(models.Model):
+class ReportDepartmentDay(DayTotals):
     """One department's totals of a kept ``ReportDay`` (entries of the department that
     happened that day, the department's chats that entered the queue that day): what a
     report filtered by department reads. None for a department with nothing that day.
@@ -232,12 +240,6 @@ class ReportDepartmentDay(models.Model):
 
     day = models.DateField()
     department = models.IntegerField()
-    entries = models.PositiveIntegerField(default=0)
-    chats = models.PositiveIntegerField(default=0)
-    chats_claimed = models.PositiveIntegerField(default=0)
-    chats_abandoned = models.PositiveIntegerField(default=0)
-    chats_without_entry = models.PositiveIntegerField(default=0)
-    wait_seconds_total = models.FloatField(default=0)
 
     class Meta:
         constraints = [

@@ -410,16 +410,6 @@ def _report_days_build_batch(days: list[date]) -> int:
     )
     ReportDay.objects.bulk_update(
         done,
-        [
-            "built_token",
-            "time_zone",
-            "built_at",
-            "entries",
-            "chats",
-            "chats_claimed",
-            "chats_abandoned",
-            "chats_without_entry",
-            "wait_seconds_total",
-        ],
+        ["built_token", "time_zone", "built_at", *rollups.TOTALS],
     )
     return len(done)
