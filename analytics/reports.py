@@ -35,7 +35,9 @@ from analytics.models import Interaction
 from chat.aggregates import PercentileCont, SecondsBetween, median  # noqa: F401
 from chat.models import Chat
 
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS = rollups.WEEKDAYS
+# What a report can be filtered by besides the dates: entries' (and chats') fields.
+FILTERS = ("department", "location", "mode", "staff", "question_type")
 DEFAULT_DAYS = 30
 
 
@@ -75,20 +77,8 @@ class ReportFilter:
         return lower, upper
 
     @property
-    def filtered(self) -> bool:
-        return any(
-            getattr(self, name) is not None
-            for name in ("department", "location", "mode", "staff", "question_type")
-        )
-
-    @property
-    def department_only(self) -> bool:
-        """Filtered by department and nothing else: the kept figures have each
-        department's share too."""
-        return self.department is not None and not any(
-            getattr(self, name) is not None
-            for name in ("location", "mode", "staff", "question_type")
-        )
+    def filters_set(self) -> set[str]:
+        return {name for name in FILTERS if getattr(self, name) is not None}
 
     @property
     def applies_to_chats_only_partly(self) -> bool:
@@ -99,7 +89,7 @@ class ReportFilter:
 def interactions(flt: ReportFilter) -> QuerySet:
     lower, upper = flt.bounds
     qs = Interaction.objects.filter(occurred_at__gte=lower, occurred_at__lt=upper)
-    for field in ("department", "location", "mode", "staff", "question_type"):
+    for field in FILTERS:
         value = getattr(flt, field)
         if value is not None:
             qs = qs.filter(**{field: value})
@@ -163,12 +153,9 @@ def heatmap(flt: ReportFilter) -> dict:
     }
 
 
-def _counts_by(qs: QuerySet, label_expression, none_label="(not recorded)") -> list[dict]:
+def _counts_by(qs: QuerySet, label_expression) -> list[dict]:
     rows = qs.annotate(label=label_expression).values("label").annotate(count=Count("id"))
-    # Busiest first, then by name, "not recorded" last (ordered here: SQLite and
-    # PostgreSQL put NULL at opposite ends).
-    ordered = sorted(rows, key=lambda r: (-r["count"], r["label"] is None, r["label"] or ""))
-    return [{"label": row["label"] or none_label, "count": row["count"]} for row in ordered]
+    return rollups.busiest([(row["label"], row["count"]) for row in rows])
 
 
 def by_mode(flt):
@@ -207,23 +194,11 @@ def by_referral(flt) -> list[dict]:
         interactions(flt)
         .exclude(referral_kind="")
         .annotate(source=_REFERRAL_SOURCE)
-        .values("referral_kind", "source")
+        .values_list("referral_kind", "source")
         .annotate(count=Count("id"))
         .order_by()
     )
-    rows = sorted(
-        rows,
-        key=lambda r: (-r["count"], r["referral_kind"], r["source"] is None, r["source"] or ""),
-    )
-    kinds = dict(Interaction.Referral.choices)
-    return [
-        {
-            "kind": kinds.get(row["referral_kind"], row["referral_kind"]),
-            "label": row["source"] or "(unnamed)",
-            "count": row["count"],
-        }
-        for row in rows
-    ]
+    return rollups.referral_rows(list(rows))
 
 
 def duration(flt) -> dict:
@@ -388,9 +363,9 @@ def report(flt: ReportFilter) -> dict:
     entries). Other filters, on PostgreSQL: two queries whatever the range (every entry
     figure in one pass, every chat figure in another); elsewhere one or two queries per
     figure."""
-    if not flt.filtered:
+    if not flt.filters_set:
         return {"filter": flt, **rollups.report(flt.start, flt.end)}
-    if flt.department_only:
+    if flt.filters_set == {"department"}:  # the kept figures hold each department's share
         return {"filter": flt, **rollups.report(flt.start, flt.end, flt.department.pk)}
     if connection.vendor == "postgresql":
         return {"filter": flt, **_entry_figures_one_pass(flt), "chats": chat_stats(flt)}

@@ -26,6 +26,8 @@ pass over the entries.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import or_
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, Round, TruncDate
@@ -82,19 +84,36 @@ def key(figure, value=None, kind="", operator=None, department=None, text="") ->
     return (str(figure), value, kind, operator, department, text)
 
 
+# A day's totals, as ``ReportDay``, ``ReportDepartmentDay`` and ``DayFigures`` name them.
+TOTALS = (
+    "entries",
+    "chats",
+    "chats_claimed",
+    "chats_abandoned",
+    "chats_without_entry",
+    "wait_seconds_total",
+)
+
+
 @dataclass
 class DayFigures:
-    """What one day adds to a report."""
+    """What one day adds to a report (or several days, added up)."""
 
     entries: int = 0
     chats: int = 0
-    claimed: int = 0
-    abandoned: int = 0
-    without_entry: int = 0
-    wait_total: float = 0.0
+    chats_claimed: int = 0
+    chats_abandoned: int = 0
+    chats_without_entry: int = 0
+    wait_seconds_total: float = 0.0
     waiting: int = 0  # still in the queue
     unfinished: int = 0  # waiting or active: the day cannot be kept yet
     counts: Counter = field(default_factory=Counter)  # Key -> how many
+
+    def add(self, other: "DayFigures") -> "DayFigures":
+        for name in (*TOTALS, "waiting", "unfinished"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.counts.update(other.counts)
+        return self
 
 
 def time_zone_name() -> str:
@@ -192,13 +211,13 @@ def compute_days(days, *, department=None, per_department=False) -> dict:
         figures = day(row)
         (
             figures.chats,
-            figures.claimed,
-            figures.abandoned,
-            figures.without_entry,
+            figures.chats_claimed,
+            figures.chats_abandoned,
+            figures.chats_without_entry,
             figures.waiting,
             figures.unfinished,
         ) = row[g : g + 6]
-        figures.wait_total = float(row[g + 6] or 0)
+        figures.wait_seconds_total = float(row[g + 6] or 0)
     for row in (
         chats.filter(claimed)
         .annotate(s=Round(wait))
@@ -303,16 +322,6 @@ def summed_by_weekday_hour(figures: QuerySet, *also: str) -> QuerySet:
     )
 
 
-TOTALS = (
-    "entries",
-    "chats",
-    "chats_claimed",
-    "chats_abandoned",
-    "chats_without_entry",
-    "wait_seconds_total",
-)
-
-
 def report(start: date, end: date, department: int | None = None) -> dict:
     """Every figure of the report for ``start``…``end`` (inclusive) of the whole library
     or of one ``department`` (its pk), in the shape ``analytics.reports.report``
@@ -337,13 +346,22 @@ def report(start: date, end: date, department: int | None = None) -> dict:
     months = _kept_months(start, end, kept_days) if kept_days else []
     in_months = {d for m in months for d in month_days(m)}
 
-    counts: Counter = Counter()
+    totals = DayFigures(**{name: sum(row[name] for row in day_rows) for name in TOTALS})
     grid = [[0] * 24 for _ in range(7)]
-    kept = Q(whole_month=True, day__in=months) if months else Q(pk__in=[])
-    for first, last in day_ranges(kept_days - in_months):
-        kept |= Q(whole_month=False, day__gte=first, day__lte=last)
-    figures = ReportFigure.objects.filter(kept, department=department)
-    if kept_days:
+    for d, fig in live.items():
+        per_day[d] = fig.entries
+        for (figure, value, *_rest), n in fig.counts.items():
+            if figure == Figure.HOUR:
+                grid[d.isoweekday() - 1][value] += n
+        totals.add(fig)  # its hours too, unread below: the grid has them by weekday
+    counts = totals.counts
+    kept = [Q(whole_month=True, day__in=months)] if months else []
+    kept += [
+        Q(whole_month=False, day__gte=first, day__lte=last)
+        for first, last in day_ranges(kept_days - in_months)
+    ]
+    if kept:
+        figures = ReportFigure.objects.filter(reduce(or_, kept), department=department)
         for row in summed_by_value(figures):
             counts[key(*(row[name] for name in KEY_FIELDS))] += row["n"]
         for row in summed_by_weekday_hour(figures):
@@ -352,35 +370,20 @@ def report(start: date, end: date, department: int | None = None) -> dict:
             else:
                 grid[row["value"] // 24][row["value"] % 24] += row["n"]
 
-    chats = {"total": 0, "claimed": 0, "abandoned": 0, "without_entry": 0, "waiting_now": 0}
-    wait_total = 0.0
-    for row in day_rows:
-        chats["total"] += row["chats"]
-        chats["claimed"] += row["chats_claimed"]
-        chats["abandoned"] += row["chats_abandoned"]
-        chats["without_entry"] += row["chats_without_entry"]
-        wait_total += row["wait_seconds_total"]
-    for d, fig in live.items():
-        per_day[d] = fig.entries
-        chats["total"] += fig.chats
-        chats["claimed"] += fig.claimed
-        chats["abandoned"] += fig.abandoned
-        chats["without_entry"] += fig.without_entry
-        chats["waiting_now"] += fig.waiting
-        wait_total += fig.wait_total
-        for k, n in fig.counts.items():
-            if k[0] == Figure.HOUR:
-                grid[d.isoweekday() - 1][k[1]] += n
-            else:
-                counts[k] += n
-
     def values_of(figure) -> list[tuple]:
         pairs = [(k[1], n) for k, n in counts.items() if k[0] == figure and n]
         return sorted(pairs, key=lambda pair: (pair[0] is None, pair[0] or 0))
 
-    waits = values_of(Figure.WAIT)
-    chats["mean_wait"] = wait_total / chats["claimed"] if chats["claimed"] else None
-    chats["median_wait"] = median_of_counts(waits)
+    claimed = totals.chats_claimed
+    chats = {
+        "total": totals.chats,
+        "claimed": claimed,
+        "abandoned": totals.chats_abandoned,
+        "without_entry": totals.chats_without_entry,
+        "waiting_now": totals.waiting,
+        "mean_wait": totals.wait_seconds_total / claimed if claimed else None,
+        "median_wait": median_of_counts(values_of(Figure.WAIT)),
+    }
     return {
         **entry_figures(
             start,
@@ -436,6 +439,26 @@ def _referrals(counts: Counter) -> list[tuple[str, str | None, int]]:
     return [(kind, source, n) for (kind, source), n in by_source.items()]
 
 
+def busiest(rows: list[tuple[str | None, int]]) -> list[dict]:
+    """(label, count) pairs as the report's rows: busiest first, then by name, the
+    unnamed last (ordered here, the same on SQLite and PostgreSQL, which put NULL at
+    opposite ends)."""
+    ordered = sorted(rows, key=lambda r: (-r[1], r[0] is None, r[0] or ""))
+    return [{"label": label or "(not recorded)", "count": n} for label, n in ordered]
+
+
+def referral_rows(referrals: list[tuple[str, str | None, int]]) -> list[dict]:
+    """(kind, source, count) triples as the report's referral rows, busiest first; the
+    empty kind ("nobody") left out."""
+    kinds = dict(Interaction.Referral.choices)
+    ordered = sorted(referrals, key=lambda r: (-r[2], r[0], r[1] is None, r[1] or ""))
+    return [
+        {"kind": kinds.get(kind, kind), "label": source or "(unnamed)", "count": n}
+        for kind, source, n in ordered
+        if kind
+    ]
+
+
 def entry_figures(
     start: date,
     end: date,
@@ -451,14 +474,8 @@ def entry_figures(
     obtained (kept days, live days, or ``analytics.reports``' one pass): every day of
     the range (zeros included), the weekday × hour grid, counts by name busiest first
     (``None`` = not recorded), READ levels 1–6, referrals, duration median and mean."""
-    kinds = dict(Interaction.Referral.choices)
     total = sum(n for _v, n in minutes)
     span = (end - start).days + 1
-
-    def busiest(rows):
-        ordered = sorted(rows, key=lambda r: (-r[1], r[0] is None, r[0] or ""))
-        return [{"label": label or "(not recorded)", "count": n} for label, n in ordered]
-
     read_scale = [
         {"label": str(level), "count": read_levels.get(level, 0)} for level in range(1, 7)
     ]
@@ -478,13 +495,7 @@ def entry_figures(
         "by_location": busiest(labelled["by_location"]),
         "by_question_type": busiest(labelled["by_question_type"]),
         "by_read_scale": read_scale,
-        "by_referral": [
-            {"kind": kinds.get(kind, kind), "label": source or "(unnamed)", "count": n}
-            for kind, source, n in sorted(
-                referrals, key=lambda r: (-r[2], r[0], r[1] is None, r[1] or "")
-            )
-            if kind
-        ],
+        "by_referral": referral_rows(referrals),
         "duration": {
             "count": total,
             "mean": sum(v * n for v, n in minutes) / total if total else None,

@@ -138,8 +138,9 @@ def interaction_update(*, interaction: Interaction, data: dict[str, Any], actor)
     values = _entry_values(data)
     if interaction.chat_id:
         values.pop("department", None)
-    before = Interaction.objects.filter(pk=interaction.pk).values_list("occurred_at", flat=True)
-    _report_days_changed(*before, values["occurred_at"])
+    # The stored time, not the instance's: an admin form has already set the new one on it.
+    stored = Interaction.objects.filter(pk=interaction.pk).values_list("occurred_at", flat=True)
+    _report_days_changed(*stored, values["occurred_at"])
     Interaction.objects.filter(pk=interaction.pk).update(**values)
     for field, value in values.items():
         setattr(interaction, field, value)
@@ -292,16 +293,17 @@ def report_days_build(
 
 
 def _report_months_build(first: date, before: date) -> int:
-    """Add up the figures of every month before ``before`` whose days are all kept and
-    that is not kept itself; returns how many months were."""
+    """Add up the figures of every month from ``first`` (a first of the month) to before
+    ``before`` whose days are all kept and that is not kept itself; returns how many
+    months were."""
     zone = rollups.time_zone_name()
     kept_days = set(
         ReportDay.objects.filter(
-            day__gte=first.replace(day=1), day__lt=before, built_token=F("token"), time_zone=zone
+            day__gte=first, day__lt=before, built_token=F("token"), time_zone=zone
         ).values_list("day", flat=True)
     )
     kept_months = set(ReportMonth.objects.filter(time_zone=zone).values_list("month", flat=True))
-    month, built = first.replace(day=1), 0
+    month, built = first, 0
     while (days := rollups.month_days(month))[-1] < before:
         if month not in kept_months and all(day in kept_days for day in days):
             built += _report_month_build(month)
@@ -359,9 +361,8 @@ def _first_day() -> date | None:
 
 def _set_totals(row, fig: rollups.DayFigures):
     """A ReportDay's or ReportDepartmentDay's totals from a day's figures."""
-    row.entries, row.chats, row.chats_claimed = fig.entries, fig.chats, fig.claimed
-    row.chats_abandoned, row.chats_without_entry = fig.abandoned, fig.without_entry
-    row.wait_seconds_total = fig.wait_total
+    for name in rollups.TOTALS:
+        setattr(row, name, getattr(fig, name))
     return row
 
 
@@ -374,8 +375,12 @@ def _report_days_build_batch(days: list[date]) -> int:
         row.day: row
         for row in ReportDay.objects.select_for_update().filter(day__in=days).order_by("day")
     }
-    figures = rollups.compute_days(days)
+    # Each department's share (None: entries of no department); the library's figures
+    # are their sum.
     shares = rollups.compute_days(days, per_department=True)
+    figures: dict[date, rollups.DayFigures] = {}
+    for (day, _department), share in shares.items():
+        figures.setdefault(day, rollups.DayFigures()).add(share)
     now, zone = timezone.now(), rollups.time_zone_name()
     done = []
     for day in days:
