@@ -294,13 +294,8 @@ def _staff_open(operator, channel_name):
     return _staff_state(operator)
 
 
-@socket_db
-def _staff_state_again(operator):
-    """``dashboard.state`` (but for its extras) for a socket already open."""
-    return _staff_state(operator)
-
-
 def _staff_state(operator):
+    """``dashboard.state`` but for its extras, as ``_staff_open`` returns it."""
     snapshot = selectors.dashboard_snapshot(operator)
     state = {
         "type": "dashboard.state",
@@ -312,6 +307,10 @@ def _staff_state(operator):
         "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
     }
     return snapshot["department_ids"], snapshot["mine_pks"], state
+
+
+# The same for a socket already open (its departments changed).
+_staff_state_again = socket_db(_staff_state)
 
 
 @socket_db

@@ -28,7 +28,7 @@ application = ProtocolTypeRouter(
 # What is loaded by now (Django, the project, its URL patterns and consumers) lives
 # as long as the process. Moved out of the collector's generations, it is no longer
 # walked by every full collection, a pause that holds up every socket of the process at
-# once: p99 delivery at 100 chats x 1 msg/s fell from 102-309 ms to 57-91 ms
-# (benchmarks/chat_load.py, docs/operations.md).
+# once: p99 delivery at 100 chats x 1 msg/s on three processes fell from 102-309 ms to
+# 57-154 ms over six runs each (benchmarks/chat_load.py, docs/operations.md).
 gc.collect()
 gc.freeze()
