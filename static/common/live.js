@@ -126,6 +126,9 @@ export function placeMessage(list, li) {
   list.append(li);
 }
 
+// What a sender is told while resendLater retries a message.
+export const RETRY_NOTICE = "Not sent yet: the desk could not store it just now. Trying again…";
+
 // An "unavailable" error (docs/protocol.md): the server did nothing, its database or
 // Redis being out of reach for a moment. The message stays in its outbox and
 // ``resend(item)`` runs after a pause that doubles each time (1 s … 15 s), unless the

@@ -1,6 +1,6 @@
 // The Chat Dashboard: Patron Chats, Internal Chat, Departments and the open
 // conversation, all live over the staff socket. Patron text goes in with textContent.
-import { LiveSocket, messageItem, newClientId, placeMessage, resendLater } from "../common/live.js";
+import { LiveSocket, messageItem, newClientId, placeMessage, resendLater, RETRY_NOTICE } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);
 const frameListeners = new Set();
@@ -355,7 +355,7 @@ function onFrame(frame) {
           socket.send({ type: "message.send", chat: item.chat, client_id: item.client_id, body: item.body }),
         )
       ) {
-        notice("Not sent yet: the desk could not store it just now. Trying again…");
+        notice(RETRY_NOTICE);
         break;
       }
       if (frame.client_id) {

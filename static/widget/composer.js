@@ -2,7 +2,7 @@
 // storage) before the socket, is shown as pending, and leaves the outbox when the
 // server acknowledges it or echoes it — so nothing typed while offline is lost, and
 // nothing is sent twice (the server ignores a client id it already has).
-import { messageItem, newClientId, resendLater } from "../common/live.js";
+import { messageItem, newClientId, resendLater, RETRY_NOTICE } from "../common/live.js";
 import { store } from "./storage.js";
 import { $, maxLength, outboxKey, widget } from "./session.js";
 
@@ -19,8 +19,6 @@ export function clearOutbox() {
   store.remove(outboxKey);
   outbox.clear();
 }
-
-export const RETRY_NOTICE = "Not sent yet: the desk could not store it just now. Trying again…";
 
 // A message the server has (echoed or acknowledged): no longer pending.
 export function delivered(clientId) {

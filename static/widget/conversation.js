@@ -1,12 +1,11 @@
 // The patron's live conversation: the socket (hello with the token, resume after the
 // last sequence number seen), the transcript, the chat's status, and the ended state.
-import { LiveSocket, messageItem, placeMessage } from "../common/live.js";
+import { LiveSocket, messageItem, placeMessage, RETRY_NOTICE } from "../common/live.js";
 import {
   clearOutbox,
   delivered,
   flushOutbox,
   pendingItem,
-  RETRY_NOTICE,
   refused,
   renderUnsent,
   retryLater,
