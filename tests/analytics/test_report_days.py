@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -313,6 +313,8 @@ def test_the_command_and_the_hourly_task(operator, settings):
     }
     call_command("build_report_days", stdout=(again := StringIO()))
     assert json.loads(again.getvalue()) == {"built": 0, "left": 0, "months": 0}
+    with pytest.raises(CommandError, match="1 or more"):
+        call_command("build_report_days", "--limit", "0")
     schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "analytics.tasks.build_report_days" in schedule
     from analytics.tasks import build_report_days

@@ -2,7 +2,7 @@
 
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from analytics.services import report_days_build
 
@@ -21,4 +21,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, limit=None, **options):
+        if limit is not None and limit < 1:
+            raise CommandError("--limit is a number of days: 1 or more.")
         self.stdout.write(json.dumps(report_days_build(limit=limit), sort_keys=True))
