@@ -170,7 +170,8 @@ class Stack:
             CELERY_TASK_ALWAYS_EAGER="1",
             LOG_LEVEL="WARNING",
             # The load comes from one address and chats faster than a patron may: keep the
-            # limits (and their cache round trip on every patron message) but out of reach.
+            # limits (and their counting: in the chat row for every patron message, in the
+            # cache for every new chat) but out of reach.
             LIMIT_CHATS_PER_ADDRESS="1000000",
             LIMIT_PATRON_MESSAGES_PER_MINUTE="1000000",
         )

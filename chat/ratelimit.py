@@ -7,18 +7,19 @@ hashed with the secret key and never stored.
 When the cache cannot be reached (Redis down or restarting), every limit here fails
 open: the hit is allowed and a warning logged. These limits only slow down one patron
 (or one address) who sends too much; refusing everyone while the counter is away would
-turn a Redis outage into a desk that takes no patron messages, no new chats and no
-files. What each open limit leaves, for the length of the outage:
+turn a Redis outage into a desk that takes no new chats and no files. What each open
+limit leaves, for the length of the outage:
 
-- patron messages per chat per minute: one chat can be noisy; its operator can end it,
-  and the message length limit still holds;
 - new chats per address: one address can queue more chats than it should; operators
   see and end them, and each still needs an online department;
 - files per chat per minute: the per-chat total (counted in the database) and the size
   limit still hold.
 
-The offline form's limit (tickets.services.create) counts tickets in the database, not
-here, so it keeps working while Redis is down and needs no such decision.
+Two limits are counted in the database instead, so they keep working while Redis is
+down and need no such decision: the offline form's (tickets.services.create counts
+tickets), and a patron's messages per chat per minute (chat.services.message_send counts
+them in the chat's row, in the statement that stores the message: on the busiest path
+that saves a round trip to Redis per message, and the count is exact).
 """
 
 import hashlib

@@ -1,10 +1,13 @@
 """Helpers shared by the chat services: input cleaning, audit rows, appending a message
 to a locked chat, the queue broadcast and the chat row lock."""
 
+import functools
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from chat import events, selectors
 from chat.exceptions import InvalidInput
@@ -130,26 +133,62 @@ def _lock_chat(chat_id) -> Chat:
         return query.get(pk=chat_id)
 
 
-def _take_seq(chat_id, *, statuses, operator_id=None) -> Chat | None:
+class SeqTake(NamedTuple):
+    """What a message's sequence number is taken on: the chat's status must be one of
+    ``statuses``; with ``operator_id``, that operator must have the chat; with
+    ``patron_limit`` (a patron's message), fewer than that many of the patron's
+    messages may have been counted in ``minute`` (Unix time // 60), and this one is."""
+
+    statuses: tuple
+    operator_id: int | None = None
+    patron_limit: int | None = None
+    minute: int = 0
+
+    def update_sql(self) -> str:
+        """``UPDATE ... RETURNING`` the chat as far as a message needs it."""
+        return _update_sql(
+            len(self.statuses), self.operator_id is not None, self.patron_limit is not None
+        )
+
+    def params(self, chat_id) -> list:
+        counted = self.patron_limit is not None
+        params = [self.minute, self.minute] if counted else []
+        params += [chat_id, *self.statuses]
+        params += [self.operator_id] if self.operator_id is not None else []
+        return params + ([self.minute, self.patron_limit] if counted else [])
+
+
+@functools.cache
+def _update_sql(statuses, with_operator, counted):
+    qn = connection.ops.quote_name
+    count = (
+        # SET sees the row as it was: the count restarts in a new minute.
+        ", patron_minute_messages = CASE WHEN patron_minute = %s"
+        " THEN patron_minute_messages + 1 ELSE 1 END, patron_minute = %s"
+    )
+    return (
+        f"UPDATE {qn(Chat._meta.db_table)} SET last_seq = last_seq + 1"
+        + (count if counted else "")
+        + f" WHERE id = %s AND status IN ({', '.join(['%s'] * statuses)})"
+        + (" AND operator_id = %s" if with_operator else "")
+        + (" AND (patron_minute <> %s OR patron_minute_messages < %s)" if counted else "")
+        + f" RETURNING {', '.join(_SEQ_FIELDS)}"
+    )
+
+
+def _take_seq(chat_id, take: SeqTake) -> Chat | None:
     """The next sequence number of chat ``chat_id``, taken in one statement:
-    ``UPDATE ... SET last_seq = last_seq + 1 ... RETURNING``, only if the chat's status
-    is one of ``statuses`` (and, with ``operator_id``, only if that operator has it).
+    ``UPDATE ... SET last_seq = last_seq + 1 ... RETURNING``, only if ``take``'s
+    conditions hold.
 
     Precondition: inside a transaction. The UPDATE locks the row until the commit (on
     SQLite the IMMEDIATE transaction already serialises writers), so numbers are
-    serialised per chat, and a rollback gives the number back. Returns the chat as
-    far as a message needs it (id, public id, department, operator id, status, patron
-    name, last_seq), or None when nothing matched (no lock is taken then)."""
-    table = connection.ops.quote_name(Chat._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(statuses))
-    sql = (
-        f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s AND status IN ({placeholders})"
-        + (" AND operator_id = %s" if operator_id is not None else "")
-        + f" RETURNING {', '.join(_SEQ_FIELDS)}"
-    )
-    params = [chat_id, *statuses] + ([operator_id] if operator_id is not None else [])
+    serialised per chat, and a rollback gives the number back (and the count). Returns
+    the chat as far as a message needs it (id, public id, department, operator id,
+    status, patron name, last_seq), or None when nothing matched (no lock is taken
+    then)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(take.update_sql(), take.params(chat_id))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -162,3 +201,64 @@ def _take_seq(chat_id, *, statuses, operator_id=None) -> Chat | None:
 _SEQ_FIELDS = [
     "id", "public_id", "department_id", "operator_id", "status", "patron_name", "last_seq"
 ]
+
+
+def _append_in_one_statement(
+    chat_id, take: SeqTake, *, sender, operator, client_id, body
+) -> Message | None:
+    """PostgreSQL: take the chat's next sequence number and store the message in one
+    statement (``_take_seq``'s UPDATE, and an ``INSERT ... SELECT`` from what it
+    returned, as data-modifying CTEs), so a message costs one round trip instead of
+    BEGIN, UPDATE, INSERT and COMMIT. Under the hot path's load the database threads
+    spent most of their time waiting on those round trips, holding the chat's row lock
+    across them.
+
+    The statement is atomic: a client id already stored (a retry, or two sends of one
+    id at once: the second waits for the first's row lock, then its INSERT fails)
+    raises IntegrityError and gives the number (and the count) back, as does any other
+    failure. Returns the message (its ``chat`` as ``_take_seq`` returns it), or None
+    when the chat did not match (nothing written)."""
+    created_at = timezone.now()
+    params = take.params(chat_id)
+    params += [sender, operator.pk if operator is not None else None, client_id, body, created_at]
+    with connection.cursor() as cursor:
+        cursor.execute(_one_statement_sql(take.update_sql()), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    chat = Chat.from_db(connection.alias, _SEQ_FIELDS, list(row[: len(_SEQ_FIELDS)]))
+    message_id, created_at = row[len(_SEQ_FIELDS) :]
+    message = Message(
+        id=message_id,
+        chat=chat,
+        seq=chat.last_seq,
+        sender=sender,
+        operator=operator,
+        client_id=client_id,
+        body=body,
+        created_at=created_at,
+    )
+    message._state.adding, message._state.db = False, connection.alias
+    return message
+
+
+@functools.cache
+def _one_statement_sql(update_sql):
+    """``_append_in_one_statement``'s SQL around ``update_sql`` (built once: the same
+    few texts on every message)."""
+    qn = connection.ops.quote_name
+    columns, casts = [], []
+    for name in ("sender", "operator", "client_id", "body", "created_at"):
+        field = Message._meta.get_field(name)
+        columns.append(qn(field.column))
+        casts.append(f"%s::{field.cast_db_type(connection)}")
+    chat_column = qn(Message._meta.get_field("chat").column)
+    seq_column = qn(Message._meta.get_field("seq").column)
+    returned = ", ".join(f"taken.{qn(f)}" for f in _SEQ_FIELDS)
+    inserted = ", ".join([chat_column, seq_column, *columns])
+    return (
+        f"WITH taken AS ({update_sql}),"
+        f" stored AS (INSERT INTO {qn(Message._meta.db_table)} ({inserted})"
+        f" SELECT id, last_seq, {', '.join(casts)} FROM taken RETURNING id, created_at)"
+        f" SELECT {returned}, stored.id, stored.created_at FROM taken, stored"
+    )

@@ -6,10 +6,10 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat import events, ratelimit, selectors
+from chat import events, selectors
 from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from chat.models import (
     Chat,
@@ -20,6 +20,8 @@ from chat.models import (
     hash_token,
 )
 from chat.services._common import (
+    SeqTake,
+    _append_in_one_statement,
     _append_message,
     _audit,
     _broadcast_queue,
@@ -96,8 +98,10 @@ def message_send(
     Returns ``(message, created)``. Sending the same client id again returns the
     message already stored (``created`` False) and broadcasts it again (see below).
     The sequence number is taken by one conditional ``UPDATE ... RETURNING`` on the
-    chat row (``_take_seq``), which also locks the row until the commit: numbers are
-    serialised per chat, and a refused or duplicate send rolls back, leaving no gap.
+    chat row, which also locks the row until the commit: numbers are serialised per
+    chat, and a refused or duplicate send rolls back, leaving no gap. On PostgreSQL
+    that UPDATE and the message's INSERT are one statement
+    (``_append_in_one_statement``); elsewhere, two in a transaction (``_take_seq``).
     """
     body = _clean_body(body)
     client_id = _clean_client_id(client_id)
@@ -138,32 +142,33 @@ class _Refused(Exception):
         self.error = error
 
 
-@transaction.atomic
 def _message_send(*, chat_id, body, client_id, sender, operator):
     if sender == Message.Sender.PATRON:
-        statuses, operator_id = (Chat.Status.WAITING, Chat.Status.ACTIVE), None
+        limit = settings.LIBDESK_LIMITS["PATRON_MESSAGES_PER_MINUTE"]
+        take = SeqTake(
+            statuses=(Chat.Status.WAITING, Chat.Status.ACTIVE),
+            patron_limit=limit if limit > 0 else None,
+            minute=int(timezone.now().timestamp()) // 60,
+        )
     elif sender == Message.Sender.OPERATOR:
         if operator is None:
             raise Forbidden("Only the librarian who claimed this chat can write in it.")
-        statuses, operator_id = (Chat.Status.ACTIVE,), operator.pk
+        take = SeqTake(statuses=(Chat.Status.ACTIVE,), operator_id=operator.pk)
     else:
         raise InvalidInput("Unknown sender.")
-    chat = _take_seq(chat_id, statuses=statuses, operator_id=operator_id)
-    if chat is None:
-        raise _Refused(_why_refused(chat_id, sender))
-    if sender == Message.Sender.PATRON:
-        limit = settings.LIBDESK_LIMITS["PATRON_MESSAGES_PER_MINUTE"]
-        if not ratelimit.allow("patron-msg", str(chat.pk), limit=limit, window_seconds=60):
-            raise _Refused(
-                RateLimited(
-                    f"You can send up to {limit} messages a minute. Please wait a moment; "
-                    "your message was not sent."
-                )
-            )
-    message = Message.objects.create(
-        chat=chat, seq=chat.last_seq, sender=sender, operator=operator, client_id=client_id, body=body
-    )
-    message.chat = chat
+    store = dict(sender=sender, operator=operator, client_id=client_id, body=body)
+    if connection.vendor == "postgresql":
+        if connection.in_atomic_block:
+            # A savepoint: a retry's IntegrityError must not break the caller's transaction.
+            with transaction.atomic():
+                message = _append_in_one_statement(chat_id, take, **store)
+        else:  # autocommit: the statement is its own transaction
+            message = _append_in_one_statement(chat_id, take, **store)
+    else:
+        message = _append_in_steps(chat_id, take, **store)
+    if message is None:
+        raise _Refused(_why_refused(chat_id, sender, take))
+    chat = message.chat
     Message.attachment.related.set_cached_value(message, None)
     events.broadcast_on_commit(
         events.chat_group(chat.pk),
@@ -173,11 +178,30 @@ def _message_send(*, chat_id, body, client_id, sender, operator):
     return message, True
 
 
-def _why_refused(chat_id, sender):
+@transaction.atomic
+def _append_in_steps(chat_id, take, *, sender, operator, client_id, body):
+    """``_append_in_one_statement`` for databases without data-modifying CTEs (SQLite,
+    whose transaction already serialises writers): the same conditions, in a transaction."""
+    chat = _take_seq(chat_id, take)
+    if chat is None:
+        return None
+    message = Message.objects.create(
+        chat=chat, seq=chat.last_seq, sender=sender, operator=operator, client_id=client_id, body=body
+    )
+    message.chat = chat
+    return message
+
+
+def _why_refused(chat_id, sender, take):
     found = Chat.objects.filter(pk=chat_id).values("status").first()
     if found is None:
         return NotFound()
     if sender == Message.Sender.PATRON:
+        if found["status"] in take.statuses:  # open: the minute's count was reached
+            return RateLimited(
+                f"You can send up to {take.patron_limit} messages a minute. Please wait a moment; "
+                "your message was not sent."
+            )
         return Conflict("This chat has ended.", code="chat_ended")
     if found["status"] != Chat.Status.ACTIVE:
         return Conflict("This chat is not active.", code="chat_not_active")

@@ -1,9 +1,10 @@
 """Patron rate limits answer with a clear message and leave other chats untouched."""
 
 import pytest
+from django.db.models import F
 
 from chat import services
-from chat.exceptions import RateLimited
+from chat.exceptions import Conflict, RateLimited
 from chat.models import Chat, Message
 from tests.factories import DepartmentFactory, OperatorFactory, start_chat
 
@@ -49,3 +50,39 @@ def test_messages_per_chat_are_limited_without_touching_other_chats(settings, on
     # a retry of an already stored message is still answered (idempotent), not limited
     again, created = services.message_send(chat_id=busy.pk, body="m0", client_id="b1", sender="patron")
     assert not created and again.seq == 2
+
+
+def test_the_message_limit_restarts_each_minute_and_counts_neither_retries_nor_the_librarian(
+    settings, online_reference
+):
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "PATRON_MESSAGES_PER_MINUTE": 2}
+    chat, _ = start_chat(online_reference, client_id="q0")
+    operator = online_reference.operators.get()
+    services.chat_claim(chat_id=chat.pk, operator=operator)
+    services.message_send(chat_id=chat.pk, body="one", client_id="p1", sender="patron")
+    for _ in range(3):  # retries of a stored message are answered, and not counted
+        assert services.message_send(chat_id=chat.pk, body="one", client_id="p1", sender="patron")[1] is False
+    for i in range(3):  # the librarian is not limited
+        services.message_send(
+            chat_id=chat.pk, body=f"o{i}", client_id=f"o{i}", sender="operator", operator=operator
+        )
+    services.message_send(chat_id=chat.pk, body="two", client_id="p2", sender="patron")
+    with pytest.raises(RateLimited):
+        services.message_send(chat_id=chat.pk, body="three", client_id="p3", sender="patron")
+    assert Chat.objects.get(pk=chat.pk).patron_minute_messages == 2  # the refusal was not counted
+    # A minute later (the row's minute moved back, as if the clock had moved on):
+    Chat.objects.filter(pk=chat.pk).update(patron_minute=F("patron_minute") - 1)
+    message, created = services.message_send(chat_id=chat.pk, body="three", client_id="p3", sender="patron")
+    assert created and message.body == "three"
+    counted = Chat.objects.values_list("patron_minute_messages", flat=True).get(pk=chat.pk)
+    assert counted == 1
+
+
+def test_an_ended_chat_is_refused_as_ended_not_as_rate_limited(settings, online_reference):
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "PATRON_MESSAGES_PER_MINUTE": 1}
+    chat, _ = start_chat(online_reference, client_id="q0")
+    services.message_send(chat_id=chat.pk, body="one", client_id="p1", sender="patron")
+    services.chat_end(chat_id=chat.pk, by="patron")
+    with pytest.raises(Conflict) as refused:
+        services.message_send(chat_id=chat.pk, body="two", client_id="p2", sender="patron")
+    assert refused.value.code == "chat_ended"
