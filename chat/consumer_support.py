@@ -12,11 +12,12 @@ process — and drops it when it is broken or left inside a transaction, as Djan
 at the end of a request.
 """
 
+import asyncio
+import contextvars
 import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
@@ -95,9 +96,21 @@ def socket_db(func):
     @functools.wraps(func)
     async def call(*args, **kwargs):
         wrapped, committed = events.after_call(func)
-        run = SyncToAsync(_on_db_thread, thread_sensitive=False, executor=_socket_executor())
+        # A plain executor call, not asgiref's SyncToAsync: these functions need none of
+        # its thread bookkeeping (no async_to_sync inside, no context to carry back),
+        # and on the message path its wrappers cost as much CPU as the service itself.
+        context = contextvars.copy_context()
+        work = _socket_executor().submit(context.run, _on_db_thread, wrapped, *args, **kwargs)
+        future = asyncio.wrap_future(work)
         try:
-            return await run(wrapped, *args, **kwargs)
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The socket went away mid-call. A call already running runs to its end (a
+            # thread cannot be stopped): wait for it, so that what it committed is still
+            # broadcast below; one not started yet is dropped.
+            if not work.cancel():
+                await asyncio.wait([future])
+            raise
         finally:
             await events.send_committed(committed)
 

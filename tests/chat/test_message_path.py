@@ -1,6 +1,9 @@
 """The live message path's cost and ordering: a message send is a fixed, small number of
 statements; the sockets forward each seq once, in whatever order events arrive."""
 
+import asyncio
+import threading
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -8,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat import events, services
-from chat.consumer_support import SentSeqs
+from chat.consumer_support import SentSeqs, socket_db
 from chat.exceptions import Conflict, Forbidden
 from chat.models import Chat, Message, OperatorConnection
 from tests.chat.test_consumers import patron_socket, receive_until, staff_socket
@@ -31,7 +34,7 @@ def _statements(captured):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_message_is_one_update_and_one_insert(claimed):
+def test_a_message_is_one_statement_on_postgresql_else_one_update_and_one_insert(claimed):
     chat, _token, alice = claimed
     for kwargs in ({"sender": "patron"}, {"sender": "operator", "operator": alice}):
         with CaptureQueriesContext(connection) as captured:
@@ -39,11 +42,54 @@ def test_a_message_is_one_update_and_one_insert(claimed):
                 chat_id=chat.pk, body="hi", client_id=f"c-{kwargs['sender']}", **kwargs
             )
         assert created
-        # The seq is taken by UPDATE ... RETURNING (which locks the row): no SELECT.
-        assert _statements(captured)[-3:] == ["UPDATE", "INSERT", "COMMIT"], (
-            captured.captured_queries
+        if connection.vendor == "postgresql":
+            # UPDATE ... RETURNING and INSERT ... SELECT in one autocommitted statement.
+            assert _statements(captured) == ["WITH"], captured.captured_queries
+        else:
+            # The seq is taken by UPDATE ... RETURNING (which locks the row): no SELECT.
+            assert _statements(captured)[-3:] == ["UPDATE", "INSERT", "COMMIT"], (
+                captured.captured_queries
+            )
+            assert len(captured) <= 4  # + BEGIN on SQLite
+        stored = Message.objects.select_related("operator").get(pk=message.pk)
+        assert (stored.seq, stored.sender, stored.operator, stored.client_id, stored.body) == (
+            message.seq, kwargs["sender"], kwargs.get("operator"), f"c-{kwargs['sender']}", "hi"
         )
-        assert len(captured) <= 4  # + BEGIN on SQLite
+        assert stored.created_at == message.created_at and message.chat.public_id == chat.public_id
+    assert list(Message.objects.filter(chat=chat).values_list("seq", flat=True)) == [1, 2, 3, 4]
+    assert Chat.objects.get(pk=chat.pk).last_seq == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_client_id_sent_at_once_from_eight_threads_is_stored_once_and_takes_one_seq(claimed):
+    """Eight retries of one message racing each other (a client that resent on several
+    sockets): one is stored; the others wait for its row lock, fail on the client id and
+    give their sequence number back, and are answered with the stored message."""
+    chat, _token, alice = claimed
+    barrier = threading.Barrier(8)
+    results = []
+
+    def send():
+        barrier.wait()
+        try:
+            results.append(
+                services.message_send(
+                    chat_id=chat.pk, body="once", client_id="same", sender="patron"
+                )
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(created for _, created in results) == [False] * 7 + [True]
+    stored = Message.objects.get(chat=chat, client_id="same")
+    assert {message.pk for message, _ in results} == {stored.pk}
+    assert results[0][0].seq == 3  # after the question and the join notice
+    services.message_send(chat_id=chat.pk, body="next", client_id="next", sender="patron")
     assert list(Message.objects.filter(chat=chat).values_list("seq", flat=True)) == [1, 2, 3, 4]
     assert Chat.objects.get(pk=chat.pk).last_seq == 4
 
@@ -156,3 +202,35 @@ async def test_the_staff_pong_carries_the_last_seq_of_each_chat_it_follows(claim
     opened, _ = await receive_until(operator, "chat.opened")
     assert [(m["seq"], m["body"]) for m in opened["messages"]] == [(last + 1, "lost on the way")]
     await operator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_call_whose_socket_went_away_mid_call_still_commits_and_broadcasts(claimed):
+    """A database call cannot be stopped once its thread runs it: when the socket's task
+    is cancelled meanwhile (the socket closed), the call ends, and what it committed is
+    still broadcast to the chat before the cancellation goes on."""
+    chat, _token, _alice = claimed
+    layer = get_channel_layer()
+    listener = await layer.new_channel()
+    await layer.group_add(events.chat_group(chat.pk), listener)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_send():
+        started.set()
+        release.wait(5)
+        return services.message_send(
+            chat_id=chat.pk, body="late", client_id="slow", sender="patron"
+        )
+
+    call = asyncio.ensure_future(socket_db(slow_send)())
+    assert await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+    call.cancel()
+    await asyncio.sleep(0.05)
+    assert not call.done()  # waiting for the call, not abandoning it
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    envelope = await asyncio.wait_for(layer.receive(listener), 5)
+    assert envelope["event"]["message"]["client_id"] == "slow"
+    last = await database_sync_to_async(lambda: chat.messages.order_by("seq").last().client_id)()
+    assert last == "slow"
