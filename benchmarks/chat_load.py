@@ -40,12 +40,32 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def backing_cpu_seconds() -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each PostgreSQL and Redis server process on this machine,
+    by program: on a 2-core machine they compete with Daphne for the same cores, and
+    what a message costs them is part of what it costs."""
+    found: dict[str, dict[int, float]] = {"postgres": {}, "redis-server": {}}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm in found:
+            found[comm][int(entry.name)] = cpu_seconds(int(entry.name))
+    return found
+
+
 class Phase:
-    """Server-side figures around one measured phase: CPU and memory per process."""
+    """Server-side figures around one measured phase: CPU and memory per process, and
+    the CPU PostgreSQL and Redis used meanwhile (every process of theirs on the machine:
+    only the benchmark should be using them)."""
 
     def __init__(self, servers):
         self.servers = servers
         self.cpu0 = [cpu_seconds(s.proc.pid) for s in servers]
+        self.backing0 = backing_cpu_seconds()
         self.own0 = time.process_time()
         self.t0 = time.monotonic()
 
@@ -53,8 +73,15 @@ class Phase:
         elapsed = time.monotonic() - self.t0
         cpu = [cpu_seconds(s.proc.pid) - c for s, c in zip(self.servers, self.cpu0, strict=True)]
         mem = [s.memory() for s in self.servers]
+        backing = {
+            program: sum(cpu - self.backing0[program].get(pid, 0.0) for pid, cpu in pids.items())
+            / elapsed
+            for program, pids in backing_cpu_seconds().items()
+        }
         return {
             "server_cpu": sum(cpu) / elapsed,
+            "pg_cpu": backing["postgres"],
+            "redis_cpu": backing["redis-server"],
             "client_cpu": (time.process_time() - self.own0) / elapsed,
             "hwm_mb": [m["hwm"] / 1024 for m in mem],
         }
@@ -262,6 +289,7 @@ def one_line(config, kind, rate, r) -> list:
         f"{r['unacked']}",
         "+".join(f"{m:.0f}" for m in r["hwm_mb"]),
         f"{r['server_cpu'] * 100:.0f}%",
+        f"{r['pg_cpu'] * 100:.0f}%/{r['redis_cpu'] * 100:.0f}%",
         f"{r['client_cpu'] * 100:.0f}%",
     ]
 
@@ -280,6 +308,7 @@ HEADERS = [
     "unacked",
     "peak MB/proc",
     "srv cpu",
+    "pg/redis cpu",
     "gen cpu",
 ]
 
@@ -308,6 +337,7 @@ def ratio_line(config, rate, desk, floor) -> list:
         "",
         ratio(max(desk["hwm_mb"]), max(floor["hwm_mb"])),
         ratio(desk["server_cpu"], floor["server_cpu"]),
+        ratio(desk["pg_cpu"], floor["pg_cpu"]),
         "",
     ]
 

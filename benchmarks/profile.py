@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections import Counter
@@ -35,6 +36,9 @@ class Profiler:
                         str(out),
                         "--nonblocking",
                         "--threads",
+                        # "--gil" (BENCH_PYSPY_ARGS): only the thread holding the GIL, i.e.
+                        # where the Python CPU goes, not threads waiting on a socket.
+                        *os.environ.get("BENCH_PYSPY_ARGS", "").split(),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -52,10 +56,14 @@ class Profiler:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        keep = os.environ.get("BENCH_PYSPY_KEEP")  # a folder to keep the raw stacks in
         for out in self.outputs:
             if not out.exists():
                 harness.log("py-spy wrote nothing (is it installed?)")
                 continue
+            if keep:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                shutil.copy(out, Path(keep) / out.name)
             inclusive, leaf, by_thread, total = Counter(), Counter(), Counter(), 0
             for line in out.read_text().splitlines():
                 stack, _, count = line.rpartition(" ")
