@@ -360,15 +360,23 @@ def _entry_figures_one_pass(flt: ReportFilter) -> dict:
 def report(flt: ReportFilter) -> dict:
     """Everything the /analytics/ page shows. Unfiltered or by department only: from the
     figures kept per day (``analytics.rollups``; the days not kept are computed from the
-    entries). Other filters, on PostgreSQL: two queries whatever the range (every entry
-    figure in one pass, every chat figure in another); elsewhere one or two queries per
-    figure."""
+    entries). Other filters: the entry figures on PostgreSQL in one query whatever the
+    range (every figure in one pass), elsewhere one or two queries per figure; the chat
+    figures kept too (those filters leave them as they are) unless by staff (one more
+    query)."""
     if not flt.filters_set:
         return {"filter": flt, **rollups.report(flt.start, flt.end)}
     if flt.filters_set == {"department"}:  # the kept figures hold each department's share
         return {"filter": flt, **rollups.report(flt.start, flt.end, flt.department.pk)}
+    if flt.staff is None:
+        # Location, mode and question type describe entries, not chats: the chat figures
+        # are the library's or the department's, kept.
+        department = flt.department.pk if flt.department is not None else None
+        chat_figures = rollups.chat_figures(flt.start, flt.end, department)
+    else:
+        chat_figures = chat_stats(flt)
     if connection.vendor == "postgresql":
-        return {"filter": flt, **_entry_figures_one_pass(flt), "chats": chat_stats(flt)}
+        return {"filter": flt, **_entry_figures_one_pass(flt), "chats": chat_figures}
     duration_stats = duration(flt)
     return {
         "filter": flt,
@@ -381,5 +389,5 @@ def report(flt: ReportFilter) -> dict:
         "by_read_scale": by_read_scale(flt),
         "by_referral": by_referral(flt),
         "duration": duration_stats,
-        "chats": chat_stats(flt),
+        "chats": chat_figures,
     }

@@ -328,24 +328,8 @@ def report(start: date, end: date, department: int | None = None) -> dict:
     returns. Kept months and days: three or four queries over their figures; the other
     days: ``compute_days``; then the names of the choices, operators and departments
     counted."""
-    if department is None:
-        day_rows = list(_kept(start, end).values("day", *TOTALS))
-        kept_days = {row["day"] for row in day_rows}
-    else:
-        kept_days = set(_kept(start, end).values_list("day", flat=True))
-        day_rows = list(
-            ReportDepartmentDay.objects.filter(
-                department=department, day__gte=start, day__lte=end
-            ).values("day", *TOTALS)
-        )
-        day_rows = [row for row in day_rows if row["day"] in kept_days]
+    day_rows, kept_days, live = _days(start, end, department)
     per_day = {row["day"]: row["entries"] for row in day_rows}
-    span = (end - start).days + 1
-    every_day = [start + timedelta(days=i) for i in range(span)]
-    live = compute_days([d for d in every_day if d not in kept_days], department=department)
-    months = _kept_months(start, end, kept_days) if kept_days else []
-    in_months = {d for m in months for d in month_days(m)}
-
     totals = DayFigures(**{name: sum(row[name] for row in day_rows) for name in TOTALS})
     grid = [[0] * 24 for _ in range(7)]
     for d, fig in live.items():
@@ -355,13 +339,8 @@ def report(start: date, end: date, department: int | None = None) -> dict:
                 grid[d.isoweekday() - 1][value] += n
         totals.add(fig)  # its hours too, unread below: the grid has them by weekday
     counts = totals.counts
-    kept = [Q(whole_month=True, day__in=months)] if months else []
-    kept += [
-        Q(whole_month=False, day__gte=first, day__lte=last)
-        for first, last in day_ranges(kept_days - in_months)
-    ]
-    if kept:
-        figures = ReportFigure.objects.filter(reduce(or_, kept), department=department)
+    figures = _kept_figures(start, end, kept_days, department)
+    if figures is not None:
         for row in summed_by_value(figures):
             counts[key(*(row[name] for name in KEY_FIELDS))] += row["n"]
         for row in summed_by_weekday_hour(figures):
@@ -374,16 +353,7 @@ def report(start: date, end: date, department: int | None = None) -> dict:
         pairs = [(k[1], n) for k, n in counts.items() if k[0] == figure and n]
         return sorted(pairs, key=lambda pair: (pair[0] is None, pair[0] or 0))
 
-    claimed = totals.chats_claimed
-    chats = {
-        "total": totals.chats,
-        "claimed": claimed,
-        "abandoned": totals.chats_abandoned,
-        "without_entry": totals.chats_without_entry,
-        "waiting_now": totals.waiting,
-        "mean_wait": totals.wait_seconds_total / claimed if claimed else None,
-        "median_wait": median_of_counts(values_of(Figure.WAIT)),
-    }
+    chats = _chat_figures(totals, values_of(Figure.WAIT))
     return {
         **entry_figures(
             start,
@@ -396,6 +366,73 @@ def report(start: date, end: date, department: int | None = None) -> dict:
             minutes=values_of(Figure.DURATION),
         ),
         "chats": chats,
+    }
+
+
+def chat_figures(start: date, end: date, department: int | None = None) -> dict:
+    """``report(start, end, department)["chats"]`` alone: the chat figures, which the
+    filters that describe entries and not chats (location, mode, question type) leave
+    as they are. The kept days' totals and waits, and the days not kept computed."""
+    day_rows, kept_days, live = _days(start, end, department)
+    totals = DayFigures(**{name: sum(row[name] for row in day_rows) for name in TOTALS})
+    for fig in live.values():
+        totals.add(fig)
+    waits = Counter({k[1]: n for k, n in totals.counts.items() if k[0] == Figure.WAIT})
+    figures = _kept_figures(start, end, kept_days, department)
+    if figures is not None:
+        summed = figures.filter(figure=Figure.WAIT).values("value").annotate(n=Sum("count"))
+        for row in summed.order_by():
+            waits[row["value"]] += row["n"]
+    pairs = [(value, n) for value, n in waits.items() if n]
+    return _chat_figures(totals, sorted(pairs, key=lambda pair: (pair[0] is None, pair[0] or 0)))
+
+
+def _days(start, end, department):
+    """The kept days of ``start``…``end``: their totals rows (the library's, or the
+    department's share) and the set of them; and the figures of the other days,
+    computed (``compute_days``)."""
+    if department is None:
+        day_rows = list(_kept(start, end).values("day", *TOTALS))
+        kept_days = {row["day"] for row in day_rows}
+    else:
+        kept_days = set(_kept(start, end).values_list("day", flat=True))
+        day_rows = list(
+            ReportDepartmentDay.objects.filter(
+                department=department, day__gte=start, day__lte=end
+            ).values("day", *TOTALS)
+        )
+        day_rows = [row for row in day_rows if row["day"] in kept_days]
+    span = (end - start).days + 1
+    every_day = [start + timedelta(days=i) for i in range(span)]
+    live = compute_days([d for d in every_day if d not in kept_days], department=department)
+    return day_rows, kept_days, live
+
+
+def _kept_figures(start, end, kept_days, department) -> QuerySet | None:
+    """The kept figure rows that cover ``kept_days``: a whole month's sums where every
+    day of the month is kept, the days' own rows elsewhere (None: no day kept)."""
+    if not kept_days:
+        return None
+    months = _kept_months(start, end, kept_days)
+    in_months = {d for m in months for d in month_days(m)}
+    kept = [Q(whole_month=True, day__in=months)] if months else []
+    kept += [
+        Q(whole_month=False, day__gte=first, day__lte=last)
+        for first, last in day_ranges(kept_days - in_months)
+    ]
+    return ReportFigure.objects.filter(reduce(or_, kept), department=department)
+
+
+def _chat_figures(totals: "DayFigures", waits: list[tuple]) -> dict:
+    claimed = totals.chats_claimed
+    return {
+        "total": totals.chats,
+        "claimed": claimed,
+        "abandoned": totals.chats_abandoned,
+        "without_entry": totals.chats_without_entry,
+        "waiting_now": totals.waiting,
+        "mean_wait": totals.wait_seconds_total / claimed if claimed else None,
+        "median_wait": median_of_counts(waits),
     }
 
 

@@ -299,6 +299,33 @@ def test_a_department_report_reads_its_kept_share(year, department):
     assert_same(reports.report(narrower), live(narrower))
 
 
+def test_filters_that_describe_entries_take_the_chat_figures_kept(year, department, operator):
+    """Location, mode and question type narrow the entries, not the chats: the chat
+    figures of such a report are the library's or the department's, read from what is
+    kept (and computed for the days that are not); a staff filter narrows the chats."""
+    analytics_services.report_days_build(before=START + timedelta(days=200), limit=None)
+    mode = Mode.objects.first()
+    location = Interaction.objects.exclude(location=None).first().location
+    narrowed = [
+        {"mode": mode},
+        {"department": department, "mode": mode},
+        {"location": location},
+        {"staff": operator.user},
+    ]
+    for start, end in [(YEAR.start, YEAR.end), (year, year), (date(2025, 6, 1), date(2025, 9, 1))]:
+        for narrowing in narrowed:
+            flt = reports.ReportFilter(start=start, end=end, **narrowing)
+            assert_same(reports.report(flt), live(flt))
+    by_mode = reports.ReportFilter(start=YEAR.start, end=YEAR.end, mode=mode)
+    assert reports.report(by_mode)["chats"]["total"] == 4  # every chat of the year
+    # Behind the services' back: the chats change, the kept figures do not.
+    Chat.objects.filter(created_at__date=year).update(claimed_at=None)
+    assert reports.report(by_mode)["chats"] == reports.report(YEAR)["chats"]
+    assert reports.report(by_mode)["chats"] != reports.chat_stats(by_mode)
+    by_staff = reports.ReportFilter(start=YEAR.start, end=YEAR.end, staff=operator.user)
+    assert reports.report(by_staff)["chats"] == reports.chat_stats(by_staff)
+
+
 def test_the_command_and_the_hourly_task(operator, settings):
     today = timezone.localdate()
     first = today - timedelta(days=3)
