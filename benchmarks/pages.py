@@ -150,7 +150,8 @@ def _ok(response):
 def _reports(get, year, operator, args):
     """The reports page: with no day's figures kept (analytics.rollups), then after
     building every past day (timed): 30 days, a year, a year of one department (kept
-    too), and a year filtered by department and mode (read from the entries)."""
+    too), and a year filtered by department and mode, by mode, by librarian (the entry
+    figures read from the entries; the chat figures kept, but by librarian)."""
     from analytics.models import ReportDay, ReportDepartmentDay, ReportFigure, ReportMonth
     from analytics.services import report_days_build
 
@@ -188,6 +189,13 @@ def _reports(get, year, operator, args):
         _time("GET /analytics/ (a year, department + mode)",
               lambda: get(f"/analytics/{year}&department={department.pk}&mode={mode.pk}"),
               args.repeat, args.explain, _ok),
+        _time("GET /analytics/ (30 days, one mode)",
+              lambda: get(f"/analytics/?mode={mode.pk}"), args.repeat, args.explain, _ok),
+        _time("GET /analytics/ (a year, one mode)",
+              lambda: get(f"/analytics/{year}&mode={mode.pk}"), args.repeat, args.explain, _ok),
+        _time("GET /analytics/ (a year, one librarian)",
+              lambda: get(f"/analytics/{year}&staff={operator.user_id}"), args.repeat,
+              args.explain, _ok),
     ]
     return rows
 
