@@ -318,7 +318,9 @@ class ChatAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["patron_name", "patron_email", "messages__body"]
     inlines = [MessageInline, AttachmentInline, RatingInline, AuditInline]
-    exclude = ["patron_token_digest"]
+    # The token's digest, and the patron's message count of the current minute (the
+    # rate limit's, meaningless to a reader of the transcript).
+    exclude = ["patron_token_digest", "patron_minute", "patron_minute_messages"]
 
     def has_add_permission(self, request):
         return False

@@ -225,6 +225,7 @@ def test_chats_are_read_only_with_their_transcript(desk_admin, reference, alice)
     assert "Where are the atlases?" in text and "Alice has joined the chat." in text
     assert 'name="_save"' not in text  # nothing to save
     assert chat.patron_token_digest not in text
+    assert "Patron minute" not in text  # the message rate limit's counter
     before = Chat.objects.get(pk=chat.pk).patron_name
     desk_admin.post(reverse("admin:chat_chat_change", args=[chat.pk]), {"patron_name": "Changed"})
     assert Chat.objects.get(pk=chat.pk).patron_name == before
