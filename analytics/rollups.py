@@ -19,8 +19,10 @@ function the build uses (``compute_days``), so the two can only agree.
 
 The unfiltered report and a report filtered by department alone are read this way
 (what a library looks at most: a month, a term, a year, a department's); any other
-filter (location, mode, staff, question type) goes through ``analytics.reports``' one
-pass over the entries.
+filter (location, mode, staff, question type) takes its entry figures from
+``analytics.reports``' one pass over the entries, and its chat figures from here
+(``chat_figures``: location, mode and question type describe entries, not chats) but
+for a staff filter, which narrows the chats too.
 """
 
 from collections import Counter
