@@ -27,6 +27,7 @@ from chat.consumer_media import (
     PatronMediaFrames,
     StaffMediaFrames,
 )
+from chat.consumer_sends import ConcurrentSends
 from chat.consumer_support import SentSeqs, service, socket_db
 from chat.exceptions import (
     TRANSIENT_ERRORS,
@@ -81,7 +82,7 @@ def _int_at_least_zero(value, name) -> int:
     return value
 
 
-class DeskConsumer(AsyncWebsocketConsumer):
+class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
     """Frame parsing and error frames shared by the patron and staff sockets.
 
     A frame is a JSON object with a string ``type``; ``frame_<type with . as _>``
@@ -137,15 +138,20 @@ class DeskConsumer(AsyncWebsocketConsumer):
             )
             return
         handler = getattr(self, "frame_" + frame["type"].replace(".", "_"))
-        try:
-            await handler(frame)
-        except (DeskError, *TRANSIENT_ERRORS) as error:
-            if not isinstance(error, DeskError):  # database or Redis away for a moment
-                logger.warning("%s failed, the client will retry: %r", frame["type"], error)
-                error = Unavailable()
-            if isinstance(frame.get("client_id"), str):
-                extra["client_id"] = frame["client_id"]
-            await self.send_json(error.as_frame(**extra))
+
+        async def handle():
+            try:
+                await handler(frame)
+            except (DeskError, *TRANSIENT_ERRORS) as error:
+                if not isinstance(error, DeskError):  # database or Redis away for a moment
+                    logger.warning("%s failed, the client will retry: %r", frame["type"], error)
+                    error = Unavailable()
+                if isinstance(frame.get("client_id"), str):
+                    extra["client_id"] = frame["client_id"]
+                await self.send_json(error.as_frame(**extra))
+
+        # Sends run beside the socket's other work, in order per chat (chat.consumer_sends).
+        await self.run_frame(frame, handle)
 
     async def frame_ping(self, frame):
         await self.send_json({"type": "pong"})
