@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html
 
@@ -165,8 +166,14 @@ class OperatorMembershipInline(admin.TabularInline):
     verbose_name_plural = "Departments"
 
 
+# A link typed without its scheme ("zoom.us/j/1") is taken as https, not http (Django
+# 6's default; saying so silences 5.x's warning about the change).
+URL_FIELDS_ASSUME_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+
+
 @admin.register(Operator)
 class OperatorAdmin(ServiceSavedAdmin):
+    formfield_overrides = URL_FIELDS_ASSUME_HTTPS
     list_display = ["user", "name_patrons_see", "department_names", "status", "max_chats"]
     list_filter = ["departments", "status"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "display_name"]
@@ -311,6 +318,8 @@ class RatingInline(ReadOnlyInline):
 @admin.register(Chat)
 class ChatAdmin(admin.ModelAdmin):
     """Read-only: nobody edits a transcript."""
+
+    formfield_overrides = URL_FIELDS_ASSUME_HTTPS
 
     list_display = ["pk", "department", "status", "patron_name", "operator", "created_at"]
     list_filter = ["department", "status", "operator", "created_at"]

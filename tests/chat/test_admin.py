@@ -158,6 +158,7 @@ def test_a_desk_admin_edits_an_operator(desk_admin, alice, reference):
         "user": str(alice.user.pk),
         "display_name": "Ali",
         "max_chats": "3",
+        "meeting_url": "zoom.example/j/42",  # typed without its scheme
         **_inline_management("membership_set", total=2, initial=1),
         "membership_set-0-id": str(membership.pk),
         "membership_set-0-operator": str(alice.pk),
@@ -171,6 +172,7 @@ def test_a_desk_admin_edits_an_operator(desk_admin, alice, reference):
     assert response.status_code == 302, response.content.decode()[:3000]
     alice.refresh_from_db()
     assert (alice.display_name, alice.max_chats, alice.public_name) == ("Ali", 3, "Ali")
+    assert alice.meeting_url == "https://zoom.example/j/42"  # https assumed, not http
     assert set(alice.departments.values_list("slug", flat=True)) == {"reference", "circulation"}
 
 
