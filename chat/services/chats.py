@@ -197,7 +197,8 @@ def _why_refused(chat_id, sender, take):
     if found is None:
         return NotFound()
     if sender == Message.Sender.PATRON:
-        if found["status"] in take.statuses:  # open: the minute's count was reached
+        if take.patron_limit is not None and found["status"] in take.statuses:
+            # Open, so the UPDATE's other condition failed: the minute's count was reached.
             return RateLimited(
                 f"You can send up to {take.patron_limit} messages a minute. Please wait a moment; "
                 "your message was not sent."
