@@ -342,6 +342,37 @@ def ratio_line(config, rate, desk, floor) -> list:
     ]
 
 
+# Every run's figures by (configuration, path), for the peak lines under the table.
+PEAKS: dict[tuple[str, str], list[dict]] = {}
+
+# A path "keeps up" with a rate when it delivers nearly all of it, in bounded time.
+KEPT_UP_DELIVERED = 0.98
+KEPT_UP_P99_MS = 1000.0
+
+
+def kept_up(result: dict) -> bool:
+    p99 = max(result["p2o"]["p99"], result["o2p"]["p99"])
+    return result["delivered_rate"] >= KEPT_UP_DELIVERED * result["sent_rate"] and (
+        p99 <= KEPT_UP_P99_MS
+    )
+
+
+def peak_lines() -> list[str]:
+    """Per configuration and path, over the rates run: the most offered msg/s it kept up
+    with, and the most it delivered (at saturation); then the desk's ratio to the floor."""
+    lines, best = [], {}
+    for (name, path), results in PEAKS.items():
+        kept = [r["sent_rate"] for r in results if kept_up(r)]
+        best[(name, path)] = (max(kept, default=0.0), max(r["delivered_rate"] for r in results))
+    for (name, path), (kept, most) in best.items():
+        line = f"# peak {name} {path}: kept up with {kept:.0f} msg/s, delivered at most {most:.0f}"
+        floor = best.get((name, "floor"))
+        if path == "desk" and floor and floor[0] and floor[1]:
+            line += f" (desk/floor: kept up {kept / floor[0]:.2f}x, at most {most / floor[1]:.2f}x)"
+        lines.append(line)
+    return lines
+
+
 async def load_config(config, args) -> list[list]:
     workdir = harness.make_workdir()
     stack = harness.Stack(config, workdir)
@@ -366,6 +397,9 @@ async def load_config(config, args) -> list[list]:
             rows.append(one_line(config, "desk", rate, desk))
             if floor:
                 rows.append(ratio_line(config, rate, desk, floor))
+            for path, result in (("floor", floor), ("desk", desk)):
+                if result is not None:
+                    PEAKS.setdefault((config.name, path), []).append(result)
     finally:
         stack.cleanup()
         if not args.keep:
@@ -554,6 +588,12 @@ def main(argv=None) -> int:
     print(
         "# lost = sent but never delivered to the other side; echo = to the sender's own socket; "
         "db miss/dbl/gaps = acked but not stored / stored twice / chats with seq gaps"
+    )
+    for line in peak_lines():
+        print(line)
+    print(
+        f"# kept up = delivered >= {KEPT_UP_DELIVERED:.0%} of what was offered, p99 <= "
+        f"{KEPT_UP_P99_MS:.0f} ms (run several rates, e.g. --rate 4,5,5.5,6, to find the peak)"
     )
     return 0
 
