@@ -104,7 +104,7 @@ def fill(*, chats: int, messages: int, tickets: int, entries: int):
         f"""
         INSERT INTO chat_chat (public_id, department_id, status, patron_token_digest,
             patron_name, patron_email, page_url, operator_id, last_seq, created_at,
-            claimed_at, ended_at, ended_by, closed_at, patron_minute, patron_minute_messages)
+            claimed_at, ended_at, ended_by, closed_at)
         SELECT gen_random_uuid(), {_pick(dep_ids, hsh + ' / 7')}, s,
                encode(sha256(('bench-pages-' || i)::bytea), 'hex'),
                'Patron ' || i, CASE WHEN i % 3 = 0 THEN 'p' || i || '@example.org' ELSE '' END,
@@ -115,8 +115,7 @@ def fill(*, chats: int, messages: int, tickets: int, entries: int):
                CASE WHEN s IN ('ended', 'closed')
                     THEN t + make_interval(secs => 600 + {hsh} % 1800) END,
                CASE WHEN s IN ('ended', 'closed') THEN 'operator' ELSE '' END,
-               CASE WHEN s = 'closed' THEN t + make_interval(secs => 2400 + {hsh} % 1800) END,
-               0, 0
+               CASE WHEN s = 'closed' THEN t + make_interval(secs => 2400 + {hsh} % 1800) END
         FROM (
             SELECT i, {status} AS s, {operator} AS op,
                    now() - make_interval(secs => ({chats} - i) * (31536000.0 / {chats})) AS t

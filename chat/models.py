@@ -159,11 +159,15 @@ class Chat(models.Model):
     last_seq = models.PositiveIntegerField(default=0)
     # The patron's messages per minute (LIMIT_PATRON_MESSAGES_PER_MINUTE), counted in
     # the row that numbers them, by the statement that takes the number: exact across
-    # processes, no round trip of its own, and it holds while Redis is away.
+    # processes, no round trip of its own, and it holds while Redis is away. A default in
+    # the database too, so that rows inserted by anything else (processes of the previous
+    # release during an upgrade, bulk loads) need not name them.
     patron_minute = models.PositiveIntegerField(
-        default=0, help_text="The minute (Unix time // 60) patron_minute_messages counts."
+        default=0,
+        db_default=0,
+        help_text="The minute (Unix time // 60) patron_minute_messages counts.",
     )
-    patron_minute_messages = models.PositiveIntegerField(default=0)
+    patron_minute_messages = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

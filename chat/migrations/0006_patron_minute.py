@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='chat',
             name='patron_minute',
-            field=models.PositiveIntegerField(default=0, help_text='The minute (Unix time // 60) patron_minute_messages counts.'),
+            field=models.PositiveIntegerField(db_default=0, default=0, help_text='The minute (Unix time // 60) patron_minute_messages counts.'),
         ),
         migrations.AddField(
             model_name='chat',
             name='patron_minute_messages',
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
     ]

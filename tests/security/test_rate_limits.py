@@ -1,7 +1,11 @@
 """Patron rate limits answer with a clear message and leave other chats untouched."""
 
+import uuid
+
 import pytest
+from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 
 from chat import services
 from chat.exceptions import Conflict, RateLimited
@@ -61,7 +65,8 @@ def test_the_message_limit_restarts_each_minute_and_counts_neither_retries_nor_t
     services.chat_claim(chat_id=chat.pk, operator=operator)
     services.message_send(chat_id=chat.pk, body="one", client_id="p1", sender="patron")
     for _ in range(3):  # retries of a stored message are answered, and not counted
-        assert services.message_send(chat_id=chat.pk, body="one", client_id="p1", sender="patron")[1] is False
+        again = services.message_send(chat_id=chat.pk, body="one", client_id="p1", sender="patron")
+        assert again[1] is False
     for i in range(3):  # the librarian is not limited
         services.message_send(
             chat_id=chat.pk, body=f"o{i}", client_id=f"o{i}", sender="operator", operator=operator
@@ -72,7 +77,9 @@ def test_the_message_limit_restarts_each_minute_and_counts_neither_retries_nor_t
     assert Chat.objects.get(pk=chat.pk).patron_minute_messages == 2  # the refusal was not counted
     # A minute later (the row's minute moved back, as if the clock had moved on):
     Chat.objects.filter(pk=chat.pk).update(patron_minute=F("patron_minute") - 1)
-    message, created = services.message_send(chat_id=chat.pk, body="three", client_id="p3", sender="patron")
+    message, created = services.message_send(
+        chat_id=chat.pk, body="three", client_id="p3", sender="patron"
+    )
     assert created and message.body == "three"
     counted = Chat.objects.values_list("patron_minute_messages", flat=True).get(pk=chat.pk)
     assert counted == 1
@@ -86,3 +93,23 @@ def test_an_ended_chat_is_refused_as_ended_not_as_rate_limited(settings, online_
     with pytest.raises(Conflict) as refused:
         services.message_send(chat_id=chat.pk, body="two", client_id="p2", sender="patron")
     assert refused.value.code == "chat_ended"
+
+
+def test_a_chat_inserted_without_the_counter_columns_is_counted_from_zero(
+    settings, online_reference
+):
+    """Processes of the previous release (during an upgrade) insert chats without the
+    counter's columns: the database fills them in."""
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "PATRON_MESSAGES_PER_MINUTE": 1}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO chat_chat (public_id, status, patron_token_digest, patron_name,"
+            " patron_email, page_url, last_seq, created_at, ended_by, department_id)"
+            " VALUES (%s, 'waiting', %s, '', '', '', 0, %s, '', %s)",
+            [uuid.uuid4().hex, "d" * 64, timezone.now(), online_reference.pk],
+        )
+    chat = Chat.objects.get(patron_token_digest="d" * 64)
+    assert (chat.patron_minute, chat.patron_minute_messages) == (0, 0)
+    assert services.message_send(chat_id=chat.pk, body="hi", client_id="p1", sender="patron")[1]
+    with pytest.raises(RateLimited):
+        services.message_send(chat_id=chat.pk, body="again", client_id="p2", sender="patron")
