@@ -1,12 +1,13 @@
 """Helpers shared by the chat services: input cleaning, audit rows, appending a message
 to a locked chat, the queue broadcast and the chat row lock."""
 
+import contextlib
 import functools
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from chat import events, selectors
@@ -221,7 +222,10 @@ def _append_in_one_statement(
     created_at = timezone.now()
     params = take.params(chat_id)
     params += [sender, operator.pk if operator is not None else None, client_id, body, created_at]
-    with connection.cursor() as cursor:
+    # In autocommit the statement is its own transaction; inside a caller's, a savepoint,
+    # so that a retry's IntegrityError leaves the caller's transaction usable.
+    own = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with own, connection.cursor() as cursor:
         cursor.execute(_one_statement_sql(take.update_sql()), params)
         row = cursor.fetchone()
     if row is None:

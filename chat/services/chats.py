@@ -156,16 +156,10 @@ def _message_send(*, chat_id, body, client_id, sender, operator):
         take = SeqTake(statuses=(Chat.Status.ACTIVE,), operator_id=operator.pk)
     else:
         raise InvalidInput("Unknown sender.")
-    store = dict(sender=sender, operator=operator, client_id=client_id, body=body)
-    if connection.vendor == "postgresql":
-        if connection.in_atomic_block:
-            # A savepoint: a retry's IntegrityError must not break the caller's transaction.
-            with transaction.atomic():
-                message = _append_in_one_statement(chat_id, take, **store)
-        else:  # autocommit: the statement is its own transaction
-            message = _append_in_one_statement(chat_id, take, **store)
-    else:
-        message = _append_in_steps(chat_id, take, **store)
+    append = _append_in_one_statement if connection.vendor == "postgresql" else _append_in_steps
+    message = append(
+        chat_id, take, sender=sender, operator=operator, client_id=client_id, body=body
+    )
     if message is None:
         raise _Refused(_why_refused(chat_id, sender, take))
     chat = message.chat
