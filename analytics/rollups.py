@@ -332,14 +332,13 @@ def report(start: date, end: date, department: int | None = None) -> dict:
     counted."""
     day_rows, kept_days, live = _days(start, end, department)
     per_day = {row["day"]: row["entries"] for row in day_rows}
-    totals = DayFigures(**{name: sum(row[name] for row in day_rows) for name in TOTALS})
     grid = [[0] * 24 for _ in range(7)]
     for d, fig in live.items():
         per_day[d] = fig.entries
         for (figure, value, *_rest), n in fig.counts.items():
             if figure == Figure.HOUR:
                 grid[d.isoweekday() - 1][value] += n
-        totals.add(fig)  # its hours too, unread below: the grid has them by weekday
+    totals = _totals(day_rows, live)  # the live hours too, unread below: the grid has them
     counts = totals.counts
     figures = _kept_figures(start, end, kept_days, department)
     if figures is not None:
@@ -352,8 +351,7 @@ def report(start: date, end: date, department: int | None = None) -> dict:
                 grid[row["value"] // 24][row["value"] % 24] += row["n"]
 
     def values_of(figure) -> list[tuple]:
-        pairs = [(k[1], n) for k, n in counts.items() if k[0] == figure and n]
-        return sorted(pairs, key=lambda pair: (pair[0] is None, pair[0] or 0))
+        return _by_value((k[1], n) for k, n in counts.items() if k[0] == figure)
 
     chats = _chat_figures(totals, values_of(Figure.WAIT))
     return {
@@ -376,17 +374,27 @@ def chat_figures(start: date, end: date, department: int | None = None) -> dict:
     filters that describe entries and not chats (location, mode, question type) leave
     as they are. The kept days' totals and waits, and the days not kept computed."""
     day_rows, kept_days, live = _days(start, end, department)
-    totals = DayFigures(**{name: sum(row[name] for row in day_rows) for name in TOTALS})
-    for fig in live.values():
-        totals.add(fig)
+    totals = _totals(day_rows, live)
     waits = Counter({k[1]: n for k, n in totals.counts.items() if k[0] == Figure.WAIT})
     figures = _kept_figures(start, end, kept_days, department)
     if figures is not None:
         summed = figures.filter(figure=Figure.WAIT).values("value").annotate(n=Sum("count"))
         for row in summed.order_by():
             waits[row["value"]] += row["n"]
-    pairs = [(value, n) for value, n in waits.items() if n]
-    return _chat_figures(totals, sorted(pairs, key=lambda pair: (pair[0] is None, pair[0] or 0)))
+    return _chat_figures(totals, _by_value(waits.items()))
+
+
+def _totals(day_rows, live) -> "DayFigures":
+    """The kept days' totals rows and the live days' figures, added up."""
+    totals = DayFigures(**{name: sum(row[name] for row in day_rows) for name in TOTALS})
+    for fig in live.values():
+        totals.add(fig)
+    return totals
+
+
+def _by_value(pairs) -> list[tuple]:
+    """(value, count) pairs with a count, by value (None last)."""
+    return sorted(((v, n) for v, n in pairs if n), key=lambda pair: (pair[0] is None, pair[0] or 0))
 
 
 def _days(start, end, department):
