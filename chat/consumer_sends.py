@@ -27,16 +27,15 @@ class ConcurrentSends:
 
     send_frames = frozenset({"message.send"})
 
-    def _send_state(self):
-        if not hasattr(self, "_sends_in_flight"):
-            self._sends_in_flight: set[asyncio.Task] = set()
-            self._send_lanes: dict = {}  # lane -> its last send task
-        return self._sends_in_flight, self._send_lanes
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sends_in_flight: set[asyncio.Task] = set()
+        self._send_lanes: dict = {}  # lane -> its last send task
 
     async def run_frame(self, frame, handle):
         """Run ``handle()`` (a coroutine function: the frame's handler and its error
         frames) for ``frame`` under the rules above."""
-        in_flight, lanes = self._send_state()
+        in_flight, lanes = self._sends_in_flight, self._send_lanes
         if frame["type"] not in self.send_frames:
             if in_flight:
                 await asyncio.wait(list(in_flight))
