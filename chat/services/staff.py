@@ -36,6 +36,12 @@ def presence_set(*, operator: Operator, status: str, reason: str = "") -> Operat
     if status not in Operator.Status.values:
         raise InvalidInput("Status must be online, away or offline.")
     now = timezone.now()
+    # The stored status, under the row lock: the caller's copy may be stale (a socket
+    # holds the one it read at connect while the desk sets it Away or Offline).
+    locked = Operator.objects.select_for_update(of=("self",))
+    operator.status, operator.status_changed_at = locked.values_list(
+        "status", "status_changed_at"
+    ).get(pk=operator.pk)
     if operator.status != status:
         operator.status = status
         operator.status_changed_at = now

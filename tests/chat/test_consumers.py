@@ -408,3 +408,31 @@ async def test_patron_pong_tells_the_last_seq(desk):
     pong, _ = await receive_until(patron, "pong")
     assert pong["last_seq"] == 2
     await patron.disconnect()
+
+
+async def test_choosing_online_after_the_desk_changed_the_status_takes_effect(desk):
+    """The desk changes an operator's status behind the socket's back (idle → Away at a
+    heartbeat, Offline after a closed tab's grace period). Choosing Online afterwards
+    must make them Online for real, not be skipped as "already Online" on what the
+    socket read when it opened."""
+    reference, alice = desk
+    operator = await staff_socket(alice.user)
+    await receive_until(operator, "dashboard.state")
+    await operator.send_json_to({"type": "presence.set", "status": "online"})
+    await receive_until(operator, "presence.changed")
+
+    def desk_sets(status, reason):
+        services.presence_set(operator=Operator.objects.get(pk=alice.pk), status=status, reason=reason)
+
+    for status, reason in (("away", "idle"), ("offline", "disconnected")):
+        await database_sync_to_async(desk_sets)(status, reason)
+        changed, _ = await receive_until(operator, "presence.changed")
+        assert changed["operator"]["status"] == status
+        await operator.send_json_to({"type": "presence.set", "status": "online"})
+        changed, _ = await receive_until(operator, "presence.changed")
+        assert changed["operator"]["status"] == "online"
+        assert changed["operator"]["available"] is True
+        assert [d["online"] for d in changed["departments"]] == [True]
+        stored = await database_sync_to_async(lambda: Operator.objects.get(pk=alice.pk).status)()
+        assert stored == "online"
+    await operator.disconnect()
