@@ -1,0 +1,230 @@
+"""A day's figures: what they are (``DayFigures``, the ``Key`` of one counted value)
+and how they are computed from the entries and chats themselves (``compute_days``).
+The build (``analytics.services``) keeps them; ``read`` adds them up."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import ExtractHour, Round, TruncDate
+from django.utils import timezone
+
+from analytics.models import (
+    Interaction,
+    ReportFigure,
+)
+from chat.aggregates import SecondsBetween
+from chat.models import Chat
+
+Figure = ReportFigure.Figure
+FINISHED = (Chat.Status.ENDED, Chat.Status.CLOSED)
+FEW_DAYS = 3  # compute_days: up to this many days, one query for every entry figure
+
+# The key of one counted value: (figure, value, referral kind, operator, department, text),
+# ReportFigure's fields in that order.
+Key = tuple[str, int | None, str, int | None, int | None, str]
+KEY_FIELDS = (
+    "figure",
+    "value",
+    "referral_kind",
+    "referred_by_operator",
+    "referred_by_department",
+    "referred_by_text",
+)
+HOUR_FIGURES = (Figure.HOUR, Figure.WEEKDAY_HOUR)
+
+# Entry figures other than the hour: the entry column each counts.
+_ENTRY_COLUMNS = {
+    Figure.MODE: "mode_id",
+    Figure.LOCATION: "location_id",
+    Figure.QUESTION_TYPE: "question_type_id",
+    Figure.READ_SCALE: "read_scale",
+    Figure.DURATION: "duration_minutes",
+}
+_REFERRAL_COLUMNS = (
+    "referral_kind",
+    "referred_by_operator_id",
+    "referred_by_department_id",
+    "referred_by_text",
+)
+
+
+def key(figure, value=None, kind="", operator=None, department=None, text="") -> Key:
+    return (str(figure), value, kind, operator, department, text)
+
+
+# A day's totals, as ``ReportDay``, ``ReportDepartmentDay`` and ``DayFigures`` name them.
+TOTALS = (
+    "entries",
+    "chats",
+    "chats_claimed",
+    "chats_abandoned",
+    "chats_without_entry",
+    "wait_seconds_total",
+)
+
+
+@dataclass
+class DayFigures:
+    """What one day adds to a report (or several days, added up)."""
+
+    entries: int = 0
+    chats: int = 0
+    chats_claimed: int = 0
+    chats_abandoned: int = 0
+    chats_without_entry: int = 0
+    wait_seconds_total: float = 0.0
+    waiting: int = 0  # still in the queue
+    unfinished: int = 0  # waiting or active: the day cannot be kept yet
+    counts: Counter = field(default_factory=Counter)  # Key -> how many
+
+    def add(self, other: "DayFigures") -> "DayFigures":
+        for name in (*TOTALS, "waiting", "unfinished"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.counts.update(other.counts)
+        return self
+
+
+def time_zone_name() -> str:
+    return timezone.get_current_timezone_name()
+
+
+def day_ranges(days) -> list[tuple[date, date]]:
+    """Sorted days as inclusive runs of consecutive days."""
+    runs = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _within(column: str, runs) -> Q:
+    tz = timezone.get_current_timezone()
+    q = Q()
+    for first, last in runs:
+        lower = timezone.make_aware(datetime.combine(first, time.min), tz)
+        upper = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
+        q |= Q(**{f"{column}__gte": lower, f"{column}__lt": upper})
+    return q
+
+
+def compute_days(days, *, department=None, per_department=False) -> dict:
+    """The figures of ``days`` from the entries and chats themselves (days in the desk's
+    time zone): ``{day: DayFigures}`` of the whole library, or of one ``department`` (its
+    pk: its entries and its chats). ``per_department``: ``{(day, department pk or None):
+    DayFigures}`` instead, each department's share (None: entries of no department), as
+    the build keeps them. Three grouped queries for a few days (today, a changed day),
+    nine for more, whatever the number of entries."""
+    runs = day_ranges(days)
+    out: dict = {}
+    if not runs:
+        return out
+    group = ("d", "department_id") if per_department else ("d",)
+    g = len(group)
+
+    def day(row) -> DayFigures:
+        return out.setdefault(tuple(row[:g]) if per_department else row[0], DayFigures())
+
+    entries = (
+        Interaction.objects.filter(_within("occurred_at", runs))
+        .annotate(d=TruncDate("occurred_at"), h=ExtractHour("occurred_at"))
+        .order_by()
+    )
+    chats = (
+        Chat.objects.filter(_within("created_at", runs))
+        .annotate(d=TruncDate("created_at"))
+        .order_by()
+    )
+    if department is not None:
+        entries = entries.filter(department_id=department)
+        chats = chats.filter(department_id=department)
+    if len(days) <= FEW_DAYS:
+        # Grouped by every column a figure counts (about one row per entry at this
+        # scale), each row then added to every figure: one query for all of them.
+        columns = len(_ENTRY_COLUMNS)
+        for row in entries.values_list(
+            *group, "h", *_ENTRY_COLUMNS.values(), *_REFERRAL_COLUMNS
+        ).annotate(n=Count("id")):
+            values = zip(_ENTRY_COLUMNS, row[g + 1 : g + 1 + columns], strict=True)
+            _count_entries(day(row), row[-1], row[g], values, row[g + 1 + columns : -1])
+    else:
+        # Many days: one grouping per figure, so that there is a row per day and value
+        # (~300 a day) rather than one per entry (a year: 300,000).
+        for row in entries.values_list(*group, "h").annotate(n=Count("id")):
+            _count_entries(day(row), row[-1], row[g])
+        for figure, column in _ENTRY_COLUMNS.items():
+            for row in entries.values_list(*group, column).annotate(n=Count("id")):
+                day(row).counts[key(figure, row[g])] += row[-1]
+        for row in (
+            entries.exclude(referral_kind="")
+            .values_list(*group, *_REFERRAL_COLUMNS)
+            .annotate(n=Count("id"))
+        ):
+            _count_entries(day(row), row[-1], referral=row[g:-1])
+
+    claimed = Q(claimed_at__isnull=False)
+    wait = SecondsBetween("created_at", "claimed_at")
+    # An index probe per chat: the days computed here are few (today, changed days).
+    has_entry = Exists(Interaction.objects.filter(chat=OuterRef("pk")))
+    for row in chats.values_list(*group).annotate(
+        total=Count("id"),
+        claimed=Count("id", filter=claimed),
+        abandoned=Count("id", filter=Q(claimed_at__isnull=True, status__in=FINISHED)),
+        without_entry=Count("id", filter=claimed & Q(status__in=FINISHED) & ~has_entry),
+        waiting=Count("id", filter=Q(status=Chat.Status.WAITING)),
+        unfinished=Count("id", filter=~Q(status__in=FINISHED)),
+        wait_total=Sum(wait, filter=claimed),
+    ):
+        figures = day(row)
+        (
+            figures.chats,
+            figures.chats_claimed,
+            figures.chats_abandoned,
+            figures.chats_without_entry,
+            figures.waiting,
+            figures.unfinished,
+        ) = row[g : g + 6]
+        figures.wait_seconds_total = float(row[g + 6] or 0)
+    for row in (
+        chats.filter(claimed)
+        .annotate(s=Round(wait))
+        .values_list(*group, "s")
+        .annotate(n=Count("id"))
+    ):
+        day(row).counts[key(Figure.WAIT, int(row[g]))] += row[-1]
+    return out
+
+
+def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=None) -> None:
+    """Add ``n`` entries to a day's figures: to its hour (None: counted elsewhere), to
+    the (figure, value) pairs given, to their referral (kind, operator, department,
+    text)."""
+    if hour is not None:
+        figures.entries += n
+        figures.counts[key(Figure.HOUR, hour)] += n
+    for figure, value in values:
+        figures.counts[key(figure, value)] += n
+    if referral and referral[0]:
+        kind, operator, department, text = referral
+        figures.counts[
+            key(Figure.REFERRAL, kind=kind, operator=operator, department=department, text=text)
+        ] += n
+
+
+def figure_rows(day: date, figures: DayFigures, department=None) -> list[ReportFigure]:
+    """The rows that keep one day's counts (of the library, or of ``department``)."""
+    return [
+        ReportFigure(
+            day=day, department=department, count=n, **dict(zip(KEY_FIELDS, k, strict=True))
+        )
+        for k, n in figures.counts.items()
+    ]
+
+
+def month_days(month: date) -> list[date]:
+    """Every day of the calendar month that starts on ``month``."""
+    following = (month + timedelta(days=32)).replace(day=1)
+    return [month + timedelta(days=i) for i in range((following - month).days)]

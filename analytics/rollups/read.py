@@ -1,0 +1,191 @@
+"""Reading a report from the kept days and months, with the days not kept computed."""
+
+from collections import Counter
+from datetime import date, timedelta
+from functools import reduce
+from operator import or_
+
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import ExtractIsoWeekDay
+
+from analytics.models import (
+    ReportDay,
+    ReportDepartmentDay,
+    ReportFigure,
+    ReportMonth,
+)
+from analytics.rollups.days import (
+    HOUR_FIGURES,
+    KEY_FIELDS,
+    TOTALS,
+    DayFigures,
+    Figure,
+    compute_days,
+    day_ranges,
+    key,
+    month_days,
+    time_zone_name,
+)
+from analytics.rollups.shape import entry_figures, median_of_counts, named_counts, referral_counts
+
+
+def _kept(start: date, end: date):
+    return ReportDay.objects.filter(
+        day__gte=start, day__lte=end, built_token=F("token"), time_zone=time_zone_name()
+    )
+
+
+def _kept_months(start: date, end: date, kept_days: set[date]) -> list[date]:
+    """The kept months wholly inside start…end (every one of their days kept too)."""
+    months = ReportMonth.objects.filter(
+        month__gte=start, month__lte=end, time_zone=time_zone_name()
+    ).values_list("month", flat=True)
+    return [
+        m for m in months if month_days(m)[-1] <= end and all(d in kept_days for d in month_days(m))
+    ]
+
+
+def summed_by_value(figures: QuerySet, *also: str) -> QuerySet:
+    """Every figure but the hours of ``figures`` (kept rows) added up per value (and per
+    the fields ``also``): dicts of those fields, KEY_FIELDS and ``n``."""
+    return (
+        figures.exclude(figure__in=HOUR_FIGURES)
+        .values(*also, *KEY_FIELDS)
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+
+
+def summed_by_weekday_hour(figures: QuerySet, *also: str) -> QuerySet:
+    """The hours of ``figures`` added up: dicts of ``also``, ``figure``, ``weekday``
+    (ISO, of the row's day: what an HOUR row means; a month's WEEKDAY_HOUR carries it in
+    its value), ``value`` and ``n``."""
+    return (
+        figures.filter(figure__in=HOUR_FIGURES)
+        .annotate(weekday=ExtractIsoWeekDay("day"))
+        .values(*also, "figure", "weekday", "value")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+
+
+def report(start: date, end: date, department: int | None = None) -> dict:
+    """Every figure of the report for ``start``…``end`` (inclusive) of the whole library
+    or of one ``department`` (its pk), in the shape ``analytics.reports.report``
+    returns. Kept months and days: three or four queries over their figures; the other
+    days: ``compute_days``; then the names of the choices, operators and departments
+    counted."""
+    day_rows, kept_days, live = _days(start, end, department)
+    per_day = {row["day"]: row["entries"] for row in day_rows}
+    grid = [[0] * 24 for _ in range(7)]
+    for d, fig in live.items():
+        per_day[d] = fig.entries
+        for (figure, value, *_rest), n in fig.counts.items():
+            if figure == Figure.HOUR:
+                grid[d.isoweekday() - 1][value] += n
+    totals = _totals(day_rows, live)  # the live hours too, unread below: the grid has them
+    counts = totals.counts
+    figures = _kept_figures(start, end, kept_days, department)
+    if figures is not None:
+        for row in summed_by_value(figures):
+            counts[key(*(row[name] for name in KEY_FIELDS))] += row["n"]
+        for row in summed_by_weekday_hour(figures):
+            if row["figure"] == Figure.HOUR:
+                grid[row["weekday"] - 1][row["value"]] += row["n"]
+            else:
+                grid[row["value"] // 24][row["value"] % 24] += row["n"]
+
+    def values_of(figure) -> list[tuple]:
+        return _by_value((k[1], n) for k, n in counts.items() if k[0] == figure)
+
+    chats = _chat_figures(totals, values_of(Figure.WAIT))
+    return {
+        **entry_figures(
+            start,
+            end,
+            per_day=per_day,
+            grid=grid,
+            labelled=named_counts(counts),
+            read_levels=dict(values_of(Figure.READ_SCALE)),
+            referrals=referral_counts(counts),
+            minutes=values_of(Figure.DURATION),
+        ),
+        "chats": chats,
+    }
+
+
+def chat_figures(start: date, end: date, department: int | None = None) -> dict:
+    """``report(start, end, department)["chats"]`` alone: the chat figures, which the
+    filters that describe entries and not chats (location, mode, question type) leave
+    as they are. The kept days' totals and waits, and the days not kept computed."""
+    day_rows, kept_days, live = _days(start, end, department)
+    totals = _totals(day_rows, live)
+    waits = Counter({k[1]: n for k, n in totals.counts.items() if k[0] == Figure.WAIT})
+    figures = _kept_figures(start, end, kept_days, department)
+    if figures is not None:
+        summed = figures.filter(figure=Figure.WAIT).values("value").annotate(n=Sum("count"))
+        for row in summed.order_by():
+            waits[row["value"]] += row["n"]
+    return _chat_figures(totals, _by_value(waits.items()))
+
+
+def _totals(day_rows, live) -> "DayFigures":
+    """The kept days' totals rows and the live days' figures, added up."""
+    totals = DayFigures(**{name: sum(row[name] for row in day_rows) for name in TOTALS})
+    for fig in live.values():
+        totals.add(fig)
+    return totals
+
+
+def _by_value(pairs) -> list[tuple]:
+    """(value, count) pairs with a count, by value (None last)."""
+    return sorted(((v, n) for v, n in pairs if n), key=lambda pair: (pair[0] is None, pair[0] or 0))
+
+
+def _days(start, end, department):
+    """The kept days of ``start``…``end``: their totals rows (the library's, or the
+    department's share) and the set of them; and the figures of the other days,
+    computed (``compute_days``)."""
+    if department is None:
+        day_rows = list(_kept(start, end).values("day", *TOTALS))
+        kept_days = {row["day"] for row in day_rows}
+    else:
+        kept_days = set(_kept(start, end).values_list("day", flat=True))
+        day_rows = list(
+            ReportDepartmentDay.objects.filter(
+                department=department, day__gte=start, day__lte=end
+            ).values("day", *TOTALS)
+        )
+        day_rows = [row for row in day_rows if row["day"] in kept_days]
+    span = (end - start).days + 1
+    every_day = [start + timedelta(days=i) for i in range(span)]
+    live = compute_days([d for d in every_day if d not in kept_days], department=department)
+    return day_rows, kept_days, live
+
+
+def _kept_figures(start, end, kept_days, department) -> QuerySet | None:
+    """The kept figure rows that cover ``kept_days``: a whole month's sums where every
+    day of the month is kept, the days' own rows elsewhere (None: no day kept)."""
+    if not kept_days:
+        return None
+    months = _kept_months(start, end, kept_days)
+    in_months = {d for m in months for d in month_days(m)}
+    kept = [Q(whole_month=True, day__in=months)] if months else []
+    kept += [
+        Q(whole_month=False, day__gte=first, day__lte=last)
+        for first, last in day_ranges(kept_days - in_months)
+    ]
+    return ReportFigure.objects.filter(reduce(or_, kept), department=department)
+
+
+def _chat_figures(totals: "DayFigures", waits: list[tuple]) -> dict:
+    claimed = totals.chats_claimed
+    return {
+        "total": totals.chats,
+        "claimed": claimed,
+        "abandoned": totals.chats_abandoned,
+        "without_entry": totals.chats_without_entry,
+        "waiting_now": totals.waiting,
+        "mean_wait": totals.wait_seconds_total / claimed if claimed else None,
+        "median_wait": median_of_counts(waits),
+    }
