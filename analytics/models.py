@@ -290,6 +290,12 @@ class ReportFigure(models.Model):
     whole_month = models.BooleanField(default=False)
     # None: the whole library; else that department's share (its entries and chats).
     department = models.IntegerField(null=True, blank=True)
+    # Blank: as ``department`` says. "mode", "location", "question_type": the share of
+    # the library's entries that have the choice ``share_value`` (entries only: those
+    # choices describe entries, not chats), which a report filtered by it reads.
+    # db_default: rows written by the previous release while this one migrates.
+    share = models.CharField(max_length=16, blank=True, default="", db_default="")
+    share_value = models.IntegerField(null=True, blank=True)
     figure = models.CharField(max_length=16, choices=Figure.choices)
     # The hour (0–23), the choice's id, the READ level, the minutes, the seconds.
     value = models.IntegerField(null=True, blank=True)
@@ -302,7 +308,8 @@ class ReportFigure(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["department", "whole_month", "day", "figure"], name="report_figure_day"
+                fields=["department", "share", "share_value", "whole_month", "day", "figure"],
+                name="report_figure_share_day",
             )
         ]
 

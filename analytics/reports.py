@@ -39,6 +39,12 @@ WEEKDAYS = rollups.WEEKDAYS
 # What a report can be filtered by besides the dates: entries' (and chats') fields.
 FILTERS = ("department", "location", "mode", "staff", "question_type")
 DEFAULT_DAYS = 30
+# The filters whose every choice's share of the entries is kept (analytics.rollups).
+SHARES = {
+    "mode": rollups.Figure.MODE,
+    "location": rollups.Figure.LOCATION,
+    "question_type": rollups.Figure.QUESTION_TYPE,
+}
 
 
 @dataclass(frozen=True)
@@ -358,16 +364,21 @@ def _entry_figures_one_pass(flt: ReportFilter) -> dict:
 
 
 def report(flt: ReportFilter) -> dict:
-    """Everything the /analytics/ page shows. Unfiltered or by department only: from the
-    figures kept per day (``analytics.rollups``; the days not kept are computed from the
-    entries). Other filters: the entry figures on PostgreSQL in one query whatever the
-    range (every figure in one pass), elsewhere one or two queries per figure; the chat
-    figures kept too (those filters leave them as they are) unless by staff (one more
-    query)."""
+    """Everything the /analytics/ page shows. Unfiltered, or by one filter but staff
+    (a department, a mode, a location, a question type): from the figures kept per day
+    (``analytics.rollups``; the days not kept are computed from the entries). Other
+    filters: the entry figures on PostgreSQL in one query whatever the range (every
+    figure in one pass), elsewhere one or two queries per figure; the chat figures kept
+    too (location, mode and question type leave them as they are) unless by staff (one
+    more query)."""
     if not flt.filters_set:
         return {"filter": flt, **rollups.report(flt.start, flt.end)}
-    if flt.filters_set == {"department"}:  # the kept figures hold each department's share
+    (only,) = flt.filters_set if len(flt.filters_set) == 1 else (None,)
+    if only == "department":  # the kept figures hold each department's share…
         return {"filter": flt, **rollups.report(flt.start, flt.end, flt.department.pk)}
+    if only in SHARES:  # …and each mode's, location's and question type's of the entries
+        share = (SHARES[only], getattr(flt, only).pk)
+        return {"filter": flt, **rollups.report(flt.start, flt.end, share=share)}
     if flt.staff is None:
         # Location, mode and question type describe entries, not chats: the chat figures
         # are the library's or the department's, kept.

@@ -327,10 +327,11 @@ def _report_month_build(month: date) -> int:
         return 0
     ReportFigure.objects.filter(whole_month=True, day=month).delete()  # another zone's
     figures = ReportFigure.objects.filter(whole_month=False, day__gte=days[0], day__lte=days[-1])
-    # The library's sums and each department's (``department`` None: the library's).
+    # The library's sums, each department's and each choice's share's.
+    shares = ("department", "share", "share_value")
     sums = [
         ReportFigure(whole_month=True, day=month, count=row.pop("n"), **row)
-        for row in rollups.summed_by_value(figures, "department")
+        for row in rollups.summed_by_value(figures, *shares)
     ]
     sums += [
         ReportFigure(
@@ -339,9 +340,9 @@ def _report_month_build(month: date) -> int:
             figure=ReportFigure.Figure.WEEKDAY_HOUR,
             value=(row["weekday"] - 1) * 24 + row["value"],
             count=row["n"],
-            department=row["department"],
+            **{name: row[name] for name in shares},
         )
-        for row in rollups.summed_by_weekday_hour(figures, "department")  # days' HOUR rows
+        for row in rollups.summed_by_weekday_hour(figures, *shares)  # days' HOUR rows
     ]
     ReportFigure.objects.bulk_create(sums, batch_size=2000)
     ReportMonth.objects.update_or_create(
@@ -378,6 +379,14 @@ def _report_days_build_batch(days: list[date]) -> int:
     # Each department's share (None: entries of no department); the library's figures
     # are their sum.
     shares = rollups.compute_days(days, per_department=True)
+    # Each mode's, location's and question type's share of the entries (a report
+    # filtered by one reads it); an entry without that choice is in no share of it.
+    choice_shares = [
+        (figure, value, day, fig)
+        for figure in rollups.SHARE_FIGURES
+        for (day, value), fig in rollups.compute_days(days, per_share=figure).items()
+        if value is not None
+    ]
     figures: dict[date, rollups.DayFigures] = {}
     for (day, _department), share in shares.items():
         figures.setdefault(day, rollups.DayFigures()).add(share)
@@ -403,6 +412,12 @@ def _report_days_build_batch(days: list[date]) -> int:
             for (day, department), fig in shares.items()
             if day in done_days and department is not None
             for f in rollups.figure_rows(day, fig, department)
+        ]
+        + [
+            f
+            for figure, value, day, fig in choice_shares
+            if day in done_days
+            for f in rollups.figure_rows(day, fig, share=(figure, value))
         ],
         batch_size=2000,
     )

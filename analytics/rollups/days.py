@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import ExtractHour, Round, TruncDate
 from django.utils import timezone
 
@@ -33,6 +33,9 @@ KEY_FIELDS = (
     "referred_by_text",
 )
 HOUR_FIGURES = (Figure.HOUR, Figure.WEEKDAY_HOUR)
+# The choices a report is filtered by that describe entries: each choice's share of a
+# day's entries is kept too (``ReportFigure.share``).
+SHARE_FIGURES = (Figure.MODE, Figure.LOCATION, Figure.QUESTION_TYPE)
 
 # Entry figures other than the hour: the entry column each counts.
 _ENTRY_COLUMNS = {
@@ -111,23 +114,21 @@ def _within(column: str, runs) -> Q:
     return q
 
 
-def compute_days(days, *, department=None, per_department=False) -> dict:
+def compute_days(days, *, department=None, per_department=False, share=None, per_share=None):
     """The figures of ``days`` from the entries and chats themselves (days in the desk's
     time zone): ``{day: DayFigures}`` of the whole library, or of one ``department`` (its
-    pk: its entries and its chats). ``per_department``: ``{(day, department pk or None):
-    DayFigures}`` instead, each department's share (None: entries of no department), as
-    the build keeps them. Three grouped queries for a few days (today, a changed day),
-    nine for more, whatever the number of entries."""
+    pk: its entries and its chats), or of one ``share`` ((figure, choice id), a figure of
+    SHARE_FIGURES: the entries with that mode, location or question type, and no chat
+    figures: those choices describe entries, not chats). ``per_department``: ``{(day,
+    department pk or None): DayFigures}`` instead, each department's share (None: entries
+    of no department); ``per_share`` (a figure of SHARE_FIGURES): ``{(day, choice id or
+    None): DayFigures}``, each choice's share of the entries; as the build keeps them.
+    Three grouped queries for a few days (today, a changed day), nine for more, whatever
+    the number of entries (one and seven of them for entries alone)."""
     runs = day_ranges(days)
     out: dict = {}
     if not runs:
         return out
-    group = ("d", "department_id") if per_department else ("d",)
-    g = len(group)
-
-    def day(row) -> DayFigures:
-        return out.setdefault(tuple(row[:g]) if per_department else row[0], DayFigures())
-
     entries = (
         Interaction.objects.filter(_within("occurred_at", runs))
         .annotate(d=TruncDate("occurred_at"), h=ExtractHour("occurred_at"))
@@ -138,9 +139,23 @@ def compute_days(days, *, department=None, per_department=False) -> dict:
         .annotate(d=TruncDate("created_at"))
         .order_by()
     )
+    if per_share is not None:
+        # Under a name of its own: grouped by it, and counted as its figure's value too.
+        entries = entries.annotate(part=F(_ENTRY_COLUMNS[per_share]))
+        group = ("d", "part")
+    else:
+        group = ("d", "department_id") if per_department else ("d",)
+    g = len(group)
+
+    def day(row) -> DayFigures:
+        return out.setdefault(tuple(row[:g]) if g > 1 else row[0], DayFigures())
+
     if department is not None:
         entries = entries.filter(department_id=department)
         chats = chats.filter(department_id=department)
+    if share is not None:
+        figure, value = share
+        entries = entries.filter(**{_ENTRY_COLUMNS[figure]: value})
     if len(days) <= FEW_DAYS:
         # Grouped by every column a figure counts (about one row per entry at this
         # scale), each row then added to every figure: one query for all of them.
@@ -164,6 +179,8 @@ def compute_days(days, *, department=None, per_department=False) -> dict:
             .annotate(n=Count("id"))
         ):
             _count_entries(day(row), row[-1], referral=row[g:-1])
+    if share is not None or per_share is not None:
+        return out  # entries only
 
     claimed = Q(claimed_at__isnull=False)
     wait = SecondsBetween("created_at", "claimed_at")
@@ -214,11 +231,20 @@ def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=N
         ] += n
 
 
-def figure_rows(day: date, figures: DayFigures, department=None) -> list[ReportFigure]:
-    """The rows that keep one day's counts (of the library, or of ``department``)."""
+def figure_rows(
+    day: date, figures: DayFigures, department=None, share=None
+) -> list[ReportFigure]:
+    """The rows that keep one day's counts: of the library, of ``department``, or of
+    ``share`` ((figure, choice id): the entries with that choice)."""
+    share_figure, share_value = share if share is not None else ("", None)
     return [
         ReportFigure(
-            day=day, department=department, count=n, **dict(zip(KEY_FIELDS, k, strict=True))
+            day=day,
+            department=department,
+            share=share_figure,
+            share_value=share_value,
+            count=n,
+            **dict(zip(KEY_FIELDS, k, strict=True)),
         )
         for k, n in figures.counts.items()
     ]

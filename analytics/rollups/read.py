@@ -69,13 +69,19 @@ def summed_by_weekday_hour(figures: QuerySet, *also: str) -> QuerySet:
     )
 
 
-def report(start: date, end: date, department: int | None = None) -> dict:
-    """Every figure of the report for ``start``…``end`` (inclusive) of the whole library
-    or of one ``department`` (its pk), in the shape ``analytics.reports.report``
+def report(
+    start: date, end: date, department: int | None = None, share: tuple | None = None
+) -> dict:
+    """Every figure of the report for ``start``…``end`` (inclusive) of the whole library,
+    of one ``department`` (its pk), or of the entries of one ``share`` ((figure, choice
+    id): a mode, location or question type; the chat figures are then the library's,
+    which those choices do not narrow), in the shape ``analytics.reports.report``
     returns. Kept months and days: three or four queries over their figures; the other
     days: ``compute_days``; then the names of the choices, operators and departments
     counted."""
-    day_rows, kept_days, live = _days(start, end, department)
+    if department is not None and share is not None:
+        raise ValueError("Shares of a choice are kept for the whole library only.")
+    day_rows, kept_days, live = _days(start, end, department, share)
     per_day = {row["day"]: row["entries"] for row in day_rows}
     grid = [[0] * 24 for _ in range(7)]
     for d, fig in live.items():
@@ -85,7 +91,7 @@ def report(start: date, end: date, department: int | None = None) -> dict:
                 grid[d.isoweekday() - 1][value] += n
     totals = _totals(day_rows, live)  # the live hours too, unread below: the grid has them
     counts = totals.counts
-    figures = _kept_figures(start, end, kept_days, department)
+    figures = _kept_figures(start, end, kept_days, department, share)
     if figures is not None:
         for row in summed_by_value(figures):
             counts[key(*(row[name] for name in KEY_FIELDS))] += row["n"]
@@ -98,7 +104,10 @@ def report(start: date, end: date, department: int | None = None) -> dict:
     def values_of(figure) -> list[tuple]:
         return _by_value((k[1], n) for k, n in counts.items() if k[0] == figure)
 
-    chats = _chat_figures(totals, values_of(Figure.WAIT))
+    if share is None:
+        chats = _chat_figures(totals, values_of(Figure.WAIT))
+    else:
+        chats = chat_figures(start, end)
     return {
         **entry_figures(
             start,
@@ -142,11 +151,31 @@ def _by_value(pairs) -> list[tuple]:
     return sorted(((v, n) for v, n in pairs if n), key=lambda pair: (pair[0] is None, pair[0] or 0))
 
 
-def _days(start, end, department):
-    """The kept days of ``start``…``end``: their totals rows (the library's, or the
-    department's share) and the set of them; and the figures of the other days,
-    computed (``compute_days``)."""
-    if department is None:
+def _days(start, end, department, share=None):
+    """The kept days of ``start``…``end``: their totals rows (the library's, the
+    department's share, or a choice's share: its entries alone, added up from its kept
+    hours) and the set of them; and the figures of the other days, computed
+    (``compute_days``)."""
+    if share is not None:
+        kept_days = set(_kept(start, end).values_list("day", flat=True))
+        figure, value = share
+        hours = (
+            ReportFigure.objects.filter(
+                department=None,
+                share=figure,
+                share_value=value,
+                whole_month=False,
+                figure=Figure.HOUR,
+                day__gte=start,
+                day__lte=end,
+            )
+            .values("day")
+            .annotate(entries=Sum("count"))
+            .order_by()
+        )
+        nothing = dict.fromkeys(TOTALS, 0)
+        day_rows = [{**nothing, **row} for row in hours if row["day"] in kept_days]
+    elif department is None:
         day_rows = list(_kept(start, end).values("day", *TOTALS))
         kept_days = {row["day"] for row in day_rows}
     else:
@@ -159,13 +188,16 @@ def _days(start, end, department):
         day_rows = [row for row in day_rows if row["day"] in kept_days]
     span = (end - start).days + 1
     every_day = [start + timedelta(days=i) for i in range(span)]
-    live = compute_days([d for d in every_day if d not in kept_days], department=department)
+    live = compute_days(
+        [d for d in every_day if d not in kept_days], department=department, share=share
+    )
     return day_rows, kept_days, live
 
 
-def _kept_figures(start, end, kept_days, department) -> QuerySet | None:
-    """The kept figure rows that cover ``kept_days``: a whole month's sums where every
-    day of the month is kept, the days' own rows elsewhere (None: no day kept)."""
+def _kept_figures(start, end, kept_days, department, share=None) -> QuerySet | None:
+    """The kept figure rows (of the library, a department or a choice's share) that
+    cover ``kept_days``: a whole month's sums where every day of the month is kept, the
+    days' own rows elsewhere (None: no day kept)."""
     if not kept_days:
         return None
     months = _kept_months(start, end, kept_days)
@@ -175,7 +207,10 @@ def _kept_figures(start, end, kept_days, department) -> QuerySet | None:
         Q(whole_month=False, day__gte=first, day__lte=last)
         for first, last in day_ranges(kept_days - in_months)
     ]
-    return ReportFigure.objects.filter(reduce(or_, kept), department=department)
+    share_figure, share_value = share if share is not None else ("", None)
+    return ReportFigure.objects.filter(
+        reduce(or_, kept), department=department, share=share_figure, share_value=share_value
+    )
 
 
 def _chat_figures(totals: "DayFigures", waits: list[tuple]) -> dict:

@@ -17,7 +17,9 @@ from analytics import reports, rollups
 from analytics import services as analytics_services
 from analytics.models import (
     Interaction,
+    Location,
     Mode,
+    QuestionType,
     ReportDepartmentDay,
     ReportFigure,
     ReportMonth,
@@ -231,7 +233,9 @@ def test_deleting_an_entry_deletes_the_text_kept_from_it(operator):
         referred_by_text="Dr. Somebody",
     )
     analytics_services.report_days_build(before=date(2025, 6, 1), limit=None)
-    assert ReportFigure.objects.filter(referred_by_text="Dr. Somebody").count() == 2  # + May
+    kept = ReportFigure.objects.filter(referred_by_text="Dr. Somebody")
+    assert kept.filter(share="").count() == 2  # the day, and May
+    assert kept.filter(share=ReportFigure.Figure.MODE).count() == 2  # the entry's mode's share
     analytics_services.interaction_delete(interaction=entry)
     assert not ReportFigure.objects.filter(referred_by_text="Dr. Somebody").exists()
 
@@ -297,6 +301,53 @@ def test_a_department_report_reads_its_kept_share(year, department):
         start=YEAR.start, end=YEAR.end, department=department, mode=Mode.objects.first()
     )
     assert_same(reports.report(narrower), live(narrower))
+
+
+def test_a_report_by_one_mode_location_or_question_type_reads_its_kept_share(year):
+    analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
+    choices = {
+        "mode": list(Mode.objects.all()),
+        "location": list(Location.objects.all()),
+        "question_type": list(QuestionType.objects.all()),
+    }
+    filters = [
+        reports.ReportFilter(start=start, end=end, **{name: choice})
+        for name, some in choices.items()
+        for choice in some
+        # A year of whole months, a month and a few days, and a range half not kept.
+        for start, end in [
+            (YEAR.start, YEAR.end),
+            (date(2025, 2, 3), date(2025, 3, 9)),
+            (date(2025, 12, 20), date(2026, 1, 10)),
+        ]
+    ]
+    expected = [live(flt) for flt in filters]
+    assert any(e["total"] for e in expected) and any(not e["total"] for e in expected)
+    # Behind the services' back: the entries change, their kept shares do not.
+    Interaction.objects.filter(occurred_at__date__lt=date(2025, 12, 1)).update(
+        duration_minutes=999, read_scale=6
+    )
+    for flt, before in zip(filters, expected, strict=True):
+        assert_same(reports.report(flt), before)
+
+
+def test_a_choices_share_is_read_in_the_same_queries_with_six_times_the_entries(
+    operator, django_assert_num_queries
+):
+    # Enough entries that the mode's have every kind they will have: the names of what
+    # they count are looked up only when there is one.
+    add_entries(operator, 24, "a")
+    analytics_services.report_days_build(limit=None)
+    by_mode = reports.ReportFilter(start=YEAR.start, end=YEAR.end, mode=Mode.objects.first())
+    with CaptureQueriesContext(connection) as few:
+        reports.report(by_mode)
+    add_entries(operator, 144, "b")
+    analytics_services.report_days_build(limit=None)
+    expected = live(by_mode)
+    with django_assert_num_queries(len(few)):
+        page = reports.report(by_mode)
+    assert page["total"] > 0
+    assert_same(page, expected)
 
 
 def test_filters_that_describe_entries_take_the_chat_figures_kept(year, department, operator):
