@@ -114,7 +114,9 @@ def _within(column: str, runs) -> Q:
     return q
 
 
-def compute_days(days, *, department=None, per_department=False, share=None, per_share=None):
+def compute_days(
+    days, *, department=None, per_department=False, share=None, per_share=None, with_entries=True
+):
     """The figures of ``days`` from the entries and chats themselves (days in the desk's
     time zone): ``{day: DayFigures}`` of the whole library, or of one ``department`` (its
     pk: its entries and its chats), or of one ``share`` ((figure, choice id), a figure of
@@ -123,8 +125,9 @@ def compute_days(days, *, department=None, per_department=False, share=None, per
     department pk or None): DayFigures}`` instead, each department's share (None: entries
     of no department); ``per_share`` (a figure of SHARE_FIGURES): ``{(day, choice id or
     None): DayFigures}``, each choice's share of the entries; as the build keeps them.
-    Three grouped queries for a few days (today, a changed day), nine for more, whatever
-    the number of entries (one and seven of them for entries alone)."""
+    ``with_entries=False``: the chat figures alone. Three grouped queries for a few days
+    (today, a changed day), nine for more, whatever the number of entries (one or seven
+    of them for the entries, two for the chats)."""
     runs = day_ranges(days)
     out: dict = {}
     if not runs:
@@ -156,7 +159,7 @@ def compute_days(days, *, department=None, per_department=False, share=None, per
     if share is not None:
         figure, value = share
         entries = entries.filter(**{_ENTRY_COLUMNS[figure]: value})
-    if len(days) <= FEW_DAYS:
+    if with_entries and len(days) <= FEW_DAYS:
         # Grouped by every column a figure counts (about one row per entry at this
         # scale), each row then added to every figure: one query for all of them.
         columns = len(_ENTRY_COLUMNS)
@@ -165,7 +168,7 @@ def compute_days(days, *, department=None, per_department=False, share=None, per
         ).annotate(n=Count("id")):
             values = zip(_ENTRY_COLUMNS, row[g + 1 : g + 1 + columns], strict=True)
             _count_entries(day(row), row[-1], row[g], values, row[g + 1 + columns : -1])
-    else:
+    elif with_entries:
         # Many days: one grouping per figure, so that there is a row per day and value
         # (~300 a day) rather than one per entry (a year: 300,000).
         for row in entries.values_list(*group, "h").annotate(n=Count("id")):
@@ -231,9 +234,7 @@ def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=N
         ] += n
 
 
-def figure_rows(
-    day: date, figures: DayFigures, department=None, share=None
-) -> list[ReportFigure]:
+def figure_rows(day: date, figures: DayFigures, department=None, share=None) -> list[ReportFigure]:
     """The rows that keep one day's counts: of the library, of ``department``, or of
     ``share`` ((figure, choice id): the entries with that choice)."""
     share_figure, share_value = share if share is not None else ("", None)

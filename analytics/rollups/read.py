@@ -127,7 +127,7 @@ def chat_figures(start: date, end: date, department: int | None = None) -> dict:
     """``report(start, end, department)["chats"]`` alone: the chat figures, which the
     filters that describe entries and not chats (location, mode, question type) leave
     as they are. The kept days' totals and waits, and the days not kept computed."""
-    day_rows, kept_days, live = _days(start, end, department)
+    day_rows, kept_days, live = _days(start, end, department, with_entries=False)
     totals = _totals(day_rows, live)
     waits = Counter({k[1]: n for k, n in totals.counts.items() if k[0] == Figure.WAIT})
     figures = _kept_figures(start, end, kept_days, department)
@@ -151,11 +151,11 @@ def _by_value(pairs) -> list[tuple]:
     return sorted(((v, n) for v, n in pairs if n), key=lambda pair: (pair[0] is None, pair[0] or 0))
 
 
-def _days(start, end, department, share=None):
+def _days(start, end, department, share=None, with_entries=True):
     """The kept days of ``start``…``end``: their totals rows (the library's, the
     department's share, or a choice's share: its entries alone, added up from its kept
     hours) and the set of them; and the figures of the other days, computed
-    (``compute_days``)."""
+    (``compute_days``; ``with_entries=False``: their chat figures alone)."""
     if share is not None:
         kept_days = set(_kept(start, end).values_list("day", flat=True))
         figure, value = share
@@ -189,7 +189,10 @@ def _days(start, end, department, share=None):
     span = (end - start).days + 1
     every_day = [start + timedelta(days=i) for i in range(span)]
     live = compute_days(
-        [d for d in every_day if d not in kept_days], department=department, share=share
+        [d for d in every_day if d not in kept_days],
+        department=department,
+        share=share,
+        with_entries=with_entries,
     )
     return day_rows, kept_days, live
 
