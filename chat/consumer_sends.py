@@ -16,6 +16,9 @@ client sees what it asked for:
 
 import asyncio
 import logging
+from collections import deque
+
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +67,88 @@ class ConcurrentSends:
             # What escaping the consumer would have done: logged, the socket closed.
             logger.exception("message.send failed")
             await self.close(code=1011)
+
+
+class SendBatches:
+    """The ``message.send`` calls of every socket of this process (of one event loop),
+    so that the ones waiting for the database at the same moment go in one call
+    (``chat.services.batched_sends``: one statement on PostgreSQL).
+
+    A send starts at once while fewer than ``calls`` are running, alone: at an ordinary
+    load nothing waits for anything. Past that, sends queue up, and when a call ends the
+    next takes everything queued (up to ``size``, one message per chat; another of the
+    same chat waits for the call after): the busier the desk, the fewer statements per
+    message, which is what keeps it up at its peak.
+
+    A send whose socket went away before its call started is dropped, as a plain
+    ``socket_db`` call would be; once started it runs to its end and its events go out.
+    """
+
+    _per_loop: dict = {}
+
+    def __init__(self, calls: int, size: int):
+        self.calls, self.size = max(1, calls), max(1, size)
+        self._queue: deque = deque()  # (request, future)
+        self._running: set[asyncio.Task] = set()
+
+    @classmethod
+    def of_this_loop(cls) -> "SendBatches":
+        loop = asyncio.get_running_loop()
+        batches = cls._per_loop.get(loop)
+        if batches is None:
+            for old in [other for other in cls._per_loop if other.is_closed()]:
+                del cls._per_loop[old]  # test runs make a loop per test
+            desk = settings.LIBDESK
+            calls = min(desk["MESSAGE_BATCH_CALLS"], desk["SOCKET_DB_THREADS"])
+            batches = cls._per_loop[loop] = cls(calls, desk["MESSAGE_BATCH_SIZE"])
+        return batches
+
+    async def send(self, **request):
+        """``message_send(**request)``'s result, as a call of its own would give it."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((request, future))
+        self._start()
+        return await future
+
+    def _start(self) -> None:
+        while self._queue and len(self._running) < self.calls:
+            batch, later, chats = [], [], set()
+            while self._queue and len(batch) < self.size:
+                request, future = item = self._queue.popleft()
+                if future.done():
+                    continue  # its socket went away before it started
+                if request["chat_id"] in chats:
+                    later.append(item)
+                else:
+                    chats.add(request["chat_id"])
+                    batch.append(item)
+            self._queue.extendleft(reversed(later))
+            if not batch:
+                return
+            task = asyncio.ensure_future(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task) -> None:
+        self._running.discard(task)
+        self._start()
+
+    async def _run(self, batch) -> None:
+        from chat.consumer_support import database_failed, service
+        from chat.services.batched_sends import messages_send
+
+        try:
+            results = await service(messages_send, [request for request, _future in batch])
+        except Exception as error:  # the whole call failed (the database thread pool…)
+            results = [error] * len(batch)
+        for result in results:
+            # Answered, not raised: the other threads' kept connections are checked too.
+            if isinstance(result, BaseException) and database_failed(result):
+                break
+        for (_request, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)

@@ -75,13 +75,24 @@ def _after_call() -> None:
         connection.libdesk_used_at = now
 
 
-def _on_db_thread(func, *args, **kwargs):
+def database_failed(error: BaseException | None = None) -> bool:
+    """Note a failure of the database (``error`` an OperationalError or InterfaceError,
+    or None: one happened) so that every thread checks its kept connection before its
+    next call. For callers that got such an error as a result rather than raised (a
+    batch of sends answers each one). Returns whether it was one."""
     global _last_db_failure
+    if error is None or isinstance(error, (OperationalError, InterfaceError)):
+        _last_db_failure = time.monotonic()
+        return True
+    return False
+
+
+def _on_db_thread(func, *args, **kwargs):
     _before_call()
     try:
         return func(*args, **kwargs)
     except (OperationalError, InterfaceError):
-        _last_db_failure = time.monotonic()
+        database_failed()
         raise
     finally:
         _after_call()

@@ -27,7 +27,7 @@ from chat.consumer_media import (
     PatronMediaFrames,
     StaffMediaFrames,
 )
-from chat.consumer_sends import ConcurrentSends
+from chat.consumer_sends import ConcurrentSends, SendBatches
 from chat.consumer_support import SentSeqs, service, socket_db
 from chat.exceptions import (
     TRANSIENT_ERRORS,
@@ -248,8 +248,7 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
 
     async def frame_message_send(self, frame):
         self._require_chat()
-        message, created = await service(
-            services.message_send,
+        message, created = await SendBatches.of_this_loop().send(
             chat_id=self.chat_pk,
             body=frame.get("body"),
             client_id=frame.get("client_id"),
@@ -328,17 +327,16 @@ def _staff_chat(operator, public_id):
 
 
 @socket_db
-def _staff_send(operator, public_id, chat_pk, *, body, client_id):
-    """message.send from a dashboard, in one database call. ``chat_pk``: the chat's id
-    if this socket already looked it up by ``public_id`` (chat.open, chat.claim, or one
-    of its chats at connect); only that immutable mapping is remembered. Who may write
-    is decided by message_send on every frame, under the chat's row lock (the operator
-    who has the chat, while it is active), which is stricter than who may read it."""
-    if chat_pk is None:
-        chat = selectors.chat_for_staff(operator, public_id)
-        if chat is None:
-            raise NotFound()
-        chat_pk = chat.pk
+def _staff_send(operator, public_id, *, body, client_id):
+    """message.send from a dashboard to a chat this socket has not looked up yet (by
+    chat.open, chat.claim, or at connect: those go through SendBatches with the id
+    remembered; only that immutable mapping is). Who may write is decided by
+    message_send on every frame, under the chat's row lock (the operator who has the
+    chat, while it is active), which is stricter than who may read it."""
+    chat = selectors.chat_for_staff(operator, public_id)
+    if chat is None:
+        raise NotFound()
+    chat_pk = chat.pk
     return services.message_send(
         chat_id=chat_pk, body=body, client_id=client_id, sender=Message.Sender.OPERATOR, operator=operator
     )
@@ -477,13 +475,19 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         public_id = frame.get("chat")
         if not isinstance(public_id, str):
             raise InvalidInput("Name the chat: 'chat' is the chat's id.")
-        message, created = await _staff_send(
-            self.operator,
-            public_id,
-            self.chat_pks.get(public_id),
-            body=frame.get("body"),
-            client_id=frame.get("client_id"),
-        )
+        chat_pk = self.chat_pks.get(public_id)
+        if chat_pk is None:  # not one of this socket's chats yet: looked up first
+            message, created = await _staff_send(
+                self.operator, public_id, body=frame.get("body"), client_id=frame.get("client_id")
+            )
+        else:
+            message, created = await SendBatches.of_this_loop().send(
+                chat_id=chat_pk,
+                body=frame.get("body"),
+                client_id=frame.get("client_id"),
+                sender=Message.Sender.OPERATOR,
+                operator=self.operator,
+            )
         await self.send_json(
             {
                 "type": "message.ack",

@@ -358,6 +358,11 @@ LIBDESK = {
     "SOCKET_DB_THREADS": env_int(
         "SOCKET_DB_THREADS", 4 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1
     ),
+    # Message sends per process running at once (at most SOCKET_DB_THREADS); past that
+    # they queue, and each next call stores up to MESSAGE_BATCH_SIZE of them in one
+    # statement on PostgreSQL (chat.consumer_sends.SendBatches).
+    "MESSAGE_BATCH_CALLS": env_int("MESSAGE_BATCH_CALLS", 2),
+    "MESSAGE_BATCH_SIZE": env_int("MESSAGE_BATCH_SIZE", 32),
 }
 # Periodic tasks (celery beat). The embedded mode has no beat: dashboard heartbeats run
 # the same sweep, and `manage.py desk_sweep` runs it from cron.

@@ -143,25 +143,35 @@ class _Refused(Exception):
 
 
 def _message_send(*, chat_id, body, client_id, sender, operator):
-    if sender == Message.Sender.PATRON:
-        limit = settings.LIBDESK_LIMITS["PATRON_MESSAGES_PER_MINUTE"]
-        take = SeqTake(
-            statuses=(Chat.Status.WAITING, Chat.Status.ACTIVE),
-            patron_limit=limit if limit > 0 else None,
-            minute=int(timezone.now().timestamp()) // 60,
-        )
-    elif sender == Message.Sender.OPERATOR:
-        if operator is None:
-            raise Forbidden("Only the librarian who claimed this chat can write in it.")
-        take = SeqTake(statuses=(Chat.Status.ACTIVE,), operator_id=operator.pk)
-    else:
-        raise InvalidInput("Unknown sender.")
+    take = _seq_take(sender, operator)
     append = _append_in_one_statement if connection.vendor == "postgresql" else _append_in_steps
     message = append(
         chat_id, take, sender=sender, operator=operator, client_id=client_id, body=body
     )
     if message is None:
         raise _Refused(_why_refused(chat_id, sender, take))
+    _broadcast_stored(message)
+    return message, True
+
+
+def _seq_take(sender, operator) -> SeqTake:
+    """What a message of ``sender`` may take its sequence number on (see SeqTake)."""
+    if sender == Message.Sender.PATRON:
+        limit = settings.LIBDESK_LIMITS["PATRON_MESSAGES_PER_MINUTE"]
+        return SeqTake(
+            statuses=(Chat.Status.WAITING, Chat.Status.ACTIVE),
+            patron_limit=limit if limit > 0 else None,
+            minute=int(timezone.now().timestamp()) // 60,
+        )
+    if sender == Message.Sender.OPERATOR:
+        if operator is None:
+            raise Forbidden("Only the librarian who claimed this chat can write in it.")
+        return SeqTake(statuses=(Chat.Status.ACTIVE,), operator_id=operator.pk)
+    raise InvalidInput("Unknown sender.")
+
+
+def _broadcast_stored(message: Message) -> None:
+    """A message just stored goes to its chat's group (on commit)."""
     chat = message.chat
     Message.attachment.related.set_cached_value(message, None)
     events.broadcast_on_commit(
@@ -169,7 +179,6 @@ def _message_send(*, chat_id, body, client_id, sender, operator):
         {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(message)},
         chat_pk=chat.pk,
     )
-    return message, True
 
 
 @transaction.atomic

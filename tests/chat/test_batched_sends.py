@@ -1,0 +1,172 @@
+"""Several chats' messages sent at once (chat.services.batched_sends): on PostgreSQL one
+statement stores them; whatever it cannot settle gets message_send's own answer. What
+is stored, refused and broadcast is what one message_send each gives."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chat import services
+from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
+from chat.models import Chat, Message
+from chat.services.batched_sends import messages_send
+from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, start_chat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def desk(db):
+    reference = DepartmentFactory(name="Reference Desk", slug="reference")
+    alice = OperatorFactory(user=UserFactory(username="alice"), departments=[reference])
+    bob = OperatorFactory(user=UserFactory(username="bob"), departments=[reference])
+    chats = []
+    for i in range(6):
+        chat, _token = start_chat(reference, question=f"q{i}", client_id=f"first-{i}")
+        if i < 4:
+            services.chat_claim(chat_id=chat.pk, operator=alice)
+        chats.append(chat)
+    return chats, alice, bob
+
+
+def _seqs(chat):
+    return list(Message.objects.filter(chat=chat).order_by("seq").values_list("seq", flat=True))
+
+
+def test_several_chats_messages_are_stored_by_one_statement_on_postgresql(desk, captured_events):
+    chats, alice, _bob = desk
+    requests = [
+        {
+            "chat_id": chats[0].pk,
+            "body": "to 0",
+            "client_id": "a0",
+            "sender": "operator",
+            "operator": alice,
+        },
+        {"chat_id": chats[1].pk, "body": "from 1", "client_id": "p1", "sender": "patron"},
+        {
+            "chat_id": chats[2].pk,
+            "body": "to 2",
+            "client_id": "a2",
+            "sender": "operator",
+            "operator": alice,
+        },
+        {"chat_id": chats[4].pk, "body": "still waiting", "client_id": "p4", "sender": "patron"},
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        results = messages_send(requests)
+    if connection.vendor == "postgresql":
+        assert len(captured) == 1 and captured[0]["sql"].startswith("WITH"), (
+            captured.captured_queries
+        )
+    for request, (message, created) in zip(requests, results, strict=True):
+        assert created and message.chat_id == request["chat_id"]
+        stored = Message.objects.get(pk=message.pk)
+        assert (stored.seq, stored.body, stored.client_id, stored.sender, stored.operator_id) == (
+            message.seq,
+            request["body"],
+            request["client_id"],
+            request["sender"],
+            alice.pk if request["sender"] == "operator" else None,
+        )
+        assert stored.created_at == message.created_at
+        assert Chat.objects.get(pk=request["chat_id"]).last_seq == message.seq
+    # The claimed chats: question (1), claim line (2), this message (3); the waiting one: 2.
+    assert [message.seq for message, _created in results] == [3, 3, 3, 2]
+    broadcast = [event for _groups, event in captured_events if event["type"] == "message.new"]
+    assert sorted(event["message"]["body"] for event in broadcast) == sorted(
+        request["body"] for request in requests
+    )
+    assert {event["chat"] for event in broadcast} == {str(chats[i].public_id) for i in (0, 1, 2, 4)}
+
+
+def test_what_one_statement_refuses_gets_message_sends_own_answer(desk, settings):
+    chats, alice, bob = desk
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "PATRON_MESSAGES_PER_MINUTE": 2}
+    services.chat_end(chat_id=chats[3].pk, by="patron")
+    services.message_send(chat_id=chats[1].pk, body="one", client_id="p1-1", sender="patron")
+    services.message_send(chat_id=chats[1].pk, body="two", client_id="p1-2", sender="patron")
+    before = {chat.pk: _seqs(chat) for chat in chats}
+    results = messages_send(
+        [
+            {
+                "chat_id": chats[0].pk,
+                "body": "not mine",
+                "client_id": "b0",
+                "sender": "operator",
+                "operator": bob,
+            },
+            {"chat_id": chats[1].pk, "body": "three", "client_id": "p1-3", "sender": "patron"},
+            {
+                "chat_id": chats[2].pk,
+                "body": "stored",
+                "client_id": "a2",
+                "sender": "operator",
+                "operator": alice,
+            },
+            {"chat_id": chats[3].pk, "body": "too late", "client_id": "p3", "sender": "patron"},
+            {
+                "chat_id": chats[4].pk,
+                "body": "not claimed",
+                "client_id": "a4",
+                "sender": "operator",
+                "operator": alice,
+            },
+            {"chat_id": chats[5].pk, "body": "   ", "client_id": "p5", "sender": "patron"},
+        ]
+    )
+    assert isinstance(results[0], Forbidden)
+    assert isinstance(results[1], RateLimited)
+    message, created = results[2]
+    assert created and message.body == "stored"
+    assert isinstance(results[3], Conflict) and results[3].code == "chat_ended"
+    assert isinstance(results[4], Conflict) and results[4].code == "chat_not_active"
+    assert isinstance(results[5], InvalidInput)
+    # Nothing but the one message was written, and no number was used up.
+    after = {chat.pk: _seqs(chat) for chat in chats}
+    assert after[chats[2].pk] == [*before[chats[2].pk], message.seq]
+    assert {pk: seqs for pk, seqs in after.items() if pk != chats[2].pk} == {
+        pk: seqs for pk, seqs in before.items() if pk != chats[2].pk
+    }
+    for chat in chats:
+        assert Chat.objects.get(pk=chat.pk).last_seq == len(after[chat.pk])
+
+
+def test_a_retried_client_id_in_a_batch_is_answered_with_the_stored_message(desk):
+    chats, alice, _bob = desk
+    first, _created = services.message_send(
+        chat_id=chats[0].pk,
+        body="sent before",
+        client_id="again",
+        sender="operator",
+        operator=alice,
+    )
+    results = messages_send(
+        [
+            {
+                "chat_id": chats[0].pk,
+                "body": "sent before",
+                "client_id": "again",
+                "sender": "operator",
+                "operator": alice,
+            },
+            {"chat_id": chats[1].pk, "body": "new", "client_id": "n1", "sender": "patron"},
+            {"chat_id": chats[2].pk, "body": "new too", "client_id": "n2", "sender": "patron"},
+        ]
+    )
+    again, created = results[0]
+    assert not created and again.pk == first.pk and again.seq == first.seq
+    assert all(created for _message, created in results[1:])
+    for chat in chats[:3]:
+        seqs = _seqs(chat)
+        assert seqs == list(range(1, len(seqs) + 1))  # no gap, nothing doubled
+        assert Chat.objects.get(pk=chat.pk).last_seq == len(seqs)
+    assert Message.objects.filter(chat=chats[0], client_id="again").count() == 1
+
+
+def test_one_message_per_chat(desk):
+    chats, _alice, _bob = desk
+    twice = {"chat_id": chats[1].pk, "body": "x", "sender": "patron"}
+    with pytest.raises(ValueError):
+        messages_send([{**twice, "client_id": "x1"}, {**twice, "client_id": "x2"}])
+    assert _seqs(chats[1]) == [1, 2]
