@@ -2,11 +2,15 @@
 statement stores them; whatever it cannot settle gets message_send's own answer. What
 is stored, refused and broadcast is what one message_send each gives."""
 
+import asyncio
+
 import pytest
+from channels.db import database_sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat import services
+from chat.consumer_sends import SendBatches
 from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
 from chat.models import Chat, Message
 from chat.services.batched_sends import messages_send
@@ -170,3 +174,64 @@ def test_one_message_per_chat(desk):
     with pytest.raises(ValueError):
         messages_send([{**twice, "client_id": "x1"}, {**twice, "client_id": "x2"}])
     assert _seqs(chats[1]) == [1, 2]
+
+
+# --- SendBatches: the sends of a process that wait at the same moment go in one call ---
+
+
+def _patron_send(chat, client_id, body="hi"):
+    return {"chat_id": chat.pk, "body": body, "client_id": client_id, "sender": "patron"}
+
+
+async def test_sends_queued_behind_a_running_call_go_in_the_next_call_together(desk):
+    chats, _alice, _bob = desk
+    batches = SendBatches(calls=1, size=32)
+    # One call at a time: the first send runs alone, the four behind it wait for it and
+    # then go together; a second message of one chat waits for the call after that.
+    sends = [batches.send(**_patron_send(chat, f"b-{i}")) for i, chat in enumerate(chats[:5])]
+    sends.append(batches.send(**_patron_send(chats[1], "b-1-again", "and again")))
+    results = await asyncio.gather(*sends)
+    assert all(created for _message, created in results)
+    stored = await database_sync_to_async(
+        lambda: {m.client_id: m for m in Message.objects.filter(client_id__startswith="b-")}
+    )()
+    assert set(stored) == {"b-0", "b-1", "b-2", "b-3", "b-4", "b-1-again"}
+    assert stored["b-1-again"].seq == stored["b-1"].seq + 1  # in the order sent
+    for message, _created in results:
+        assert stored[message.client_id].seq == message.seq
+    if connection.vendor == "postgresql":
+        # One statement stored the four that waited together: one moment for all four.
+        together = {stored[f"b-{i}"].created_at for i in range(1, 5)}
+        assert len(together) == 1 and stored["b-0"].created_at not in together
+
+
+async def test_a_send_whose_socket_went_away_before_its_call_is_dropped(desk):
+    chats, _alice, _bob = desk
+    batches = SendBatches(calls=1, size=32)
+    first = asyncio.ensure_future(batches.send(**_patron_send(chats[0], "kept")))
+    gone = asyncio.ensure_future(batches.send(**_patron_send(chats[1], "dropped")))
+    await asyncio.sleep(0)
+    gone.cancel()  # what Daphne does to a closed socket's consumer
+    message, created = await first
+    assert created and message.client_id == "kept"
+    await asyncio.sleep(0.2)
+    exists = await database_sync_to_async(
+        lambda: Message.objects.filter(client_id="dropped").exists()
+    )()
+    assert not exists and gone.cancelled()
+
+
+async def test_each_send_of_a_call_gets_its_own_answer(desk):
+    chats, alice, _bob = desk
+    batches = SendBatches(calls=1, size=32)
+    await database_sync_to_async(services.chat_end)(chat_id=chats[2].pk, by="patron")
+    results = await asyncio.gather(
+        batches.send(**_patron_send(chats[0], "ok-0")),
+        batches.send(**_patron_send(chats[1], "ok-1")),
+        batches.send(**_patron_send(chats[2], "ended")),
+        batches.send(
+            chat_id=chats[3].pk, body="x", client_id="y", sender="operator", operator=None
+        ),
+        return_exceptions=True,
+    )
+    assert [type(r).__name__ for r in results] == ["tuple", "tuple", "Conflict", "Forbidden"]
