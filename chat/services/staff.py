@@ -36,12 +36,7 @@ def presence_set(*, operator: Operator, status: str, reason: str = "") -> Operat
     if status not in Operator.Status.values:
         raise InvalidInput("Status must be online, away or offline.")
     now = timezone.now()
-    # The stored status, under the row lock: the caller's copy may be stale (a socket
-    # holds the one it read at connect while the desk sets it Away or Offline).
-    locked = Operator.objects.select_for_update(of=("self",))
-    operator.status, operator.status_changed_at = locked.values_list(
-        "status", "status_changed_at"
-    ).get(pk=operator.pk)
+    _read_status(operator)
     if operator.status != status:
         operator.status = status
         operator.status_changed_at = now
@@ -56,8 +51,23 @@ def presence_set(*, operator: Operator, status: str, reason: str = "") -> Operat
     return operator
 
 
+def _read_status(operator: Operator) -> None:
+    """The stored status into ``operator``, under the row lock: the caller's copy may be
+    stale (a socket holds the one it read at connect while the desk sets it Away or
+    Offline)."""
+    locked = Operator.objects.select_for_update(of=("self",))
+    operator.status, operator.status_changed_at = locked.values_list(
+        "status", "status_changed_at"
+    ).get(pk=operator.pk)
+
+
 @transaction.atomic
 def connection_open(*, operator: Operator, channel_name: str) -> None:
+    """A dashboard socket opened. ``operator`` gets the stored status (its dashboard
+    shows it): under the row lock, as presence_reconcile decides, so a dashboard opening
+    as a closed one's grace period ends either is seen by that decision or reads its
+    outcome — never shows Online while the desk sets the librarian Offline unseen."""
+    _read_status(operator)
     OperatorConnection.objects.update_or_create(
         channel_name=channel_name, defaults={"operator": operator, "last_seen": timezone.now()}
     )

@@ -102,10 +102,11 @@ def test_dashboard_state_runs_the_same_queries_with_five_times_the_chats(
     add_desk_activity(desk, 1, "a")
     few, state = count(lambda: socket_state(alice))
     # Each thing read once (chat.selectors.dashboard_snapshot / dashboard_extras): 9
-    # queries for the frame, 14 statements for connection_open and its presence
-    # broadcast, 11 for connection_close (savepoints included). Was 44: the operator's
-    # departments read four times, every department's presence twice.
-    assert few == 34
+    # queries for the frame, 15 statements for connection_open (the stored status under
+    # the operator's lock) and its presence broadcast, 11 for connection_close
+    # (savepoints included). Was 44: the operator's departments read four times, every
+    # department's presence twice.
+    assert few == 35
     assert len(state["waiting"]) == 1 and len(state["mine"]) == 2
     assert len(state["transfers"]) == 1 and len(state["internal"]) == 1
     add_desk_activity(desk, 5, "b")

@@ -3,10 +3,12 @@ department state, and the widget's routing to a fallback department (issue 4).""
 
 import datetime as dt
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connections, transaction
 from django.utils import timezone
 
 from chat import selectors, services
@@ -191,3 +193,54 @@ def test_a_fallback_cycle_does_not_loop(reference, special):
     reference.save(update_fields=["fallback"])
     special.save(update_fields=["fallback"])
     assert selectors.answering_department(reference) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dashboard_opening_waits_for_a_presence_decision_in_progress(alice):
+    """presence_reconcile decides "no dashboard left: Offline" under the operator's row
+    lock; a dashboard that opens meanwhile waits for that decision, so it never reads
+    Online and is then set Offline without its connection being seen."""
+    bring_online(alice)
+    OperatorConnection.objects.filter(operator=alice).delete()
+    deciding, opened = threading.Event(), threading.Event()
+    opened_meanwhile = []
+
+    def decide_slowly():
+        with transaction.atomic():
+            Operator.objects.select_for_update().get(pk=alice.pk)  # as presence_reconcile
+            deciding.set()
+            opened_meanwhile.append(opened.wait(0.5))
+            services.presence_set(operator=alice, status="offline", reason="disconnected")
+        connections.close_all()
+
+    def open_dashboard():
+        deciding.wait(5)
+        services.connection_open(operator=alice, channel_name="new-tab")
+        opened.set()
+        connections.close_all()
+
+    threads = [threading.Thread(target=decide_slowly), threading.Thread(target=open_dashboard)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert opened.is_set() and opened_meanwhile == [False]
+    # Opened after the decision: it reads Offline (and the dashboard offers Online).
+    assert status_of(alice) == "offline"
+    assert OperatorConnection.objects.filter(operator=alice, channel_name="new-tab").exists()
+
+
+def test_a_dashboard_opening_shows_the_stored_status_not_the_sockets_copy(alice):
+    """The socket reads its operator at connect; the desk may set them Offline (a closed
+    tab's grace period ending) before the dashboard's state is read. The state shows
+    the stored status, so the dashboard offers Online instead of showing it unchosen."""
+    from chat.consumers import _staff_state
+
+    bring_online(alice)
+    stale = Operator.objects.get(pk=alice.pk)
+    services.presence_set(
+        operator=Operator.objects.get(pk=alice.pk), status="offline", reason="disconnected"
+    )
+    services.connection_open(operator=stale, channel_name="new-tab")
+    _department_ids, _mine, state = _staff_state(stale)
+    assert state["operator"]["status"] == "offline" and stale.status == "offline"
