@@ -41,7 +41,8 @@ def _watch(slug):
     )
     if department is None:
         raise NotFound("No such department.")
-    return department.pk, selectors.department_routing(department)
+    as_of = events.snapshot_time()
+    return department.pk, {**selectors.department_routing(department), "as_of": as_of}
 
 
 class PatronWatchFrames:
@@ -49,6 +50,7 @@ class PatronWatchFrames:
     joins ``dept-<pk>-presence`` (no token: presence is public, like /status)."""
 
     watching_pk = None
+    presence_as_of = 0.0  # of the presence this widget shows (see frame_watch)
 
     async def frame_watch(self, frame):
         if self.chat_pk is not None:
@@ -60,12 +62,15 @@ class PatronWatchFrames:
             )
         self.watching_pk = pk
         await self.channel_layer.group_add(events.department_presence_group(pk), self.channel_name)
+        # A snapshot older than this one that arrives later is dropped (desk_event).
+        self.presence_as_of = routing["as_of"]
         await self.send_json(
             {
                 "type": "presence",
                 "department": routing["department"],
                 "online": routing["online"],
                 "answering": routing["answering"],
+                "as_of": routing["as_of"],
             }
         )
 

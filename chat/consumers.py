@@ -280,7 +280,9 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
         elif kind == "chat.ended":
             await self.send_json(event)
         elif kind == "department.presence" and self.chat_pk is None:
-            await self.send_json({**event, "type": "presence"})
+            if event.get("as_of", 0.0) >= self.presence_as_of:  # else older than shown
+                self.presence_as_of = event.get("as_of", 0.0)
+                await self.send_json({**event, "type": "presence"})
         elif kind in MEDIA_EVENTS:  # typing, screenshare, signalling (chat.consumer_media)
             await self.forward_media(event)
         elif kind == "ticket.email_requested":  # from tickets: ask the patron for an email
@@ -301,9 +303,11 @@ def _staff_open(operator, channel_name):
 
 def _staff_state(operator):
     """``dashboard.state`` but for its extras, as ``_staff_open`` returns it."""
+    as_of = events.snapshot_time()  # its presence, as a presence snapshot's
     snapshot = selectors.dashboard_snapshot(operator)
     state = {
         "type": "dashboard.state",
+        "as_of": as_of,
         "operator": snapshot["operator"],
         "departments": snapshot["departments"],
         "waiting": snapshot["waiting"],
@@ -356,6 +360,8 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         {"presence.set", "chat.open", "chat.claim", "message.send", "chat.end", "chat.close", "ping"}
     ) | STAFF_FRAMES | STAFF_MEDIA_FRAMES
     operator = None
+    # When the presence this dashboard shows was read: older snapshots are dropped.
+    departments_as_of = own_status_as_of = 0.0
 
     async def connect(self):
         if not origin_allowed(self.scope):
@@ -378,6 +384,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         for public_id, pk in mine.items():
             await self._join_chat(public_id, pk)
         state.update(await staff_state_extras(self.operator, department_ids))
+        self.departments_as_of = self.own_status_as_of = state["as_of"]
         await self.send_json(state)
 
     async def disconnect(self, code):
@@ -416,6 +423,8 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         for public_id, pk in mine.items():
             await self._join_chat(public_id, pk)
         state.update(await staff_state_extras(self.operator, department_ids))
+        self.departments_as_of = max(self.departments_as_of, state["as_of"])
+        self.own_status_as_of = max(self.own_status_as_of, state["as_of"])
         await self.send_json(state)
 
     async def _join_chat(self, public_id, pk):
@@ -449,6 +458,27 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         # last seq of each chat followed here: the dashboard notices a lost last message.
         last_seqs = await self.heartbeat()
         await self.send_json({"type": "pong", "last_seq": last_seqs})
+
+    def _fresher_presence(self, event):
+        """What of a presence snapshot is newer than what this dashboard shows (events
+        read after their commit may arrive in either order: chat.events
+        .broadcast_snapshot_after_commit): the departments if read after the ones shown,
+        the operator's own status if read after it; None if neither."""
+        as_of = event.get("as_of", 0.0)
+        fresh = dict(event)
+        if as_of >= self.departments_as_of:
+            self.departments_as_of = as_of
+        else:
+            del fresh["departments"]
+        operator = fresh.get("operator")
+        if operator is not None and operator["id"] == self.operator.pk:
+            if as_of >= self.own_status_as_of:
+                self.own_status_as_of = as_of
+            else:
+                del fresh["operator"]
+        if "departments" not in fresh and "operator" not in fresh:
+            return None
+        return fresh
 
     async def _end_session(self, reason):
         await self.send_json(
@@ -522,6 +552,10 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
             await self.channel_layer.group_discard(events.chat_group(pk), self.channel_name)
         elif kind == "queue.changed":
             return
+        elif kind in ("presence.changed", "departments.changed"):
+            event = self._fresher_presence(event)
+            if event is None:
+                return
         elif kind == "memberships.changed":
             await self._follow_memberships()
             return

@@ -9,6 +9,7 @@ it in ``desk_event`` and forward the event (or, for patrons, a patron-safe view 
 """
 
 import logging
+import time
 from contextvars import ContextVar
 from typing import Literal, NotRequired, TypedDict
 
@@ -123,6 +124,7 @@ class PresenceChanged(TypedDict):
     type: Literal["presence.changed"]
     operator: dict  # {"id", "name", "status", "available"}
     departments: list[dict]  # [{"id", "name", "online"}]
+    as_of: float  # when it was read (broadcast_snapshot_after_commit)
     online: NotRequired[bool]
     # Why it changed when the desk changed it: "idle" (→ Away), "shift_end" or
     # "disconnected" (→ Offline). Absent when the operator chose it.
@@ -136,6 +138,7 @@ class DepartmentsChanged(TypedDict):
 
     type: Literal["departments.changed"]
     departments: list[dict]
+    as_of: float
 
 
 class MembershipsChanged(TypedDict):
@@ -243,6 +246,29 @@ def broadcast_on_commit(groups: list[str] | str, event: dict, *, chat_pk: int | 
     transaction.on_commit(lambda: _on_commit(group_list, event, chat_pk))
 
 
+def broadcast_snapshot_after_commit(build) -> None:
+    """For snapshots of who is online (``presence.changed``, ``departments.changed``,
+    ``department.presence``): once the current transaction commits, ``build(as_of)``
+    reads them and returns ``[(groups, event), …]``, each event carrying ``as_of``
+    (``snapshot_time()``, taken before the read). Read after the commit, a snapshot has
+    seen that commit and every earlier one, so of two snapshots the one with the later
+    ``as_of`` is the truer; consumers drop one older than what they already showed
+    (events from two processes, or from a call that finished later, may arrive in
+    either order)."""
+
+    def send():
+        for groups, event in build(snapshot_time()):
+            broadcast_on_commit(groups, event)  # outside a transaction: at once
+
+    transaction.on_commit(send)
+
+
+def snapshot_time() -> float:
+    """``as_of`` of a snapshot read now (seconds; the processes of one desk share a
+    clock, or keep theirs in step with NTP)."""
+    return time.time()
+
+
 def after_call(func):
     """``func`` (a service call, run on a database thread by a consumer), changed so
     that the events it commits are kept instead of sent from that thread; returns
@@ -300,6 +326,7 @@ class DepartmentPresence(TypedDict):
     department: str  # slug
     online: bool
     answering: dict | None  # {"name", "slug"}: who answers a new chat (maybe a fallback)
+    as_of: float
 
 
 class InternalSummary(TypedDict):

@@ -57,16 +57,35 @@ def _broadcast_departments(*, gone: Iterable[tuple[int, str]] = ()) -> None:
     widgets must hear that nobody answers there any more."""
     from chat.services import presence
 
-    events.broadcast_on_commit(
-        events.STAFF_GROUP,
-        {"type": "departments.changed", "departments": selectors.departments_presence()},
+    gone = list(gone)
+    events.broadcast_snapshot_after_commit(
+        lambda as_of: [
+            (
+                events.STAFF_GROUP,
+                {
+                    "type": "departments.changed",
+                    "departments": selectors.departments_presence(),
+                    "as_of": as_of,
+                },
+            )
+        ]
     )
     presence.broadcast_department_presence()
-    for pk, slug in gone:
-        events.broadcast_on_commit(
-            events.department_presence_group(pk),
-            {"type": "department.presence", "department": slug, "online": False, "answering": None},
-        )
+    events.broadcast_snapshot_after_commit(
+        lambda as_of: [
+            (
+                events.department_presence_group(pk),
+                {
+                    "type": "department.presence",
+                    "department": slug,
+                    "online": False,
+                    "answering": None,
+                    "as_of": as_of,
+                },
+            )
+            for pk, slug in gone
+        ]
+    )
 
 
 def _set_memberships(rows: Iterable[tuple[Operator, Department, str]], *, keep: dict) -> None:

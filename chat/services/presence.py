@@ -30,15 +30,25 @@ def _desk(name):
 
 
 def broadcast_department_presence() -> None:
-    """Tell every widget watching a department whether it is online and who answers."""
-    for routing in selectors.departments_routing():
-        event = {
-            "type": "department.presence",
-            "department": routing["department"],
-            "online": routing["online"],
-            "answering": routing["answering"],
-        }
-        events.broadcast_on_commit(events.department_presence_group(routing["id"]), event)
+    """On commit: tell every widget watching a department whether it is online and who
+    answers."""
+
+    def routing_of_each(as_of):
+        return [
+            (
+                events.department_presence_group(routing["id"]),
+                {
+                    "type": "department.presence",
+                    "department": routing["department"],
+                    "online": routing["online"],
+                    "answering": routing["answering"],
+                    "as_of": as_of,
+                },
+            )
+            for routing in selectors.departments_routing()
+        ]
+
+    events.broadcast_snapshot_after_commit(routing_of_each)
 
 
 @transaction.atomic

@@ -19,13 +19,17 @@ from chat.services._common import (
 
 
 def _broadcast_presence(operator: Operator, reason: str = "") -> None:
-    payload = selectors.presence_payload(operator)
-    if reason:
-        payload["reason"] = reason
-    events.broadcast_on_commit(events.STAFF_GROUP, {"type": "presence.changed", **payload})
-    # Widgets watching a department follow it live (chat.services.presence, issue 4).
+    """On commit: this operator's presence and every department's, to the dashboards;
+    and to the widgets watching a department (chat.services.presence, issue 4)."""
     from chat.services import presence
 
+    def changed(as_of):
+        payload = selectors.presence_payload(operator.pk)
+        if reason:
+            payload["reason"] = reason
+        return [(events.STAFF_GROUP, {"type": "presence.changed", **payload, "as_of": as_of})]
+
+    events.broadcast_snapshot_after_commit(changed)
     presence.broadcast_department_presence()
 
 

@@ -334,7 +334,8 @@ function onFrame(frame) {
       renderConversation();
       break;
     case "presence.changed":
-      if (me && frame.operator.id === me.id) {
+      // The socket leaves out what is older than what this page shows (`as_of`).
+      if (me && frame.operator && frame.operator.id === me.id) {
         me = frame.operator;
         setPresence(me.status);
         if (frame.reason === "idle") {
@@ -343,7 +344,7 @@ function onFrame(frame) {
           alert("Your shift has ended: you are now Offline.");
         }
       }
-      renderDepartments(frame.departments);
+      if (frame.departments) renderDepartments(frame.departments);
       break;
     case "departments.changed":
       renderDepartments(frame.departments);

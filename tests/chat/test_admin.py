@@ -1,6 +1,8 @@
 """/admin/: desk admins run departments, operators and canned messages and read chats;
 plain operators reach none of it. Through Django's test client, with real permissions."""
 
+from unittest.mock import ANY
+
 import pytest
 from django.urls import reverse
 
@@ -328,6 +330,7 @@ def test_a_new_department_reaches_dashboards_and_widgets_on_commit(
             "department": "maps",
             "online": True,
             "answering": {"name": "Maps", "slug": "maps"},
+            "as_of": ANY,  # when it was read (chat.events.broadcast_snapshot_after_commit)
         }
     ]
 
@@ -387,6 +390,7 @@ def test_a_deactivated_department_tells_its_widgets_nobody_answers(
             "department": "reference",
             "online": False,
             "answering": None,
+            "as_of": ANY,
         },
     ) in captured_events
     [(_groups, event)] = _sent(captured_events, "departments.changed")
@@ -406,7 +410,13 @@ def test_departments_deleted_one_by_one_or_in_bulk_go_through_the_service(
     assert not Department.objects.filter(pk=maps.pk).exists()
     assert (
         [f"dept-{maps.pk}-presence"],
-        {"type": "department.presence", "department": "maps", "online": False, "answering": None},
+        {
+            "type": "department.presence",
+            "department": "maps",
+            "online": False,
+            "answering": None,
+            "as_of": ANY,
+        },
     ) in captured_events
     captured_events.clear()
     with django_capture_on_commit_callbacks(execute=True):

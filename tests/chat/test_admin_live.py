@@ -52,10 +52,17 @@ async def test_an_operator_added_in_the_admin_puts_the_department_online_live():
 
     await db(_admin_adds_alice_to)(maps, alice)
 
-    changed, _ = await receive_until(dashboard, "departments.changed")
-    listed = {row["slug"]: row for row in changed["departments"]}
+    # The Departments section redrawn: by departments.changed, or by the fresh
+    # dashboard.state Alice's dashboard gets for her new department if that was read
+    # later (a snapshot older than what the dashboard shows is dropped).
+    while True:
+        changed = await dashboard.receive_json_from(timeout=10)
+        if changed["type"] in ("departments.changed", "dashboard.state"):
+            listed = {row["slug"]: row for row in changed["departments"]}
+            if "maps" in listed and listed["maps"]["online"]:
+                break
     assert listed["maps"]["name"] == "Maps and Atlases"
-    assert listed["maps"]["online"] is True and listed["maps"]["operators"] == ["Alice"]
+    assert listed["maps"]["operators"] == ["Alice"]
     update, _ = await receive_until(widget, "presence")
     while not update["online"]:
         update, _ = await receive_until(widget, "presence")

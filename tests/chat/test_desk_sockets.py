@@ -65,6 +65,7 @@ async def test_the_widget_follows_its_departments_presence_live(desk):
     widget = await patron_socket()
     await widget.send_json_to({"type": "watch", "department": "reference"})
     first, _ = await receive_until(widget, "presence")
+    assert first.pop("as_of") > 0  # when it was read: older updates are dropped
     assert first == {
         "type": "presence",
         "department": "reference",
@@ -285,3 +286,64 @@ async def test_an_overdue_transfer_returns_at_a_heartbeat_and_decline_works(desk
         await db(lambda: transfers.Chat.objects.get(pk=chat.pk).operator_id)() == desk["alice"].pk
     )
     await close_all(alice, carmen)
+
+
+async def _deliver_late(group, event):
+    """An event that was read before what the socket shows, arriving only now (two
+    processes' events, or a call that finished later, cross on the channel layer)."""
+    from channels.layers import get_channel_layer
+
+    await get_channel_layer().group_send(
+        group, {"type": "desk.event", "event": event, "chat_pk": None}
+    )
+
+
+async def test_a_presence_snapshot_older_than_what_the_dashboard_shows_is_dropped(desk):
+    from chat import events
+
+    dashboard, _state = await online_dashboard(desk["alice"])
+    await dashboard.send_json_to({"type": "ping"})
+    await receive_until(dashboard, "pong")
+    offline = [{"id": desk["reference"].pk, "name": "Reference Desk", "online": False}]
+    me_offline = {"id": desk["alice"].pk, "name": "Alice", "status": "offline", "available": False}
+    # Read before Alice went Online (as_of 1.0): neither the list nor her status.
+    await _deliver_late(
+        events.STAFF_GROUP,
+        {"type": "presence.changed", "operator": me_offline, "departments": offline, "as_of": 1.0},
+    )
+    await _deliver_late(
+        events.STAFF_GROUP, {"type": "departments.changed", "departments": offline, "as_of": 1.0}
+    )
+    await dashboard.send_json_to({"type": "ping"})
+    frame, seen = await receive_until(dashboard, "pong")
+    assert [f["type"] for f in seen] == ["pong"], seen
+    # A newer snapshot about someone else: forwarded, departments and all.
+    carmen = {"id": desk["carmen"].pk, "name": "Carmen", "status": "online", "available": True}
+    newer = {"type": "presence.changed", "operator": carmen, "departments": offline}
+    await _deliver_late(events.STAFF_GROUP, {**newer, "as_of": 4e9})
+    frame, _ = await receive_until(dashboard, "presence.changed")
+    assert frame["departments"] == offline and frame["operator"] == carmen
+    # Then one about Alice read between the two: her status is newer than what she
+    # shows, the departments are not.
+    await _deliver_late(
+        events.STAFF_GROUP,
+        {"type": "presence.changed", "operator": me_offline, "departments": [], "as_of": 3e9},
+    )
+    frame, _ = await receive_until(dashboard, "presence.changed")
+    assert frame["operator"] == me_offline and "departments" not in frame
+    await dashboard.disconnect()
+
+
+async def test_a_widget_drops_a_presence_older_than_the_one_it_shows(desk):
+    from chat import events
+
+    widget = await patron_socket()
+    await widget.send_json_to({"type": "watch", "department": "reference"})
+    first, _ = await receive_until(widget, "presence")
+    group = events.department_presence_group(desk["reference"].pk)
+    update = {"type": "department.presence", "department": "reference", "answering": None}
+    await _deliver_late(group, {**update, "online": True, "as_of": first["as_of"] - 1})
+    await _deliver_late(group, {**update, "online": False, "as_of": first["as_of"] + 1})
+    frame, seen = await receive_until(widget, "presence")
+    assert [f["online"] for f in seen] == [False] and frame["as_of"] == first["as_of"] + 1
+    await widget.disconnect()

@@ -5,6 +5,7 @@ that their queries are counted on this test's connection)."""
 
 import pytest
 from django.db import connection
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from chat import consumers, services
@@ -68,10 +69,12 @@ def sync(socket_call):
 
 
 def socket_state(operator):
-    """What StaffConsumer.connect builds for ``dashboard.state``."""
-    department_ids, _mine, state = sync(consumers._staff_open)(operator, "test-page-queries")
-    state.update(sync(staff_state_extras)(operator, department_ids))
-    services.connection_close(channel_name="test-page-queries")
+    """What StaffConsumer.connect builds for ``dashboard.state``, and the presence
+    snapshots broadcast after its commits (read then: chat.events)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        department_ids, _mine, state = sync(consumers._staff_open)(operator, "test-page-queries")
+        state.update(sync(staff_state_extras)(operator, department_ids))
+        services.connection_close(channel_name="test-page-queries")
     return state
 
 
@@ -102,11 +105,11 @@ def test_dashboard_state_runs_the_same_queries_with_five_times_the_chats(
     add_desk_activity(desk, 1, "a")
     few, state = count(lambda: socket_state(alice))
     # Each thing read once (chat.selectors.dashboard_snapshot / dashboard_extras): 9
-    # queries for the frame, 15 statements for connection_open (the stored status under
-    # the operator's lock) and its presence broadcast, 11 for connection_close
-    # (savepoints included). Was 44: the operator's departments read four times, every
-    # department's presence twice.
-    assert few == 35
+    # queries for the frame; the rest for connection_open (the stored status under the
+    # operator's lock) and connection_close (savepoints included), and the presence
+    # snapshots each broadcasts, read after its commit (6 queries each). Was 44: the
+    # operator's departments read four times, every department's presence twice.
+    assert few == 34
     assert len(state["waiting"]) == 1 and len(state["mine"]) == 2
     assert len(state["transfers"]) == 1 and len(state["internal"]) == 1
     add_desk_activity(desk, 5, "b")
