@@ -7,10 +7,11 @@ letting the template localize each number and format each date with ``|date`` wa
 of its rendering time. Labels that come from people (mode, location, referral names)
 stay in ``row["label"]`` as they were, for the template to escape."""
 
+import html
 from datetime import date
 
 from django.utils import dateformat
-from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 WIDTH = 640
 HEIGHT = 200
@@ -131,21 +132,29 @@ def heat_rows(heatmap: dict) -> list[dict]:
 def day_bars_markup(chart: dict) -> str:
     """The per-day chart's bars, as markup: a year is 365 bars of five values each, too
     many template variables to print one by one. Only numbers and dates go in, each
-    escaped all the same."""
-    return format_html_join(
-        "",
-        '<rect class="ra-bar" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>',
-        (
-            (bar["x"], bar["y"], bar["w"], bar["h"], bar["row"]["title"], bar["row"]["count"])
+    escaped all the same (with the standard library's ``html.escape``: Django's
+    ``format_html`` checks every argument for lazy strings first, which was a fifth of
+    a year's report)."""
+    return mark_safe(
+        "".join(
+            f'<rect class="ra-bar" x="{_e(bar["x"])}" y="{_e(bar["y"])}" width="{_e(bar["w"])}"'
+            f' height="{_e(bar["h"])}"><title>{_e(bar["row"]["title"])}:'
+            f" {_e(bar['row']['count'])}</title></rect>"
             for bar in chart["bars"]
-        ),
+        )
     )
 
 
 def day_table_markup(days: list[dict]) -> str:
     """The per-day table's body rows, as markup (see day_bars_markup)."""
-    return format_html_join(
-        "",
-        '<tr><th scope="row"><time datetime="{}">{}</time></th><td>{}</td></tr>',
-        ((row["iso"], row["label"], row["count"]) for row in days),
+    return mark_safe(
+        "".join(
+            f'<tr><th scope="row"><time datetime="{_e(row["iso"])}">{_e(row["label"])}</time>'
+            f"</th><td>{_e(row['count'])}</td></tr>"
+            for row in days
+        )
     )
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
