@@ -33,6 +33,14 @@ def desk(db):
     return chats, alice, bob
 
 
+def _by_patron(chat_pk, client_id, body):
+    return {"chat_id": chat_pk, "body": body, "client_id": client_id, "sender": "patron"}
+
+
+def _by_operator(chat_pk, operator, client_id, body):
+    return {**_by_patron(chat_pk, client_id, body), "sender": "operator", "operator": operator}
+
+
 def _seqs(chat):
     return list(Message.objects.filter(chat=chat).order_by("seq").values_list("seq", flat=True))
 
@@ -40,22 +48,10 @@ def _seqs(chat):
 def test_several_chats_messages_are_stored_by_one_statement_on_postgresql(desk, captured_events):
     chats, alice, _bob = desk
     requests = [
-        {
-            "chat_id": chats[0].pk,
-            "body": "to 0",
-            "client_id": "a0",
-            "sender": "operator",
-            "operator": alice,
-        },
-        {"chat_id": chats[1].pk, "body": "from 1", "client_id": "p1", "sender": "patron"},
-        {
-            "chat_id": chats[2].pk,
-            "body": "to 2",
-            "client_id": "a2",
-            "sender": "operator",
-            "operator": alice,
-        },
-        {"chat_id": chats[4].pk, "body": "still waiting", "client_id": "p4", "sender": "patron"},
+        _by_operator(chats[0].pk, alice, "a0", "to 0"),
+        _by_patron(chats[1].pk, "p1", "from 1"),
+        _by_operator(chats[2].pk, alice, "a2", "to 2"),
+        _by_patron(chats[4].pk, "p4", "still waiting"),
     ]
     with CaptureQueriesContext(connection) as captured:
         results = messages_send(requests)
@@ -93,30 +89,12 @@ def test_what_one_statement_refuses_gets_message_sends_own_answer(desk, settings
     before = {chat.pk: _seqs(chat) for chat in chats}
     results = messages_send(
         [
-            {
-                "chat_id": chats[0].pk,
-                "body": "not mine",
-                "client_id": "b0",
-                "sender": "operator",
-                "operator": bob,
-            },
-            {"chat_id": chats[1].pk, "body": "three", "client_id": "p1-3", "sender": "patron"},
-            {
-                "chat_id": chats[2].pk,
-                "body": "stored",
-                "client_id": "a2",
-                "sender": "operator",
-                "operator": alice,
-            },
-            {"chat_id": chats[3].pk, "body": "too late", "client_id": "p3", "sender": "patron"},
-            {
-                "chat_id": chats[4].pk,
-                "body": "not claimed",
-                "client_id": "a4",
-                "sender": "operator",
-                "operator": alice,
-            },
-            {"chat_id": chats[5].pk, "body": "   ", "client_id": "p5", "sender": "patron"},
+            _by_operator(chats[0].pk, bob, "b0", "not mine"),
+            _by_patron(chats[1].pk, "p1-3", "three"),
+            _by_operator(chats[2].pk, alice, "a2", "stored"),
+            _by_patron(chats[3].pk, "p3", "too late"),
+            _by_operator(chats[4].pk, alice, "a4", "not claimed"),
+            _by_patron(chats[5].pk, "p5", "   "),
         ]
     )
     assert isinstance(results[0], Forbidden)
@@ -147,15 +125,9 @@ def test_a_retried_client_id_in_a_batch_is_answered_with_the_stored_message(desk
     )
     results = messages_send(
         [
-            {
-                "chat_id": chats[0].pk,
-                "body": "sent before",
-                "client_id": "again",
-                "sender": "operator",
-                "operator": alice,
-            },
-            {"chat_id": chats[1].pk, "body": "new", "client_id": "n1", "sender": "patron"},
-            {"chat_id": chats[2].pk, "body": "new too", "client_id": "n2", "sender": "patron"},
+            _by_operator(chats[0].pk, alice, "again", "sent before"),
+            _by_patron(chats[1].pk, "n1", "new"),
+            _by_patron(chats[2].pk, "n2", "new too"),
         ]
     )
     again, created = results[0]
@@ -179,17 +151,15 @@ def test_one_message_per_chat(desk):
 # --- SendBatches: the sends of a process that wait at the same moment go in one call ---
 
 
-def _patron_send(chat, client_id, body="hi"):
-    return {"chat_id": chat.pk, "body": body, "client_id": client_id, "sender": "patron"}
-
-
 async def test_sends_queued_behind_a_running_call_go_in_the_next_call_together(desk):
     chats, _alice, _bob = desk
     batches = SendBatches(calls=1, size=32)
     # One call at a time: the first send runs alone, the four behind it wait for it and
     # then go together; a second message of one chat waits for the call after that.
-    sends = [batches.send(**_patron_send(chat, f"b-{i}")) for i, chat in enumerate(chats[:5])]
-    sends.append(batches.send(**_patron_send(chats[1], "b-1-again", "and again")))
+    sends = [
+        batches.send(**_by_patron(chat.pk, f"b-{i}", "hi")) for i, chat in enumerate(chats[:5])
+    ]
+    sends.append(batches.send(**_by_patron(chats[1].pk, "b-1-again", "and again")))
     results = await asyncio.gather(*sends)
     assert all(created for _message, created in results)
     stored = await database_sync_to_async(
@@ -208,8 +178,8 @@ async def test_sends_queued_behind_a_running_call_go_in_the_next_call_together(d
 async def test_a_send_whose_socket_went_away_before_its_call_is_dropped(desk):
     chats, _alice, _bob = desk
     batches = SendBatches(calls=1, size=32)
-    first = asyncio.ensure_future(batches.send(**_patron_send(chats[0], "kept")))
-    gone = asyncio.ensure_future(batches.send(**_patron_send(chats[1], "dropped")))
+    first = asyncio.ensure_future(batches.send(**_by_patron(chats[0].pk, "kept", "hi")))
+    gone = asyncio.ensure_future(batches.send(**_by_patron(chats[1].pk, "dropped", "hi")))
     await asyncio.sleep(0)
     gone.cancel()  # what Daphne does to a closed socket's consumer
     message, created = await first
@@ -226,9 +196,9 @@ async def test_each_send_of_a_call_gets_its_own_answer(desk):
     batches = SendBatches(calls=1, size=32)
     await database_sync_to_async(services.chat_end)(chat_id=chats[2].pk, by="patron")
     results = await asyncio.gather(
-        batches.send(**_patron_send(chats[0], "ok-0")),
-        batches.send(**_patron_send(chats[1], "ok-1")),
-        batches.send(**_patron_send(chats[2], "ended")),
+        batches.send(**_by_patron(chats[0].pk, "ok-0", "hi")),
+        batches.send(**_by_patron(chats[1].pk, "ok-1", "hi")),
+        batches.send(**_by_patron(chats[2].pk, "ended", "hi")),
         batches.send(
             chat_id=chats[3].pk, body="x", client_id="y", sender="operator", operator=None
         ),
