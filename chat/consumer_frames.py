@@ -1,6 +1,6 @@
 """Socket frames of issue 4 (presence watching, internal chat, transfers), as mixins of
-the consumers in chat/consumers.py: each frame is validated and makes one service call.
-Every frame and reply is documented in docs/protocol.md."""
+the consumers (chat.consumers, chat.consumer_staff): each frame is validated and makes
+one service call. Every frame and reply is documented in docs/protocol.md."""
 
 from chat import events, selectors
 from chat.consumer_support import service, socket_db

@@ -1,5 +1,5 @@
 """Socket frames of issue 7 — typing, screenshare and its WebRTC signalling, rating and
-deleting a conversation — as mixins of the consumers in chat/consumers.py.
+deleting a conversation — as mixins of the consumers (chat.consumers, chat.consumer_staff).
 
 Typing and signalling write nothing: they are validated, rate-limited per socket in
 memory and relayed at once (``events.relay_now``). Signalling goes only between the

@@ -1,0 +1,146 @@
+"""What both websocket consumers share: the Origin check, the session store, frame
+parsing and dispatch (``DeskConsumer``), close codes. The consumers themselves are in
+``chat.consumers`` (the patron's) and ``chat.consumer_staff`` (the dashboard's)."""
+
+import asyncio
+import json
+import logging
+from importlib import import_module
+
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from chat.consumer_sends import ConcurrentSends
+from chat.exceptions import (
+    TRANSIENT_ERRORS,
+    DeskError,
+    InvalidInput,
+    Unavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are ours): the browser sees them on the close event.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+# Detached presence checks, kept referenced until they finish (see StaffConsumer.disconnect).
+_pending_reconciles: set[asyncio.Task] = set()
+
+
+def origin_allowed(scope) -> bool:
+    """The socket's Origin must be one of our own hosts (ALLOWED_HOSTS): both the
+    dashboard and the widget iframe are served from this desk."""
+    origin = dict(scope.get("headers", [])).get(b"origin")
+    if not origin:
+        return False
+    try:
+        value = origin.decode("latin1")
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("http", "https") or not rest:
+            return False
+        host, _port = split_domain_port(rest.split("/")[0])
+    except (UnicodeDecodeError, ValueError):
+        return False
+    allowed = list(settings.ALLOWED_HOSTS)
+    return bool(host) and validate_host(host, allowed)
+
+
+def _session_store(session_key):
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+MAX_SEQ = 2**31 - 1  # sequence numbers are 32-bit in the database: anything larger is refused
+
+
+def _int_at_least_zero(value, name) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+        raise InvalidInput(f"{name} must be a whole number of at least 0.")
+    return value
+
+
+class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
+    """Frame parsing and error frames shared by the patron and staff sockets.
+
+    A frame is a JSON object with a string ``type``; ``frame_<type with . as _>``
+    handles it. Anything else gets an error frame and changes nothing.
+    """
+
+    frame_types: frozenset[str] = frozenset()
+
+    async def dispatch(self, message):
+        # Channels' dispatch first runs close_old_connections through sync_to_async on
+        # the process's one database thread, for every frame and every group event:
+        # a thread hop per message, even for events that never touch the database.
+        # Our database work runs only through chat.consumer_support, which settles its
+        # thread's connections before and after each call, so the hop is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def send_json(self, content):
+        await self.send(text_data=json.dumps(content))
+
+    async def refuse(self, code, message, close_code):
+        await self.accept()
+        await self.send_json({"type": "error", "code": code, "message": message})
+        await self.close(code=close_code)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            await self.send_json(InvalidInput("Send JSON text frames.", code="binary").as_frame())
+            return
+        limit = settings.LIBDESK["MAX_FRAME_BYTES"]
+        if len(text_data) > limit or len(text_data.encode()) > limit:
+            await self.send_json(
+                InvalidInput(
+                    f"Frame too large (limit {limit} bytes).", code="frame_too_large"
+                ).as_frame()
+            )
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_json(
+                InvalidInput("That frame is not valid JSON.", code="bad_json").as_frame()
+            )
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_json(
+                InvalidInput(
+                    "A frame is a JSON object with a string 'type'.", code="bad_frame"
+                ).as_frame()
+            )
+            return
+        ref = frame.get("ref") if isinstance(frame.get("ref"), (str, int)) else None
+        extra = {"ref": ref} if ref is not None else {}
+        if frame["type"] not in self.frame_types:
+            await self.send_json(
+                InvalidInput(
+                    f"Unknown frame type {frame['type'][:40]!r}.", code="unknown_type"
+                ).as_frame(**extra)
+            )
+            return
+        handler = getattr(self, "frame_" + frame["type"].replace(".", "_"))
+
+        async def handle():
+            try:
+                await handler(frame)
+            except (DeskError, *TRANSIENT_ERRORS) as error:
+                if not isinstance(error, DeskError):  # database or Redis away for a moment
+                    logger.warning("%s failed, the client will retry: %r", frame["type"], error)
+                    error = Unavailable()
+                if isinstance(frame.get("client_id"), str):
+                    extra["client_id"] = frame["client_id"]
+                await self.send_json(error.as_frame(**extra))
+
+        # Sends run beside the socket's other work, in order per chat (chat.consumer_sends).
+        await self.run_frame(frame, handle)
+
+    async def frame_ping(self, frame):
+        await self.send_json({"type": "pong"})
