@@ -156,8 +156,14 @@ def _reports(get, year, operator, args):
     from analytics.services import report_days_build
 
     # Benchmark setup, not a desk write: start from a database that never built a day.
-    for model in (ReportFigure, ReportDepartmentDay, ReportMonth, ReportDay):
-        model.objects.all().delete()
+    # TRUNCATE, not DELETE: a run deleting and rebuilding 1.2 million figure rows left
+    # them among ~4 million dead ones (no desk rewrites every day at once), and the
+    # reports read through that bloat (~20% slower).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        tables = [m._meta.db_table for m in (ReportFigure, ReportDepartmentDay, ReportMonth, ReportDay)]
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
     rows = [
         _time("GET /analytics/ (30 days, no day kept)", lambda: get("/analytics/"), args.repeat,
               args.explain, _ok),
@@ -168,11 +174,10 @@ def _reports(get, year, operator, args):
     built = report_days_build(limit=None)
     print(f"  build_report_days: {built['built']} days kept, {built['left']} left, "
           f"{time.perf_counter() - t0:.1f} s, {ReportFigure.objects.count():,} figure rows")
-    from django.db import connection
-
     with connection.cursor() as cursor:  # as autovacuum soon would: the planner's statistics
         cursor.execute(
-            "ANALYZE analytics_reportday, analytics_reportfigure, analytics_reportdepartmentday"
+            "VACUUM ANALYZE analytics_reportday, analytics_reportfigure,"
+            " analytics_reportdepartmentday, analytics_reportmonth"
         )
     department = operator.departments.order_by("pk").first()
     from analytics.models import Mode
