@@ -48,6 +48,17 @@ def _clean_client_id(client_id) -> str:
     return client_id
 
 
+def _clean_sent(body, client_id) -> tuple[str, str]:
+    """A sent message's body and client id, checked (every live message has a client
+    id: it makes a retry safe)."""
+    body, client_id = _clean_body(body), _clean_client_id(client_id)
+    if not client_id:
+        raise InvalidInput(
+            "Every message needs a client_id (for safe retries).", code="no_client_id"
+        )
+    return body, client_id
+
+
 def strip_query(url: str) -> str:
     """The page a patron came from, without query string or fragment (privacy)."""
     if not url:
@@ -222,25 +233,37 @@ def _append_in_one_statement(
     created_at = timezone.now()
     params = take.params(chat_id)
     params += [sender, operator.pk if operator is not None else None, client_id, body, created_at]
-    # In autocommit the statement is its own transaction; inside a caller's, a savepoint,
-    # so that a retry's IntegrityError leaves the caller's transaction usable.
-    own = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    with own, connection.cursor() as cursor:
+    with _statement_transaction(), connection.cursor() as cursor:
         cursor.execute(_one_statement_sql(take.update_sql()), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    chat = Chat.from_db(connection.alias, _SEQ_FIELDS, list(row[: len(_SEQ_FIELDS)]))
-    message_id, created_at = row[len(_SEQ_FIELDS) :]
+    return _stored_message(
+        row, sender=sender, operator=operator, client_id=client_id, body=body
+    )
+
+
+def _statement_transaction():
+    """Around a statement that numbers and stores messages: in autocommit the statement
+    is its own transaction; inside a caller's, a savepoint, so that a retry's
+    IntegrityError leaves the caller's transaction usable."""
+    return transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+
+
+def _stored_message(row, *, sender, operator, client_id, body) -> Message:
+    """The message a numbering statement stored, from its row: the chat's
+    ``_SEQ_FIELDS``, then the message's id and time."""
+    n = len(_SEQ_FIELDS)
+    chat = Chat.from_db(connection.alias, _SEQ_FIELDS, list(row[:n]))
     message = Message(
-        id=message_id,
+        id=row[n],
         chat=chat,
         seq=chat.last_seq,
         sender=sender,
         operator=operator,
         client_id=client_id,
         body=body,
-        created_at=created_at,
+        created_at=row[n + 1],
     )
     message._state.adding, message._state.db = False, connection.alias
     return message

@@ -19,13 +19,18 @@ locked the same chats crosswise). Those are the rare paths; the result is the sa
 
 import functools
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from chat.exceptions import DeskError
 from chat.models import Chat, Message
 from chat.services import chats
-from chat.services._common import _SEQ_FIELDS, _clean_body, _clean_client_id
+from chat.services._common import (
+    _SEQ_FIELDS,
+    _clean_sent,
+    _statement_transaction,
+    _stored_message,
+)
 
 
 def messages_send(requests: list[dict]) -> list:
@@ -39,20 +44,18 @@ def messages_send(requests: list[dict]) -> list:
     pending = []  # (index, request, SeqTake) to store in one statement
     for i, request in enumerate(requests):
         try:
-            body = _clean_body(request["body"])
-            client_id = _clean_client_id(request["client_id"])
+            body, client_id = _clean_sent(request["body"], request["client_id"])
             take = chats._seq_take(request["sender"], request.get("operator"))
         except DeskError as error:
             results[i] = error
             continue
-        if client_id:
-            pending.append((i, {**request, "body": body, "client_id": client_id}, take))
+        pending.append((i, {**request, "body": body, "client_id": client_id}, take))
     if connection.vendor == "postgresql" and len(pending) > 1:
         try:
             for i, message in _append_many(pending):
                 chats._broadcast_stored(message)
                 results[i] = (message, True)
-        except (IntegrityError, DatabaseError):
+        except DatabaseError:
             pass  # e.g. a retried client id: each goes alone below, and gets its answer
     for i, request in enumerate(requests):
         if results[i] is None:
@@ -75,6 +78,7 @@ def _append_many(pending) -> list[tuple[int, Message]]:
     # batches of the same chats never lock them crosswise.
     for i, request, take in sorted(pending, key=lambda p: p[1]["chat_id"]):
         operator = request.get("operator")
+        # The statuses it may be sent in, always two parameters (s1, s2): one is repeated.
         statuses = (*take.statuses, take.statuses[-1])[:2]
         params += [
             i,
@@ -89,40 +93,22 @@ def _append_many(pending) -> list[tuple[int, Message]]:
             request["body"],
             created_at,
         ]
-    own = transaction.atomic() if connection.in_atomic_block else _no_transaction()
-    with own, connection.cursor() as cursor:
+    with _statement_transaction(), connection.cursor() as cursor:
         cursor.execute(_many_sql(len(pending)), params)
         rows = cursor.fetchall()
     by_index = {request_index: request for request_index, request, _t in pending}
     stored = []
-    n = len(_SEQ_FIELDS)
-    for row in rows:
-        i = row[0]
-        chat = Chat.from_db(connection.alias, _SEQ_FIELDS, list(row[1 : 1 + n]))
+    for i, *row in rows:
         request = by_index[i]
-        message = Message(
-            id=row[1 + n],
-            chat=chat,
-            seq=chat.last_seq,
+        message = _stored_message(
+            row,
             sender=request["sender"],
             operator=request.get("operator"),
             client_id=request["client_id"],
             body=request["body"],
-            created_at=row[2 + n],
         )
-        message._state.adding, message._state.db = False, connection.alias
         stored.append((i, message))
     return stored
-
-
-class _no_transaction:
-    """Autocommit: the statement is its own transaction."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 @functools.cache

@@ -27,6 +27,7 @@ from chat.services._common import (
     _broadcast_queue,
     _clean_body,
     _clean_client_id,
+    _clean_sent,
     _desk_setting,
     _lock_chat,
     _take_seq,
@@ -103,10 +104,7 @@ def message_send(
     that UPDATE and the message's INSERT are one statement
     (``_append_in_one_statement``); elsewhere, two in a transaction (``_take_seq``).
     """
-    body = _clean_body(body)
-    client_id = _clean_client_id(client_id)
-    if not client_id:
-        raise InvalidInput("Every message needs a client_id (for safe retries).", code="no_client_id")
+    body, client_id = _clean_sent(body, client_id)
     try:
         return _message_send(chat_id=chat_id, body=body, client_id=client_id, sender=sender, operator=operator)
     except (IntegrityError, _Refused) as refused:
