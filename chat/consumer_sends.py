@@ -20,6 +20,9 @@ from collections import deque
 
 from django.conf import settings
 
+from chat.consumer_support import DATABASE_FAILURES, database_failed, service
+from chat.services.batched_sends import messages_send
+
 logger = logging.getLogger(__name__)
 
 MAX_SENDS_IN_FLIGHT = 32
@@ -134,17 +137,13 @@ class SendBatches:
         self._start()
 
     async def _run(self, batch) -> None:
-        from chat.consumer_support import database_failed, service
-        from chat.services.batched_sends import messages_send
-
         try:
             results = await service(messages_send, [request for request, _future in batch])
         except Exception as error:  # the whole call failed (the database thread pool…)
             results = [error] * len(batch)
-        for result in results:
+        if any(isinstance(result, DATABASE_FAILURES) for result in results):
             # Answered, not raised: the other threads' kept connections are checked too.
-            if isinstance(result, BaseException) and database_failed(result):
-                break
+            database_failed()
         for (_request, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue

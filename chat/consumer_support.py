@@ -75,23 +75,23 @@ def _after_call() -> None:
         connection.libdesk_used_at = now
 
 
-def database_failed(error: BaseException | None = None) -> bool:
-    """Note a failure of the database (``error`` an OperationalError or InterfaceError,
-    or None: one happened) so that every thread checks its kept connection before its
-    next call. For callers that got such an error as a result rather than raised (a
-    batch of sends answers each one). Returns whether it was one."""
+# Errors that mean the database connection (not the statement) failed.
+DATABASE_FAILURES = (OperationalError, InterfaceError)
+
+
+def database_failed() -> None:
+    """Note a failure of the database so that every thread checks its kept connection
+    before its next call. Raised through a call, it is noted below; a batch of sends
+    answers each send instead, and notes it itself (chat.consumer_sends)."""
     global _last_db_failure
-    if error is None or isinstance(error, (OperationalError, InterfaceError)):
-        _last_db_failure = time.monotonic()
-        return True
-    return False
+    _last_db_failure = time.monotonic()
 
 
 def _on_db_thread(func, *args, **kwargs):
     _before_call()
     try:
         return func(*args, **kwargs)
-    except (OperationalError, InterfaceError):
+    except DATABASE_FAILURES:
         database_failed()
         raise
     finally:
