@@ -9,7 +9,8 @@ leave anyone Online: the check runs at every heartbeat of the operator's own das
 and in the sweep (Celery beat ``chat.tasks.desk_sweep`` in production; heartbeats,
 throttled by the cache, and ``manage.py desk_sweep`` in the embedded mode).
 
-State changes go through ``chat.services.presence_set`` (one write path for status).
+State changes go through ``chat.services.staff`` (``presence_set``, and
+``presence_set_locked`` under the row lock the checks take): one write path for status.
 """
 
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from chat import events, selectors, services
 from chat.models import Operator, OperatorConnection
+from chat.services import staff
 
 SWEEP_CACHE_KEY = "libdesk:desk-sweep"
 
@@ -94,7 +96,7 @@ def operator_check(*, operator_id: int, now: datetime | None = None) -> Operator
     change = _due_change(operator, now)
     if change is not None:
         status, reason = change
-        services.presence_set(operator=operator, status=status, reason=reason)
+        staff.presence_set_locked(operator=operator, status=status, reason=reason)
     return operator
 
 

@@ -39,8 +39,14 @@ def presence_set(*, operator: Operator, status: str, reason: str = "") -> Operat
     or the desk changes it (``reason``: "idle", "shift_end", "disconnected")."""
     if status not in Operator.Status.values:
         raise InvalidInput("Status must be online, away or offline.")
-    now = timezone.now()
     _read_status(operator)
+    return presence_set_locked(operator=operator, status=status, reason=reason)
+
+
+def presence_set_locked(*, operator: Operator, status: str, reason: str = "") -> Operator:
+    """``presence_set`` for a caller that holds the operator's row lock and read
+    ``operator`` under it (the desk's checks: idle, end of shift, gone dashboards)."""
+    now = timezone.now()
     if operator.status != status:
         operator.status = status
         operator.status_changed_at = now
@@ -100,7 +106,9 @@ def presence_reconcile(*, operator_id: int) -> Operator:
     stale_before = timezone.now() - timedelta(seconds=3 * _desk_setting("HEARTBEAT_SECONDS"))
     OperatorConnection.objects.filter(operator=operator, last_seen__lt=stale_before).delete()
     if operator.status != Operator.Status.OFFLINE and not operator.connections.exists():
-        presence_set(operator=operator, status=Operator.Status.OFFLINE, reason="disconnected")
+        presence_set_locked(
+            operator=operator, status=Operator.Status.OFFLINE, reason="disconnected"
+        )
     return operator
 
 
