@@ -329,6 +329,18 @@ class DepartmentPresence(TypedDict):
     as_of: float
 
 
+def department_presence(
+    slug: str, online: bool, answering: dict | None, as_of: float
+) -> DepartmentPresence:
+    return {
+        "type": "department.presence",
+        "department": slug,
+        "online": online,
+        "answering": answering,
+        "as_of": as_of,
+    }
+
+
 class InternalSummary(TypedDict):
     id: str
     created_by: dict  # {"id", "name"}

@@ -36,6 +36,7 @@ HOUR_FIGURES = (Figure.HOUR, Figure.WEEKDAY_HOUR)
 # The choices a report is filtered by that describe entries: each choice's share of a
 # day's entries is kept too (``ReportFigure.share``).
 SHARE_FIGURES = (Figure.MODE, Figure.LOCATION, Figure.QUESTION_TYPE)
+NO_SHARE = ("", None)  # (share, share_value) of the library's and departments' rows
 
 # Entry figures other than the hour: the entry column each counts.
 _ENTRY_COLUMNS = {
@@ -237,7 +238,7 @@ def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=N
 def figure_rows(day: date, figures: DayFigures, department=None, share=None) -> list[ReportFigure]:
     """The rows that keep one day's counts: of the library, of ``department``, or of
     ``share`` ((figure, choice id): the entries with that choice)."""
-    share_figure, share_value = share if share is not None else ("", None)
+    share_figure, share_value = share or NO_SHARE
     return [
         ReportFigure(
             day=day,

@@ -17,6 +17,7 @@ from analytics.models import (
 from analytics.rollups.days import (
     HOUR_FIGURES,
     KEY_FIELDS,
+    NO_SHARE,
     TOTALS,
     DayFigures,
     Figure,
@@ -210,7 +211,7 @@ def _kept_figures(start, end, kept_days, department, share=None) -> QuerySet | N
         Q(whole_month=False, day__gte=first, day__lte=last)
         for first, last in day_ranges(kept_days - in_months)
     ]
-    share_figure, share_value = share if share is not None else ("", None)
+    share_figure, share_value = share or NO_SHARE
     return ReportFigure.objects.filter(
         reduce(or_, kept), department=department, share=share_figure, share_value=share_value
     )

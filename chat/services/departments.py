@@ -75,13 +75,7 @@ def _broadcast_departments(*, gone: Iterable[tuple[int, str]] = ()) -> None:
         lambda as_of: [
             (
                 events.department_presence_group(pk),
-                {
-                    "type": "department.presence",
-                    "department": slug,
-                    "online": False,
-                    "answering": None,
-                    "as_of": as_of,
-                },
+                events.department_presence(slug, online=False, answering=None, as_of=as_of),
             )
             for pk, slug in gone
         ]

@@ -39,13 +39,9 @@ def broadcast_department_presence() -> None:
         return [
             (
                 events.department_presence_group(routing["id"]),
-                {
-                    "type": "department.presence",
-                    "department": routing["department"],
-                    "online": routing["online"],
-                    "answering": routing["answering"],
-                    "as_of": as_of,
-                },
+                events.department_presence(
+                    routing["department"], routing["online"], routing["answering"], as_of
+                ),
             )
             for routing in selectors.departments_routing()
         ]
