@@ -162,7 +162,8 @@ def _reports(get, year, operator, args):
     from django.db import connection
 
     with connection.cursor() as cursor:
-        tables = [m._meta.db_table for m in (ReportFigure, ReportDepartmentDay, ReportMonth, ReportDay)]
+        models = (ReportFigure, ReportDepartmentDay, ReportMonth, ReportDay)
+        tables = [model._meta.db_table for model in models]
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
     rows = [
         _time("GET /analytics/ (30 days, no day kept)", lambda: get("/analytics/"), args.repeat,
