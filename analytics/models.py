@@ -251,11 +251,15 @@ class ReportDepartmentDay(DayTotals):
 
 
 class ReportMonth(models.Model):
-    """A calendar month whose every day is kept has its figures added up once more
-    (``ReportFigure`` rows with ``whole_month``), so a year reads twelve months' rows
-    instead of 365 days'. Deleted with them whenever one of its days changes."""
+    """A calendar month's kept days, from its 1st to ``through`` (every one of them
+    kept), have their figures added up once more (``ReportFigure`` rows with
+    ``whole_month``), so a year reads twelve months' rows instead of 365 days', and a
+    range that starts or ends inside a month reads the month less the few days outside
+    it. Built again as more of its days are kept (the month in progress: daily);
+    deleted with its figures whenever a day it adds up changes."""
 
     month = models.DateField(primary_key=True, help_text="Its first day.")
+    through = models.DateField(help_text="The last day added up: the month's days from its 1st.")
     time_zone = models.CharField(max_length=64)
     built_at = models.DateTimeField()
 
@@ -263,14 +267,15 @@ class ReportMonth(models.Model):
         ordering = ["month"]
 
     def __str__(self):
-        return f"report month {self.month:%Y-%m}"
+        return f"report month {self.month:%Y-%m} through {self.through:%d}"
 
 
 class ReportFigure(models.Model):
     """How many of a day's entries (or claimed chats) have one value of one figure:
     entries per hour of the day, per mode, location, question type, READ level,
     referral and duration; chats per whole second of wait. With ``whole_month``, the
-    same for the month that starts on ``day`` (its hours by weekday: WEEKDAY_HOUR).
+    same for the month that starts on ``day``, its days to ``ReportMonth.through``
+    (its hours by weekday: WEEKDAY_HOUR).
     No foreign keys: the ids are looked up for their names when a report is read (a
     renamed choice shows its new name), and a deleted operator or department reads as
     "(unnamed)" as it does in the entries themselves."""

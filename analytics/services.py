@@ -6,6 +6,8 @@ Views and the admin call these; they never save an ``Interaction`` themselves.
 import math
 import uuid
 from datetime import date, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.conf import settings
@@ -232,7 +234,8 @@ def _report_days_changed(*moments) -> None:
     """In the caller's transaction: the days of ``moments`` (entries' times, chats'
     queue times; None ignored) no longer match their kept figures. A new token makes
     the figures not count; they are deleted at once (a referral's free text must not
-    outlive the entry it came from), and so are their months' sums. Upserting the day's
+    outlive the entry it came from), and so are the sums of their months that reach
+    them. Upserting the day's
     row takes its lock, so a build of that day (or of its month) running now finishes
     first and its figures are the ones deleted here; days in order, so that two writers
     never wait for each other crosswise."""
@@ -245,7 +248,10 @@ def _report_days_changed(*moments) -> None:
         unique_fields=["day"],
         update_fields=["token"],
     )
-    months = sorted({day.replace(day=1) for day in days})
+    # The months whose sums reach one of the days (not the month in progress's, for an
+    # entry recorded today).
+    reaching = reduce(or_, (Q(month=day.replace(day=1), through__gte=day) for day in days))
+    months = list(ReportMonth.objects.filter(reaching).values_list("month", flat=True))
     ReportMonth.objects.filter(month__in=months).delete()
     ReportFigure.objects.filter(
         Q(whole_month=False, day__in=days) | Q(whole_month=True, day__in=months)
@@ -261,7 +267,7 @@ def report_days_build(
     (None: every day since the first entry or chat). A day whose chats have not all
     finished is left for a later run. Each batch of days is one transaction holding
     their rows' locks, so an entry recorded meanwhile waits and then marks its day
-    changed again. Then every past month whose days are all kept is added up once more
+    changed again. Then each month's kept days from its 1st are added up once more
     (a year's report reads twelve months). Returns how many days were built and left,
     and how many months were added up."""
     before = before or timezone.localdate()
@@ -293,29 +299,37 @@ def report_days_build(
 
 
 def _report_months_build(first: date, before: date) -> int:
-    """Add up the figures of every month from ``first`` (a first of the month) to before
-    ``before`` whose days are all kept and that is not kept itself; returns how many
-    months were."""
+    """Add up the kept days of every month from ``first`` (a first of the month) to
+    before ``before``, from its 1st to the last day before the first one not kept, where
+    that is further than the month's sums reach (the month in progress: a day further
+    each day); returns how many months were."""
     zone = rollups.time_zone_name()
     kept_days = set(
         ReportDay.objects.filter(
             day__gte=first, day__lt=before, built_token=F("token"), time_zone=zone
         ).values_list("day", flat=True)
     )
-    kept_months = set(ReportMonth.objects.filter(time_zone=zone).values_list("month", flat=True))
+    kept_months = dict(ReportMonth.objects.filter(time_zone=zone).values_list("month", "through"))
     month, built = first, 0
-    while (days := rollups.month_days(month))[-1] < before:
-        if month not in kept_months and all(day in kept_days for day in days):
-            built += _report_month_build(month)
+    while month < before:
+        days = rollups.month_days(month)
+        through = None
+        for day in days:
+            if day >= before or day not in kept_days:
+                break
+            through = day
+        if through is not None and kept_months.get(month) != through:
+            built += _report_month_build(month, through)
         month = days[-1] + timedelta(days=1)
     return built
 
 
 @transaction.atomic
-def _report_month_build(month: date) -> int:
-    """One month's sums, from its days' kept figures, under its days' locks (a day that
-    changed meanwhile leaves the month for a later run)."""
-    zone, days = rollups.time_zone_name(), rollups.month_days(month)
+def _report_month_build(month: date, through: date) -> int:
+    """One month's sums, from its days' kept figures (its 1st to ``through``), under
+    those days' locks (a day that changed meanwhile leaves the month for a later run)."""
+    zone = rollups.time_zone_name()
+    days = [day for day in rollups.month_days(month) if day <= through]
     rows = list(
         ReportDay.objects.select_for_update()
         .filter(day__gte=days[0], day__lte=days[-1])
@@ -325,7 +339,8 @@ def _report_month_build(month: date) -> int:
         row.built_token != row.token or row.time_zone != zone for row in rows
     ):
         return 0
-    ReportFigure.objects.filter(whole_month=True, day=month).delete()  # another zone's
+    # Its earlier sums (fewer days, or another zone's).
+    ReportFigure.objects.filter(whole_month=True, day=month).delete()
     figures = ReportFigure.objects.filter(whole_month=False, day__gte=days[0], day__lte=days[-1])
     # The library's sums, each department's and each choice's share's.
     shares = ("department", "share", "share_value")
@@ -346,7 +361,7 @@ def _report_month_build(month: date) -> int:
     ]
     ReportFigure.objects.bulk_create(sums, batch_size=2000)
     ReportMonth.objects.update_or_create(
-        month=month, defaults={"time_zone": zone, "built_at": timezone.now()}
+        month=month, defaults={"time_zone": zone, "through": through, "built_at": timezone.now()}
     )
     return 1
 

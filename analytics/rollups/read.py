@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, When
 from django.db.models.functions import ExtractIsoWeekDay
 
 from analytics.models import (
@@ -36,36 +36,33 @@ def _kept(start: date, end: date):
     )
 
 
-def _kept_months(start: date, end: date, kept_days: set[date]) -> list[date]:
-    """The kept months wholly inside start…end (every one of their days kept too)."""
-    months = ReportMonth.objects.filter(
-        month__gte=start, month__lte=end, time_zone=time_zone_name()
-    ).values_list("month", flat=True)
-    return [
-        m for m in months if month_days(m)[-1] <= end and all(d in kept_days for d in month_days(m))
-    ]
+def _around(start: date, end: date) -> tuple[date, date]:
+    """start…end widened to whole months: a month's sums less its days outside the range
+    need to know those days are kept too."""
+    return start.replace(day=1), month_days(end.replace(day=1))[-1]
 
 
-def summed_by_value(figures: QuerySet, *also: str) -> QuerySet:
+def summed_by_value(figures: QuerySet, *also: str, count: str = "count") -> QuerySet:
     """Every figure but the hours of ``figures`` (kept rows) added up per value (and per
-    the fields ``also``): dicts of those fields, KEY_FIELDS and ``n``."""
+    the fields ``also``): dicts of those fields, KEY_FIELDS and ``n``, the sum of
+    ``count`` (``signed`` for ``_kept_figures``' rows)."""
     return (
         figures.exclude(figure__in=HOUR_FIGURES)
         .values(*also, *KEY_FIELDS)
-        .annotate(n=Sum("count"))
+        .annotate(n=Sum(count))
         .order_by()
     )
 
 
-def summed_by_weekday_hour(figures: QuerySet, *also: str) -> QuerySet:
+def summed_by_weekday_hour(figures: QuerySet, *also: str, count: str = "count") -> QuerySet:
     """The hours of ``figures`` added up: dicts of ``also``, ``figure``, ``weekday``
     (ISO, of the row's day: what an HOUR row means; a month's WEEKDAY_HOUR carries it in
-    its value), ``value`` and ``n``."""
+    its value), ``value`` and ``n`` (the sum of ``count``)."""
     return (
         figures.filter(figure__in=HOUR_FIGURES)
         .annotate(weekday=ExtractIsoWeekDay("day"))
         .values(*also, "figure", "weekday", "value")
-        .annotate(n=Sum("count"))
+        .annotate(n=Sum(count))
         .order_by()
     )
 
@@ -94,9 +91,9 @@ def report(
     counts = totals.counts
     figures = _kept_figures(start, end, kept_days, department, share)
     if figures is not None:
-        for row in summed_by_value(figures):
+        for row in summed_by_value(figures, count="signed"):
             counts[key(*(row[name] for name in KEY_FIELDS))] += row["n"]
-        for row in summed_by_weekday_hour(figures):
+        for row in summed_by_weekday_hour(figures, count="signed"):
             if row["figure"] == Figure.HOUR:
                 grid[row["weekday"] - 1][row["value"]] += row["n"]
             else:
@@ -133,7 +130,7 @@ def chat_figures(start: date, end: date, department: int | None = None) -> dict:
     waits = Counter({k[1]: n for k, n in totals.counts.items() if k[0] == Figure.WAIT})
     figures = _kept_figures(start, end, kept_days, department)
     if figures is not None:
-        summed = figures.filter(figure=Figure.WAIT).values("value").annotate(n=Sum("count"))
+        summed = figures.filter(figure=Figure.WAIT).values("value").annotate(n=Sum("signed"))
         for row in summed.order_by():
             waits[row["value"]] += row["n"]
     return _chat_figures(totals, _by_value(waits.items()))
@@ -155,10 +152,18 @@ def _by_value(pairs) -> list[tuple]:
 def _days(start, end, department, share=None, with_entries=True):
     """The kept days of ``start``…``end``: their totals rows (the library's, the
     department's share, or a choice's share: its entries alone, added up from its kept
-    hours) and the set of them; and the figures of the other days, computed
-    (``compute_days``; ``with_entries=False``: their chat figures alone)."""
+    hours); the set of the kept days of the months around it (``_kept_figures`` may
+    take some away from their month's sums); and the figures of the days of the range
+    not kept, computed (``compute_days``; ``with_entries=False``: their chat figures
+    alone)."""
+    inside = {"day__gte": start, "day__lte": end}
+    if department is None and share is None:
+        rows = list(_kept(*_around(start, end)).values("day", *TOTALS))
+        kept_days = {row["day"] for row in rows}
+        day_rows = [row for row in rows if start <= row["day"] <= end]
+    else:
+        kept_days = set(_kept(*_around(start, end)).values_list("day", flat=True))
     if share is not None:
-        kept_days = set(_kept(start, end).values_list("day", flat=True))
         figure, value = share
         hours = (
             ReportFigure.objects.filter(
@@ -167,8 +172,7 @@ def _days(start, end, department, share=None, with_entries=True):
                 share_value=value,
                 whole_month=False,
                 figure=Figure.HOUR,
-                day__gte=start,
-                day__lte=end,
+                **inside,
             )
             .values("day")
             .annotate(entries=Sum("count"))
@@ -176,17 +180,14 @@ def _days(start, end, department, share=None, with_entries=True):
         )
         nothing = dict.fromkeys(TOTALS, 0)
         day_rows = [{**nothing, **row} for row in hours if row["day"] in kept_days]
-    elif department is None:
-        day_rows = list(_kept(start, end).values("day", *TOTALS))
-        kept_days = {row["day"] for row in day_rows}
-    else:
-        kept_days = set(_kept(start, end).values_list("day", flat=True))
-        day_rows = list(
-            ReportDepartmentDay.objects.filter(
-                department=department, day__gte=start, day__lte=end
-            ).values("day", *TOTALS)
-        )
-        day_rows = [row for row in day_rows if row["day"] in kept_days]
+    elif department is not None:
+        day_rows = [
+            row
+            for row in ReportDepartmentDay.objects.filter(department=department, **inside).values(
+                "day", *TOTALS
+            )
+            if row["day"] in kept_days
+        ]
     span = (end - start).days + 1
     every_day = [start + timedelta(days=i) for i in range(span)]
     live = compute_days(
@@ -198,22 +199,67 @@ def _days(start, end, department, share=None, with_entries=True):
     return day_rows, kept_days, live
 
 
+# A month's sums hold about as many rows as two days' own (its 168 weekday hours
+# against a day's 24, more distinct waits): the cost, in days, of reading them.
+MONTH_COST = 2
+
+
 def _kept_figures(start, end, kept_days, department, share=None) -> QuerySet | None:
-    """The kept figure rows (of the library, a department or a choice's share) that
-    cover ``kept_days``: a whole month's sums where every day of the month is kept, the
-    days' own rows elsewhere (None: no day kept)."""
+    """The kept figure rows (of the library, a department or a choice's share) that add
+    up to the kept days of ``start``…``end`` (``kept_days``: the kept days of the
+    months around it), each with ``signed``, its count or, for a day taken away from its
+    month's sums, minus its count. For each month, the fewer rows of: its sums
+    (``ReportMonth``: its days from the 1st to ``through``) less its days outside the
+    range, plus its kept days in the range after ``through``; or its kept days in the
+    range, each day's own rows. A whole year: twelve months' sums, and the days of the
+    month in progress since its sums were last added up. None: no day kept."""
     if not kept_days:
         return None
-    months = _kept_months(start, end, kept_days)
-    in_months = {d for m in months for d in month_days(m)}
+    summed = dict(
+        ReportMonth.objects.filter(
+            month__gte=start.replace(day=1), month__lte=end, time_zone=time_zone_name()
+        ).values_list("month", "through")
+    )
+    months, plus, minus = [], set(), set()
+    month = start.replace(day=1)
+    while month <= end:
+        days = month_days(month)
+        kept_inside = {d for d in days if start <= d <= end and d in kept_days}
+        through = summed.get(month)
+        if through is not None and all(d in kept_days for d in days if d <= through):
+            outside = {d for d in days if d <= through and not start <= d <= end}
+            after = {d for d in kept_inside if d > through}
+            if MONTH_COST + len(outside) + len(after) < len(kept_inside):
+                months.append(month)
+                minus |= outside
+                plus |= after
+                kept_inside = set()
+        plus |= kept_inside
+        month = days[-1] + timedelta(days=1)
+    if not months and not plus:
+        return None
     kept = [Q(whole_month=True, day__in=months)] if months else []
     kept += [
-        Q(whole_month=False, day__gte=first, day__lte=last)
-        for first, last in day_ranges(kept_days - in_months)
+        Q(whole_month=False, day__gte=first, day__lte=last) for first, last in day_ranges(plus)
+    ]
+    taken_away = [
+        Q(whole_month=False, day__gte=first, day__lte=last) for first, last in day_ranges(minus)
     ]
     share_figure, share_value = share or NO_SHARE
-    return ReportFigure.objects.filter(
-        reduce(or_, kept), department=department, share=share_figure, share_value=share_value
+    figures = ReportFigure.objects.filter(
+        reduce(or_, kept + taken_away),
+        department=department,
+        share=share_figure,
+        share_value=share_value,
+    )
+    if not taken_away:
+        return figures.annotate(signed=F("count"))
+    return figures.annotate(
+        signed=Case(
+            When(reduce(or_, taken_away), then=-F("count")),
+            default=F("count"),
+            output_field=IntegerField(),  # a count taken away is below zero
+        )
     )
 
 

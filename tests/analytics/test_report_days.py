@@ -152,16 +152,50 @@ def test_the_report_reads_the_kept_figures_not_the_entries(year):
     assert reports.report(YEAR)["duration"] != live(YEAR)["duration"]
 
 
-def test_whole_months_are_read_from_their_sums_and_the_other_days_from_theirs(year):
+def test_months_are_read_from_their_sums_less_the_days_outside_the_range(year, operator):
+    modes = list(Mode.objects.all())
+    for day, mode in ((1, modes[0]), (10, modes[1]), (25, modes[2])):
+        record_interaction(operator.user, occurred_at=at(date(2025, 2, day), 9), mode=mode)
     analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
     february = reports.ReportFilter(start=date(2025, 2, 1), end=date(2025, 2, 28))
-    part = reports.ReportFilter(start=date(2025, 2, 2), end=date(2025, 3, 31))
-    expected = live(february), live(part)
-    # Behind the services' back: February's days lose their figures, its sums stay.
-    ReportFigure.objects.filter(whole_month=False, day__month=2).delete()
+    most = reports.ReportFilter(start=date(2025, 2, 2), end=date(2025, 3, 31))
+    late = reports.ReportFilter(start=date(2025, 2, 20), end=date(2025, 3, 31))
+    expected = live(february), live(most), live(late)
+    # Behind the services' back: February's days but the 1st lose their own figures.
+    ReportFigure.objects.filter(
+        whole_month=False, day__gte=date(2025, 2, 2), day__lte=date(2025, 2, 28)
+    ).delete()
     assert_same(reports.report(february), expected[0])
-    assert reports.report(part)["by_mode"] != expected[1]["by_mode"]
-    assert reports.report(part)["per_day"] == expected[1]["per_day"]  # the days' own rows
+    # February 2–28: February's sums less the 1st's own figures (then March's sums).
+    assert_same(reports.report(most), expected[1])
+    # February 20–28: nine days, fewer rows than February less nineteen days: their own.
+    assert reports.report(late)["by_mode"] != expected[2]["by_mode"]
+    assert reports.report(late)["per_day"] == expected[2]["per_day"]  # the days' own rows
+    # The 1st's figures gone too: February less the 1st takes away what is not there.
+    ReportFigure.objects.filter(whole_month=False, day=date(2025, 2, 1)).delete()
+    assert reports.report(most)["by_mode"] != expected[1]["by_mode"]
+
+
+def test_the_month_in_progress_is_added_up_as_far_as_its_days_are_kept(operator):
+    for day in (1, 2, 6, 9):
+        record_interaction(operator.user, occurred_at=at(date(2025, 10, day), 9 + day))
+    result = analytics_services.report_days_build(before=date(2025, 10, 3), limit=None)
+    assert result == {"built": 2, "left": 0, "months": 1}
+    assert ReportMonth.objects.get(month=date(2025, 10, 1)).through == date(2025, 10, 2)
+    # Nothing new kept: nothing added up again.
+    assert analytics_services.report_days_build(before=date(2025, 10, 3))["months"] == 0
+    result = analytics_services.report_days_build(before=date(2025, 10, 10))
+    assert result == {"built": 7, "left": 0, "months": 1}
+    assert ReportMonth.objects.get(month=date(2025, 10, 1)).through == date(2025, 10, 9)
+    first_days = reports.ReportFilter(start=date(2025, 10, 1), end=date(2025, 10, 9))
+    with_today = reports.ReportFilter(start=date(2025, 10, 1), end=date(2025, 10, 10))
+    record_interaction(operator.user, occurred_at=at(date(2025, 10, 10), 15))
+    expected = live(first_days), live(with_today)
+    # Behind the services' back: the days' own figures go, the month's sums stay.
+    ReportFigure.objects.filter(whole_month=False).delete()
+    assert_same(reports.report(first_days), expected[0])
+    assert_same(reports.report(with_today), expected[1])  # the 10th computed
+    assert reports.report(with_today)["total"] == 5
 
 
 def test_recording_correcting_and_deleting_entries_show_at_once(year, operator):
@@ -246,16 +280,20 @@ def test_a_day_with_an_open_chat_is_left_until_it_finishes(operator, department)
     chat = chat_on(department, operator, day, 0, 20, end=False)  # still active
     result = analytics_services.report_days_build(before=date(2025, 10, 3), limit=None)
     # September from the 1st (its first month whole) and October 1–2, but not the 12th;
-    # so September is not added up either.
-    assert result == {"built": 31, "left": 1, "months": 0}
+    # so September is added up to the 11th only.
+    assert result == {"built": 31, "left": 1, "months": 2}
     assert day not in kept_days()
+    assert ReportMonth.objects.get(month=date(2025, 9, 1)).through == date(2025, 9, 11)
     flt = reports.ReportFilter(start=day, end=day)
+    september = reports.ReportFilter(start=date(2025, 9, 1), end=date(2025, 9, 30))
     assert reports.report(flt)["chats"]["claimed"] == 1
+    assert_same(reports.report(september), live(september))
     chat_services.chat_end(chat_id=chat.pk, by="patron")
     result = analytics_services.report_days_build(before=date(2025, 10, 3))
     assert result == {"built": 1, "left": 0, "months": 1}
     assert day in kept_days()
-    for each in (flt, reports.ReportFilter(start=date(2025, 9, 1), end=date(2025, 9, 30))):
+    assert ReportMonth.objects.get(month=date(2025, 9, 1)).through == date(2025, 9, 30)
+    for each in (flt, september):
         assert_same(reports.report(each), live(each))
 
 
