@@ -235,7 +235,10 @@ class ReportDay(DayTotals):
     ``token`` changes whenever an entry of the day (or the entry of a chat that entered
     the queue that day) is recorded, corrected or deleted; the stored figures count
     only while ``built_token`` equals it and the desk's time zone is the one they were
-    built in. Nobody writes these rows but ``analytics.services``.
+    built in. Chats of the day still waiting or active when it was kept are left out of
+    its figures (and its departments' and its month's) and listed in ``open_chats``: a
+    report counts them as they are when it is read, and the day is kept again once they
+    have all finished. Nobody writes these rows but ``analytics.services``.
     """
 
     day = models.DateField(primary_key=True)
@@ -243,6 +246,9 @@ class ReportDay(DayTotals):
     built_token = models.UUIDField(null=True, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
+    open_chats = models.JSONField(
+        default=list, blank=True, help_text="Chats left out: still open when kept (pks)."
+    )
 
     class Meta:
         ordering = ["day"]

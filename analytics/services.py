@@ -235,10 +235,9 @@ def _report_days_changed(*moments) -> None:
     queue times; None ignored) no longer match their kept figures. A new token makes
     the figures not count; they are deleted at once (a referral's free text must not
     outlive the entry it came from), and so are the sums of their months that reach
-    them. Upserting the day's
-    row takes its lock, so a build of that day (or of its month) running now finishes
-    first and its figures are the ones deleted here; days in order, so that two writers
-    never wait for each other crosswise."""
+    them. Upserting the day's row takes its lock, so a build of that day (or of its
+    month) running now finishes first and its figures are the ones deleted here; days
+    in order, so that two writers never wait for each other crosswise."""
     days = sorted({timezone.localdate(m) for m in moments if m is not None})
     if not days:
         return
@@ -248,15 +247,21 @@ def _report_days_changed(*moments) -> None:
         unique_fields=["day"],
         update_fields=["token"],
     )
-    # The months whose sums reach one of the days (not the month in progress's, for an
-    # entry recorded today).
+    _report_month_sums_drop(days)
+    ReportFigure.objects.filter(whole_month=False, day__in=days).delete()
+    ReportDepartmentDay.objects.filter(day__in=days).delete()
+
+
+def _report_month_sums_drop(days) -> None:
+    """Delete the sums of the months that reach one of ``days`` (not the month in
+    progress's, for an entry recorded today)."""
+    if not days:
+        return
     reaching = reduce(or_, (Q(month=day.replace(day=1), through__gte=day) for day in days))
     months = list(ReportMonth.objects.filter(reaching).values_list("month", flat=True))
-    ReportMonth.objects.filter(month__in=months).delete()
-    ReportFigure.objects.filter(
-        Q(whole_month=False, day__in=days) | Q(whole_month=True, day__in=months)
-    ).delete()
-    ReportDepartmentDay.objects.filter(day__in=days).delete()
+    if months:
+        ReportMonth.objects.filter(month__in=months).delete()
+        ReportFigure.objects.filter(whole_month=True, day__in=months).delete()
 
 
 def report_days_build(
@@ -264,38 +269,54 @@ def report_days_build(
 ) -> dict:
     """Keep the figures of days before ``before`` (default: today, in the desk's time
     zone) that are not kept yet or changed since, newest first, at most ``limit`` days
-    (None: every day since the first entry or chat). A day whose chats have not all
-    finished is left for a later run. Each batch of days is one transaction holding
-    their rows' locks, so an entry recorded meanwhile waits and then marks its day
-    changed again. Then each month's kept days from its 1st are added up once more
-    (a year's report reads twelve months). Returns how many days were built and left,
+    (None: every day since the first entry or chat); and keep again the days kept with
+    chats still open (left out of their figures) once those have all finished. Each
+    batch of days is one transaction holding their rows' locks, so an entry recorded
+    meanwhile waits and then marks its day changed again. Then each month's kept days
+    from its 1st are added up once more (a year's report reads twelve months). Returns
+    how many days were built (``open``: how many of them left chats still open out),
     and how many months were added up."""
     before = before or timezone.localdate()
     first = _first_day()
     if first is not None:
         first = first.replace(day=1)  # the first month whole, so that it can be added up
     if first is None or first >= before:
-        return {"built": 0, "left": 0, "months": 0}
-    kept = set(
+        return {"built": 0, "open": 0, "months": 0}
+    kept = dict(
         ReportDay.objects.filter(
             day__gte=first,
             day__lt=before,
             built_token=F("token"),
             time_zone=rollups.time_zone_name(),
-        ).values_list("day", flat=True)
+        ).values_list("day", "open_chats")
     )
     todo = [
         day
         for day in (before - timedelta(days=i) for i in range(1, (before - first).days + 1))
         if day not in kept
     ][:limit]
-    built = left = 0
+    todo += _report_days_finished(kept)
+    built = still_open = 0
     for i in range(0, len(todo), batch):
-        done = _report_days_build_batch(sorted(todo[i : i + batch]))
+        done, with_open = _report_days_build_batch(sorted(todo[i : i + batch]))
         built += done
-        left += len(todo[i : i + batch]) - done
+        still_open += with_open
     months = _report_months_build(first, before)
-    return {"built": built, "left": left, "months": months}
+    return {"built": built, "open": still_open, "months": months}
+
+
+def _report_days_finished(kept: dict) -> list[date]:
+    """The kept days (``{day: open_chats}``) that left out chats which have all finished
+    since: to keep again, with them."""
+    open_ids = {pk for ids in kept.values() for pk in ids}
+    if not open_ids:
+        return []
+    still_open = set(
+        Chat.objects.filter(pk__in=open_ids)
+        .exclude(status__in=rollups.FINISHED)
+        .values_list("pk", flat=True)
+    )
+    return [day for day, ids in kept.items() if ids and not still_open.intersection(ids)]
 
 
 def _report_months_build(first: date, before: date) -> int:
@@ -383,7 +404,7 @@ def _set_totals(row, fig: rollups.DayFigures):
 
 
 @transaction.atomic
-def _report_days_build_batch(days: list[date]) -> int:
+def _report_days_build_batch(days: list[date]) -> tuple[int, int]:
     # Rows first, so that every day has one to lock (a day's first row, inserted here,
     # is locked by this transaction as the ones selected for update are).
     ReportDay.objects.bulk_create([ReportDay(day=day) for day in days], ignore_conflicts=True)
@@ -392,8 +413,8 @@ def _report_days_build_batch(days: list[date]) -> int:
         for row in ReportDay.objects.select_for_update().filter(day__in=days).order_by("day")
     }
     # Each department's share (None: entries of no department); the library's figures
-    # are their sum.
-    shares = rollups.compute_days(days, per_department=True)
+    # are their sum. The chats still open are left out (ReportDay.open_chats).
+    shares = rollups.compute_days(days, per_department=True, finished_only=True)
     # Each mode's, location's and question type's share of the entries (a report
     # filtered by one reads it); an entry without that choice is in no share of it.
     choice_shares = [
@@ -409,13 +430,13 @@ def _report_days_build_batch(days: list[date]) -> int:
     done = []
     for day in days:
         fig = figures.get(day) or rollups.DayFigures()
-        if fig.unfinished:
-            continue  # a chat of that day is still waiting or active
         row = rows[day]
         row.built_token, row.time_zone, row.built_at = row.token, zone, now
+        row.open_chats = sorted(fig.open_chats)
         _set_totals(row, fig)
         done.append(row)
     done_days = {row.day for row in done}
+    _report_month_sums_drop(done_days)  # a day kept again (its open chats finished)
     ReportFigure.objects.filter(whole_month=False, day__in=done_days).delete()
     ReportDepartmentDay.objects.filter(day__in=done_days).delete()
     # The library's figures, then each department's share (entries of no department
@@ -445,6 +466,6 @@ def _report_days_build_batch(days: list[date]) -> int:
     )
     ReportDay.objects.bulk_update(
         done,
-        ["built_token", "time_zone", "built_at", *rollups.TOTALS],
+        ["built_token", "time_zone", "built_at", "open_chats", *rollups.TOTALS],
     )
-    return len(done)
+    return len(done), sum(1 for row in done if row.open_chats)

@@ -4,18 +4,22 @@ A report over a year used to scan every entry and chat of the year (~1 s at 300,
 entries and 100,000 chats). The figures of a day — entries per hour, per mode, per
 location…, chats claimed, abandoned, waits — add up across days, so once a day is over
 they are kept (``ReportDay`` and ``ReportFigure``; each department's share too, in
-``ReportDepartmentDay`` and ``ReportFigure.department``), and a month whose days are
-all kept is added up once more (``ReportMonth``): a year reads twelve months' rows.
-Medians add up too when the figure is kept as "how many of each value": minutes of
-duration, whole seconds of wait.
+``ReportDepartmentDay`` and ``ReportFigure.department``), and each month's kept days
+from its 1st are added up once more (``ReportMonth``, through the last of them): a year
+reads twelve months' rows, and a range that starts or ends inside a month reads the
+month less the days outside it where that is fewer rows than the days'. Medians add up
+too when the figure is kept as "how many of each value": minutes of duration, whole
+seconds of wait.
 
 Which days are kept: ``analytics.services.report_days_build`` (Celery beat hourly,
-``manage.py build_report_days``) keeps the days before today whose chats have all
-finished; recording, correcting or deleting an entry marks its day (and its chat's day)
-changed, and a changed day (and its month) counts as not kept until it is built again.
-A report reads the kept days' and months' figures and computes the others (today,
-changed days, days never built) from the entries and chats themselves, with the same
-function the build uses (``compute_days``), so the two can only agree.
+``manage.py build_report_days``) keeps the days before today; a chat still waiting or
+active is left out of its day's figures (``ReportDay.open_chats``: a report counts it
+as it is when read, and the day is kept again once they have all finished).
+Recording, correcting or deleting an entry marks its day (and its chat's day) changed,
+and a changed day (and the month sums that reach it) counts as not kept until it is
+built again. A report reads the kept days' and months' figures and computes the others
+(today, changed days, days never built) from the entries and chats themselves, with the
+same function the build uses (``compute_days``), so the two can only agree.
 
 The unfiltered report and a report filtered by department alone are read this way
 (what a library looks at most: a month, a term, a year, a department's); any other

@@ -80,13 +80,16 @@ class DayFigures:
     chats_without_entry: int = 0
     wait_seconds_total: float = 0.0
     waiting: int = 0  # still in the queue
-    unfinished: int = 0  # waiting or active: the day cannot be kept yet
+    unfinished: int = 0  # waiting or active
     counts: Counter = field(default_factory=Counter)  # Key -> how many
+    # compute_days(finished_only=True): the chats left out, still waiting or active.
+    open_chats: list = field(default_factory=list)
 
     def add(self, other: "DayFigures") -> "DayFigures":
         for name in (*TOTALS, "waiting", "unfinished"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.counts.update(other.counts)
+        self.open_chats += other.open_chats
         return self
 
 
@@ -116,7 +119,15 @@ def _within(column: str, runs) -> Q:
 
 
 def compute_days(
-    days, *, department=None, per_department=False, share=None, per_share=None, with_entries=True
+    days,
+    *,
+    department=None,
+    per_department=False,
+    share=None,
+    per_share=None,
+    with_entries=True,
+    finished_only=False,
+    chats_among=None,
 ):
     """The figures of ``days`` from the entries and chats themselves (days in the desk's
     time zone): ``{day: DayFigures}`` of the whole library, or of one ``department`` (its
@@ -126,7 +137,9 @@ def compute_days(
     department pk or None): DayFigures}`` instead, each department's share (None: entries
     of no department); ``per_share`` (a figure of SHARE_FIGURES): ``{(day, choice id or
     None): DayFigures}``, each choice's share of the entries; as the build keeps them.
-    ``with_entries=False``: the chat figures alone. Three grouped queries for a few days
+    ``with_entries=False``: the chat figures alone. ``finished_only``: the chat figures
+    of the finished chats alone, the others' pks in ``open_chats`` (as the build keeps
+    a day); ``chats_among``: of those chats alone. Three grouped queries for a few days
     (today, a changed day), nine for more, whatever the number of entries (one or seven
     of them for the entries, two for the chats)."""
     runs = day_ranges(days)
@@ -186,6 +199,14 @@ def compute_days(
     if share is not None or per_share is not None:
         return out  # entries only
 
+    if chats_among is not None:
+        chats = chats.filter(pk__in=chats_among)
+    if finished_only:
+        # Their figures are not final (a claim, an end to come): left out, and counted
+        # as they are when a report is read (analytics.rollups.read).
+        for row in chats.exclude(status__in=FINISHED).values_list(*group, "pk"):
+            day(row).open_chats.append(row[-1])
+        chats = chats.filter(status__in=FINISHED)
     claimed = Q(claimed_at__isnull=False)
     wait = SecondsBetween("created_at", "claimed_at")
     # An index probe per chat: the days computed here are few (today, changed days).

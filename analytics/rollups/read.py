@@ -79,7 +79,7 @@ def report(
     counted."""
     if department is not None and share is not None:
         raise ValueError("Shares of a choice are kept for the whole library only.")
-    day_rows, kept_days, live = _days(start, end, department, share)
+    day_rows, kept_days, live, still_open = _days(start, end, department, share)
     per_day = {row["day"]: row["entries"] for row in day_rows}
     grid = [[0] * 24 for _ in range(7)]
     for d, fig in live.items():
@@ -87,7 +87,8 @@ def report(
         for (figure, value, *_rest), n in fig.counts.items():
             if figure == Figure.HOUR:
                 grid[d.isoweekday() - 1][value] += n
-    totals = _totals(day_rows, live)  # the live hours too, unread below: the grid has them
+    # The live hours too, unread below: the grid has them.
+    totals = _totals(day_rows, live, still_open)
     counts = totals.counts
     figures = _kept_figures(start, end, kept_days, department, share)
     if figures is not None:
@@ -125,8 +126,8 @@ def chat_figures(start: date, end: date, department: int | None = None) -> dict:
     """``report(start, end, department)["chats"]`` alone: the chat figures, which the
     filters that describe entries and not chats (location, mode, question type) leave
     as they are. The kept days' totals and waits, and the days not kept computed."""
-    day_rows, kept_days, live = _days(start, end, department, with_entries=False)
-    totals = _totals(day_rows, live)
+    day_rows, kept_days, live, still_open = _days(start, end, department, with_entries=False)
+    totals = _totals(day_rows, live, still_open)
     waits = Counter({k[1]: n for k, n in totals.counts.items() if k[0] == Figure.WAIT})
     figures = _kept_figures(start, end, kept_days, department)
     if figures is not None:
@@ -136,12 +137,13 @@ def chat_figures(start: date, end: date, department: int | None = None) -> dict:
     return _chat_figures(totals, _by_value(waits.items()))
 
 
-def _totals(day_rows, live) -> "DayFigures":
-    """The kept days' totals rows and the live days' figures, added up."""
+def _totals(day_rows, live, still_open) -> "DayFigures":
+    """The kept days' totals rows, the live days' figures and the chats the kept days
+    left out, added up."""
     totals = DayFigures(**{name: sum(row[name] for row in day_rows) for name in TOTALS})
     for fig in live.values():
         totals.add(fig)
-    return totals
+    return totals.add(still_open)
 
 
 def _by_value(pairs) -> list[tuple]:
@@ -153,16 +155,22 @@ def _days(start, end, department, share=None, with_entries=True):
     """The kept days of ``start``…``end``: their totals rows (the library's, the
     department's share, or a choice's share: its entries alone, added up from its kept
     hours); the set of the kept days of the months around it (``_kept_figures`` may
-    take some away from their month's sums); and the figures of the days of the range
-    not kept, computed (``compute_days``; ``with_entries=False``: their chat figures
-    alone)."""
+    take some away from their month's sums); the figures of the days of the range not
+    kept, computed (``compute_days``; ``with_entries=False``: their chat figures
+    alone); and the chat figures of the chats the kept days of the range left out
+    (still open when kept: ``ReportDay.open_chats``), as they are now (none for a
+    choice's share, which has no chat figures)."""
     inside = {"day__gte": start, "day__lte": end}
+    kept = _kept(*_around(start, end))
     if department is None and share is None:
-        rows = list(_kept(*_around(start, end)).values("day", *TOTALS))
+        rows = list(kept.values("day", "open_chats", *TOTALS))
         kept_days = {row["day"] for row in rows}
         day_rows = [row for row in rows if start <= row["day"] <= end]
+        left_out = {row["day"]: row["open_chats"] for row in day_rows}
     else:
-        kept_days = set(_kept(*_around(start, end)).values_list("day", flat=True))
+        left_out = dict(kept.values_list("day", "open_chats"))
+        kept_days = set(left_out)
+        left_out = {day: ids for day, ids in left_out.items() if start <= day <= end}
     if share is not None:
         figure, value = share
         hours = (
@@ -196,7 +204,17 @@ def _days(start, end, department, share=None, with_entries=True):
         share=share,
         with_entries=with_entries,
     )
-    return day_rows, kept_days, live
+    still_open = DayFigures()
+    left_out = {day: ids for day, ids in left_out.items() if ids}
+    if share is None and left_out:
+        for fig in compute_days(
+            sorted(left_out),
+            department=department,
+            chats_among=[pk for ids in left_out.values() for pk in ids],
+            with_entries=False,
+        ).values():
+            still_open.add(fig)
+    return day_rows, kept_days, live, still_open
 
 
 # A month's sums hold about as many rows as two days' own (its 168 weekday hours

@@ -20,6 +20,7 @@ from analytics.models import (
     Location,
     Mode,
     QuestionType,
+    ReportDay,
     ReportDepartmentDay,
     ReportFigure,
     ReportMonth,
@@ -127,7 +128,7 @@ def kept_days() -> set[date]:
 def test_a_year_from_kept_days_is_the_year_from_the_entries(year):
     expected = live(YEAR)
     result = analytics_services.report_days_build(before=START + timedelta(days=365), limit=None)
-    assert result == {"built": 365, "left": 0, "months": 12}  # the first entry: Jan 1
+    assert result == {"built": 365, "open": 0, "months": 12}  # the first entry: Jan 1
     assert len(kept_days()) == 365
     assert ReportMonth.objects.count() == 12
     assert_same(reports.report(YEAR), expected)
@@ -180,12 +181,12 @@ def test_the_month_in_progress_is_added_up_as_far_as_its_days_are_kept(operator)
     for day in (1, 2, 6, 9):
         record_interaction(operator.user, occurred_at=at(date(2025, 10, day), 9 + day))
     result = analytics_services.report_days_build(before=date(2025, 10, 3), limit=None)
-    assert result == {"built": 2, "left": 0, "months": 1}
+    assert result == {"built": 2, "open": 0, "months": 1}
     assert ReportMonth.objects.get(month=date(2025, 10, 1)).through == date(2025, 10, 2)
     # Nothing new kept: nothing added up again.
     assert analytics_services.report_days_build(before=date(2025, 10, 3))["months"] == 0
     result = analytics_services.report_days_build(before=date(2025, 10, 10))
-    assert result == {"built": 7, "left": 0, "months": 1}
+    assert result == {"built": 7, "open": 0, "months": 1}
     assert ReportMonth.objects.get(month=date(2025, 10, 1)).through == date(2025, 10, 9)
     first_days = reports.ReportFilter(start=date(2025, 10, 1), end=date(2025, 10, 9))
     with_today = reports.ReportFilter(start=date(2025, 10, 1), end=date(2025, 10, 10))
@@ -274,27 +275,45 @@ def test_deleting_an_entry_deletes_the_text_kept_from_it(operator):
     assert not ReportFigure.objects.filter(referred_by_text="Dr. Somebody").exists()
 
 
-def test_a_day_with_an_open_chat_is_left_until_it_finishes(operator, department):
+def test_a_day_with_open_chats_is_kept_without_them_and_counts_them_as_they_are_now(
+    operator, department
+):
     day = date(2025, 9, 12)
     record_interaction(operator.user, occurred_at=at(day, 9))
-    chat = chat_on(department, operator, day, 0, 20, end=False)  # still active
+    waiting = chat_on(department, operator, day, 0, None, end=False)  # still in the queue
+    active = chat_on(department, operator, day, 5, 20, end=False)  # claimed, not ended
     result = analytics_services.report_days_build(before=date(2025, 10, 3), limit=None)
-    # September from the 1st (its first month whole) and October 1–2, but not the 12th;
-    # so September is added up to the 11th only.
-    assert result == {"built": 31, "left": 1, "months": 2}
-    assert day not in kept_days()
-    assert ReportMonth.objects.get(month=date(2025, 9, 1)).through == date(2025, 9, 11)
-    flt = reports.ReportFilter(start=day, end=day)
-    september = reports.ReportFilter(start=date(2025, 9, 1), end=date(2025, 9, 30))
-    assert reports.report(flt)["chats"]["claimed"] == 1
-    assert_same(reports.report(september), live(september))
-    chat_services.chat_end(chat_id=chat.pk, by="patron")
-    result = analytics_services.report_days_build(before=date(2025, 10, 3))
-    assert result == {"built": 1, "left": 0, "months": 1}
+    # September from the 1st (its first month whole) and October 1–2, the 12th without
+    # its two open chats; both months added up.
+    assert result == {"built": 32, "open": 1, "months": 2}
     assert day in kept_days()
+    assert ReportDay.objects.get(day=day).open_chats == sorted([waiting.pk, active.pk])
     assert ReportMonth.objects.get(month=date(2025, 9, 1)).through == date(2025, 9, 30)
-    for each in (flt, september):
-        assert_same(reports.report(each), live(each))
+    the_day = reports.ReportFilter(start=day, end=day)
+    september = reports.ReportFilter(start=date(2025, 9, 1), end=date(2025, 9, 30))
+    for each in (the_day, september):
+        assert_right(each.start, each.end)  # the library's, the department's
+    chats = reports.report(september)["chats"]
+    assert (chats["total"], chats["claimed"], chats["waiting_now"]) == (2, 1, 1)
+
+    # The waiting chat is claimed, both end: the reports follow at once.
+    chat_services.chat_claim(chat_id=waiting.pk, operator=operator)
+    for chat in (waiting, active):
+        chat_services.chat_end(chat_id=chat.pk, by="patron")
+    for each in (the_day, september):
+        assert_right(each.start, each.end)
+    chats = reports.report(september)["chats"]
+    assert (chats["claimed"], chats["waiting_now"], chats["without_entry"]) == (2, 0, 2)
+
+    # The next build keeps the day again, with them, and September's sums with it.
+    result = analytics_services.report_days_build(before=date(2025, 10, 3))
+    assert result == {"built": 1, "open": 0, "months": 1}
+    assert ReportDay.objects.get(day=day).open_chats == []
+    expected = live(september)
+    # Behind the services' back: the kept figures hold them now, not the chats.
+    Chat.objects.filter(pk__in=[waiting.pk, active.pk]).update(claimed_at=None)
+    assert_same(reports.report(september), expected)
+    assert reports.report(september)["chats"]["claimed"] == 2
 
 
 def test_days_kept_in_another_time_zone_do_not_count(year, settings):
@@ -421,14 +440,17 @@ def test_the_command_and_the_hourly_task(operator, settings):
     record_interaction(operator.user, occurred_at=timezone.now() - timedelta(days=3))
     out = StringIO()
     call_command("build_report_days", stdout=out)
-    # Every day from the first of that month to yesterday; that month added up if over.
+    # Every day from the first of that month to yesterday; each of their months added up.
+    days = [
+        first.replace(day=1) + timedelta(days=i) for i in range((today - first.replace(day=1)).days)
+    ]
     assert json.loads(out.getvalue()) == {
-        "built": (today - first.replace(day=1)).days,
-        "left": 0,
-        "months": int(first.month != today.month),
+        "built": len(days),
+        "open": 0,
+        "months": len({day.replace(day=1) for day in days}),
     }
     call_command("build_report_days", stdout=(again := StringIO()))
-    assert json.loads(again.getvalue()) == {"built": 0, "left": 0, "months": 0}
+    assert json.loads(again.getvalue()) == {"built": 0, "open": 0, "months": 0}
     with pytest.raises(CommandError, match="1 or more"):
         call_command("build_report_days", "--limit", "0")
     schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}

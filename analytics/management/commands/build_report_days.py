@@ -10,9 +10,10 @@ from analytics.services import report_days_build
 class Command(BaseCommand):
     help = (
         "Build the Reference Analytics figures kept per day (analytics.rollups) for every "
-        "past day not kept yet or changed since; prints how many days were built and how "
-        "many were left (a chat of that day still open). Run it once after an upgrade or "
-        "after changing TIME_ZONE; it is safe to run at any time."
+        "past day not kept yet or changed since; prints how many days were built, how "
+        "many of them left out a chat still open (counted live until it finishes) and how "
+        "many months were added up. Run it once after an upgrade or after changing "
+        "TIME_ZONE; it is safe to run at any time."
     )
 
     def add_arguments(self, parser):
