@@ -1,24 +1,25 @@
-"""The one place realtime events are declared, built and sent.
+"""The one place realtime events are declared and built, and the one way they are sent.
 
-Services call ``broadcast_on_commit``; nothing else sends to the channel layer. Every
-event type is a TypedDict below with a literal ``type``, and every one of them is
-documented in docs/protocol.md. Group names are built here, only from internal ids.
+Services call ``broadcast_on_commit`` (from ``chat.event_sending``, re-exported here:
+services import this module only); nothing else sends to the channel layer. Every event
+type is a TypedDict below with a literal ``type``, and every one of them is documented
+in docs/protocol.md. Group names are built here, only from internal ids.
 
-Channel-layer envelope: ``{"type": "desk.event", "event": <event>, "chat_pk": int|None}``; consumers handle
-it in ``desk_event`` and forward the event (or, for patrons, a patron-safe view of it).
+Channel-layer envelope: ``{"type": "desk.event", "event": <event>, "chat_pk": int|None}``;
+consumers handle it in ``desk_event`` and forward the event (or, for patrons, a
+patron-safe view of it).
 """
 
-import logging
-import time
-from contextvars import ContextVar
 from typing import Literal, NotRequired, TypedDict
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
-
+from chat.event_sending import (  # noqa: F401  (the way services send, re-exported)
+    after_call,
+    broadcast_on_commit,
+    broadcast_snapshot_after_commit,
+    relay_now,
+    send_committed,
+    snapshot_time,
+)
 
 # --- Group names (internal ids only) --------------------------------------------------
 
@@ -208,99 +209,6 @@ def chat_summary(chat, preview: str = "") -> ChatSummary:
     }
 
 
-# --- Sending --------------------------------------------------------------------------
-
-
-def _send_now(groups: list[str], event: dict, chat_pk: int | None) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    envelope = {"type": "desk.event", "event": event, "chat_pk": chat_pk}
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, envelope)
-        except Exception:  # the write is committed; clients resume from the database
-            logger.exception("Could not broadcast %s to %s", event.get("type"), group)
-
-
-# Set by ``after_call`` around a service called from a consumer: committed events wait
-# here and the consumer's event loop sends them once the call returns.
-_committed: ContextVar[list | None] = ContextVar("libdesk_committed_events", default=None)
-
-
-def _on_commit(group_list: list[str], event: dict, chat_pk: int | None) -> None:
-    waiting = _committed.get()
-    if waiting is None:
-        _send_now(group_list, event, chat_pk)
-    else:
-        waiting.append((group_list, event, chat_pk))
-
-
-def broadcast_on_commit(groups: list[str] | str, event: dict, *, chat_pk: int | None = None) -> None:
-    """Send ``event`` to ``groups`` once the current transaction commits (never if it
-    rolls back). Outside a transaction it is sent at once.
-
-    ``chat_pk`` travels beside the event (never to a browser) so that consumers can
-    join the chat's group without a query."""
-    group_list = [groups] if isinstance(groups, str) else list(groups)
-    transaction.on_commit(lambda: _on_commit(group_list, event, chat_pk))
-
-
-def broadcast_snapshot_after_commit(build) -> None:
-    """For snapshots of who is online (``presence.changed``, ``departments.changed``,
-    ``department.presence``): once the current transaction commits, ``build(as_of)``
-    reads them and returns ``[(groups, event), …]``, each event carrying ``as_of``
-    (``snapshot_time()``, taken before the read). Read after the commit, a snapshot has
-    seen that commit and every earlier one, so of two snapshots the one with the later
-    ``as_of`` is the truer; consumers drop one older than what they already showed
-    (events from two processes, or from a call that finished later, may arrive in
-    either order)."""
-
-    def send():
-        for groups, event in build(snapshot_time()):
-            broadcast_on_commit(groups, event)  # outside a transaction: at once
-
-    transaction.on_commit(send)
-
-
-def snapshot_time() -> float:
-    """``as_of`` of a snapshot read now (seconds; the processes of one desk share a
-    clock, or keep theirs in step with NTP)."""
-    return time.time()
-
-
-def after_call(func):
-    """``func`` (a service call, run on a database thread by a consumer), changed so
-    that the events it commits are kept instead of sent from that thread; returns
-    ``(wrapped, committed)``. The consumer then awaits ``send_committed(committed)``
-    on its event loop: the database thread never waits for the channel layer, and
-    events are still sent only after their commit, in commit order."""
-    committed: list = []
-
-    def wrapped(*args, **kwargs):
-        token = _committed.set(committed)
-        try:
-            return func(*args, **kwargs)
-        finally:
-            _committed.reset(token)
-
-    return wrapped, committed
-
-
-async def send_committed(committed: list) -> None:
-    layer = get_channel_layer()
-    while committed:
-        group_list, event, chat_pk = committed.pop(0)
-        if layer is None:
-            continue
-        envelope = {"type": "desk.event", "event": event, "chat_pk": chat_pk}
-        for group in group_list:
-            try:
-                await layer.group_send(group, envelope)
-            except Exception:  # the write is committed; clients resume from the database
-                logger.exception("Could not broadcast %s to %s", event.get("type"), group)
-
-
 class TicketEmailRequested(TypedDict):
     """Sent by ``tickets`` to a chat's group when a ticket was created from a chat whose
     patron gave no email address: the widget asks for one."""
@@ -418,11 +326,17 @@ def internal_summary(internal) -> InternalSummary:
             else None
         ),
         "to_label": (
-            internal.to_department.name if internal.to_department_id else internal.to_operator.public_name
+            internal.to_department.name
+            if internal.to_department_id
+            else internal.to_operator.public_name
         ),
         "answered_by": operator_ref(internal.answered_by) if internal.answered_by_id else None,
         "about": (
-            {"id": str(about.public_id), "patron_name": about.patron_label, "department": about.department.name}
+            {
+                "id": str(about.public_id),
+                "patron_name": about.patron_label,
+                "department": about.department.name,
+            }
             if about is not None
             else None
         ),
@@ -459,7 +373,6 @@ def transfer_summary(transfer, preview: str = "") -> TransferSummary:
     }
 
 
-
 # --- The patron's side (issue 7): typing, screenshare, signalling, deletion ----------------
 # Typing and WebRTC signalling change nothing in the database: consumers relay them at
 # once with ``relay_now`` (still declared here, like every event). Screenshare requests,
@@ -480,7 +393,9 @@ class Typing(TypedDict):
 class Screenshare(TypedDict):
     """To ``chat-<pk>``: requested by the operator, then accepted, declined or ended."""
 
-    type: Literal["screenshare.requested", "screenshare.accepted", "screenshare.declined", "screenshare.ended"]
+    type: Literal[
+        "screenshare.requested", "screenshare.accepted", "screenshare.declined", "screenshare.ended"
+    ]
     chat: str
     mode: Literal["webrtc", "meeting"]
     operator: int  # only this operator's sockets (and the patron's) forward it
@@ -514,15 +429,3 @@ class ChatRated(TypedDict):
     type: Literal["chat.rated"]
     chat: str
     score: int
-
-
-async def relay_now(group: str, event: dict, *, chat_pk: int | None = None) -> None:
-    """Send an ephemeral event (typing, signalling) from a consumer at once: nothing was
-    written, so there is no commit to wait for."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        await layer.group_send(group, {"type": "desk.event", "event": event, "chat_pk": chat_pk})
-    except Exception:  # a lost typing hint or candidate is retried by the browser
-        logger.exception("Could not relay %s to %s", event.get("type"), group)

@@ -8,7 +8,7 @@ import pytest
 from channels.layers import get_channel_layer
 from django.db import connections
 
-from chat import events
+from chat import event_sending
 
 # Consumer tests reach the database from asgiref's worker threads; with persistent
 # connections those would outlive the test run and block dropping the test database.
@@ -77,17 +77,17 @@ def _fast_settings(settings):
 @pytest.fixture
 def captured_events(monkeypatch):
     """Every event a service broadcasts, as (groups, event), recorded at the one place
-    events leave (chat.events._send_now) and still delivered to the real layer.
+    events leave (chat.event_sending._send_now) and still delivered to the real layer.
     On-commit callbacks run when the surrounding test transaction 'commits' via
     django_capture_on_commit_callbacks, or at once in transactional tests."""
     sent = []
-    real_send = events._send_now
+    real_send = event_sending._send_now
 
     def recording_send(groups, event, chat_pk):
         sent.append((list(groups), event))
         real_send(groups, event, chat_pk)
 
-    monkeypatch.setattr(events, "_send_now", recording_send)
+    monkeypatch.setattr(event_sending, "_send_now", recording_send)
     return sent
 
 
