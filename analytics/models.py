@@ -98,6 +98,23 @@ class FormSettings(models.Model):
         return {name for name in OPTIONAL_FIELDS if getattr(self, f"require_{name}")}
 
 
+# The entry columns a report counts or filters by, carried in the indexes it reads
+# (Interaction.Meta.indexes).
+REPORT_COLUMNS = [
+    "department",
+    "mode",
+    "location",
+    "question_type",
+    "staff",
+    "read_scale",
+    "duration_minutes",
+    "referral_kind",
+    "referred_by_operator",
+    "referred_by_department",
+    "referred_by_text",
+]
+
+
 class Interaction(models.Model):
     """One Reference Analytics entry."""
 
@@ -167,28 +184,24 @@ class Interaction(models.Model):
         ordering = ["-occurred_at", "-pk"]
         indexes = [
             models.Index(fields=["occurred_at", "id"], name="interaction_time"),
-            models.Index(fields=["mode", "occurred_at"], name="interaction_mode_time"),
-            models.Index(fields=["location", "occurred_at"], name="interaction_location_time"),
             models.Index(fields=["staff", "occurred_at"], name="interaction_staff_time"),
-            # With every column a report counts or filters by: a department's report
-            # narrowed further (by mode, location, librarian…) reads its entries from
-            # the index alone on PostgreSQL, not from table pages scattered over the
-            # whole table (a year of one department and one mode: 29 → 14 ms).
-            models.Index(
-                fields=["department", "occurred_at"],
-                include=[
-                    "mode",
-                    "location",
-                    "question_type",
-                    "staff",
-                    "read_scale",
-                    "duration_minutes",
-                    "referral_kind",
-                    "referred_by_operator",
-                    "referred_by_department",
-                    "referred_by_text",
-                ],
-                name="interaction_dept_figures",
+            # A department's, a mode's or a location's entries, each with every column
+            # a report counts or filters by: a report filtered by one of them and
+            # something else (a department and a mode, a mode and a location…) reads
+            # its entries from the index alone on PostgreSQL, not from table pages
+            # scattered over the whole table (a year of one department and one mode:
+            # 29 → 14 ms of SQL; of one mode and one location: 43 → ~20 ms).
+            *(
+                models.Index(
+                    fields=[column, "occurred_at"],
+                    include=[c for c in REPORT_COLUMNS if c != column],
+                    name=name,
+                )
+                for column, name in (
+                    ("department", "interaction_dept_figures"),
+                    ("mode", "interaction_mode_figures"),
+                    ("location", "interaction_location_figures"),
+                )
             ),
         ]
         constraints = [

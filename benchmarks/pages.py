@@ -150,8 +150,9 @@ def _ok(response):
 def _reports(get, year, operator, args):
     """The reports page: with no day's figures kept (analytics.rollups), then after
     building every past day (timed): 30 days, a year, a year of one department (kept
-    too), and a year filtered by department and mode, by mode, by librarian (the entry
-    figures read from the entries; the chat figures kept, but by librarian)."""
+    too), and a year filtered by department and mode, by mode, by mode and location, by
+    librarian (the entry figures read from the entries but for one mode's kept share;
+    the chat figures kept, but by librarian)."""
     # Benchmark setup, not a desk write: start from a database that never built a day.
     # TRUNCATE, not DELETE: a run deleting and rebuilding 1.2 million figure rows left
     # them among ~4 million dead ones (no desk rewrites every day at once), and the
@@ -181,9 +182,10 @@ def _reports(get, year, operator, args):
             " analytics_reportdepartmentday, analytics_reportmonth"
         )
     department = operator.departments.order_by("pk").first()
-    from analytics.models import Mode
+    from analytics.models import Location, Mode
 
     mode = Mode.objects.order_by("pk").first()
+    location = Location.objects.order_by("pk").first()
     rows += [
         _time("GET /analytics/ (last 30 days)", lambda: get("/analytics/"), args.repeat,
               args.explain, _ok),
@@ -199,6 +201,9 @@ def _reports(get, year, operator, args):
               lambda: get(f"/analytics/?mode={mode.pk}"), args.repeat, args.explain, _ok),
         _time("GET /analytics/ (a year, one mode)",
               lambda: get(f"/analytics/{year}&mode={mode.pk}"), args.repeat, args.explain, _ok),
+        _time("GET /analytics/ (a year, mode + location)",
+              lambda: get(f"/analytics/{year}&mode={mode.pk}&location={location.pk}"),
+              args.repeat, args.explain, _ok),
         _time("GET /analytics/ (a year, one librarian)",
               lambda: get(f"/analytics/{year}&staff={operator.user_id}"), args.repeat,
               args.explain, _ok),

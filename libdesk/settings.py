@@ -172,9 +172,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The entries' per-department index carries the figures' columns for PostgreSQL's
-# index-only scans (analytics.models.Interaction); elsewhere it is the plain index, and
-# Django's warning that those columns are left out says nothing to act on.
+# The entries' indexes by department, mode and location carry the figures' columns for
+# PostgreSQL's index-only scans (analytics.models.Interaction); elsewhere they are plain
+# indexes, and Django's warning that those columns are left out says nothing to act on.
 SILENCED_SYSTEM_CHECKS = (
     [] if DATABASES["default"]["ENGINE"].endswith("postgresql") else ["models.W040"]
 )
