@@ -1,5 +1,6 @@
 """The desk's configuration in /admin/: departments, operators, canned messages, and a
-read-only view of chats. Managed by the "Desk admin" group (migration 0003); a plain
+read-only view of chats. Managed by the "Desk admin" group (migration 0003); a
+Department admin runs their own departments here (``chat.admin_scope``); a plain
 operator is staff with no model permission and sees nothing here."""
 
 from django import forms
@@ -12,6 +13,7 @@ from django.db.models import Count
 from django.utils.html import format_html
 
 from chat import canned, services
+from chat.admin_scope import DepartmentScopedAdmin, administered
 from chat.models import (
     Attachment,
     CannedMessage,
@@ -108,7 +110,13 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(ServiceSavedAdmin):
+class DepartmentAdmin(DepartmentScopedAdmin, ServiceSavedAdmin):
+    # A Department admin changes their departments' settings; the name, address and
+    # whether it is open, and who works in it, stay the Desk admin's.
+    department_lookup = "pk"
+    scoped_actions = ("view", "change")
+    desk_only_fields = ["name", "slug", "is_active"]
+
     form = DepartmentForm
     list_display = ["name", "slug", "is_active", "fallback", "operator_count"]
     list_filter = ["is_active"]
@@ -130,6 +138,19 @@ class DepartmentAdmin(ServiceSavedAdmin):
             .select_related("fallback")
             .annotate(operator_total=Count("membership", distinct=True))
         )
+
+    def department_of(self, obj):
+        return obj.pk
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + self.desk_only_fields if self.scoped(request) else fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if self.scoped(request) else super().get_prepopulated_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        return [] if self.scoped(request) else super().get_inlines(request, obj)
 
     @admin.display(description="Operators", ordering="operator_total")
     def operator_count(self, department):
@@ -226,8 +247,21 @@ PREVIEW_CONTEXT = {
 }
 
 
+class DepartmentCannedForm(forms.ModelForm):
+    """A Department admin's canned message form: "One department" is its only scope, set
+    before the model's checks run (they require a department for it)."""
+
+    def clean(self):
+        self.instance.scope, self.instance.operator = CannedMessage.Scope.DEPARTMENT, None
+        return super().clean()
+
+
 @admin.register(CannedMessage)
-class CannedMessageAdmin(admin.ModelAdmin):
+class CannedMessageAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
+    # A Department admin writes the canned messages of their departments ("One
+    # department"), not those for every department or personal to someone.
+    scoped_actions = ("view", "add", "change", "delete")
+
     list_display = ["title", "shortcut", "scope", "department", "operator", "updated_at"]
     list_filter = ["scope", "department"]
     search_fields = ["title", "shortcut", "body"]
@@ -235,6 +269,29 @@ class CannedMessageAdmin(admin.ModelAdmin):
     fields = ["title", "shortcut", "scope", "department", "operator", "body", "preview"]
     readonly_fields = ["preview"]
     radio_fields = {"scope": admin.VERTICAL}
+
+    def scoped_queryset(self, queryset, departments):
+        scope = CannedMessage.Scope.DEPARTMENT
+        return queryset.filter(scope=scope, department__in=departments)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if self.scoped(request):
+            return [name for name in fields if name not in ("scope", "operator")]
+        return fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        if self.scoped(request):
+            kwargs["form"] = DepartmentCannedForm
+        form = super().get_form(request, obj, **kwargs)
+        if self.scoped(request):
+            form.base_fields["department"].required = True
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "department" and self.scoped(request):
+            kwargs["queryset"] = Department.objects.filter(pk__in=administered(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Preview (with sample names)")
     def preview(self, message):
@@ -262,6 +319,11 @@ class ReadOnlyInline(admin.TabularInline):
 
     extra = 0
     can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        # Shown inside a chat the user may read (a Department admin's: ChatAdmin's
+        # queryset holds only their departments' chats).
+        return super().has_view_permission(request, obj) or bool(administered(request))
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -316,8 +378,8 @@ class RatingInline(ReadOnlyInline):
 
 
 @admin.register(Chat)
-class ChatAdmin(admin.ModelAdmin):
-    """Read-only: nobody edits a transcript."""
+class ChatAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
+    """Read-only: nobody edits a transcript. A Department admin reads their departments'."""
 
     formfield_overrides = URL_FIELDS_ASSUME_HTTPS
 

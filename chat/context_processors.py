@@ -1,5 +1,25 @@
 from django.conf import settings
 
+from chat import selectors
+
 
 def library(request):
     return {"LIBRARY_NAME": settings.LIBRARY_NAME}
+
+
+def admin_link(request):
+    """``show_admin_link``: whether the header offers /admin/ — to superusers, the Desk
+    admin group and Department admins. A function, so that it is asked (one query for
+    an operator who is neither of the first two) only by a page that shows the link."""
+
+    def shown() -> bool:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return False
+        return (
+            user.is_superuser
+            or user.has_perm("chat.change_department")
+            or bool(selectors.administered_department_ids(user))
+        )
+
+    return {"show_admin_link": shown}

@@ -8,13 +8,33 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from chat import events
-from chat.models import Chat, Department, Message, Operator, OperatorConnection, hash_token
+from chat.models import (
+    Chat,
+    Department,
+    Membership,
+    Message,
+    Operator,
+    OperatorConnection,
+    hash_token,
+)
 
 
 def operator_for_user(user) -> Operator | None:
     if not getattr(user, "is_authenticated", False) or not user.is_active or not user.is_staff:
         return None
     return Operator.objects.select_related("user").filter(user=user).first()
+
+
+def administered_department_ids(user) -> frozenset[int]:
+    """The departments ``user`` runs as a Department admin (their membership's role):
+    theirs to configure, with their canned messages and chats, in /admin/."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active or not user.is_staff:
+        return frozenset()
+    return frozenset(
+        Membership.objects.filter(operator__user=user, role=Membership.Role.ADMIN).values_list(
+            "department_id", flat=True
+        )
+    )
 
 
 def department_ids_for(operator: Operator) -> list[int] | None:
@@ -34,11 +54,15 @@ def operator_can_see_chat(operator: Operator, chat: Chat) -> bool:
         return True
     from chat.models import Transfer
 
-    return Transfer.objects.filter(chat=chat).filter(
-        Q(from_operator=operator)
-        | Q(to_operator=operator)
-        | Q(to_department__in=operator.departments.all())
-    ).exists()
+    return (
+        Transfer.objects.filter(chat=chat)
+        .filter(
+            Q(from_operator=operator)
+            | Q(to_operator=operator)
+            | Q(to_department__in=operator.departments.all())
+        )
+        .exists()
+    )
 
 
 def chat_for_token(token) -> Chat | None:
@@ -293,9 +317,7 @@ def answering_department(department: Department, online_ids: set[int] | None = N
     """The department that will answer a new chat asked of ``department``: itself when
     online, else the first online department along its fallback chain, else None."""
     if online_ids is None:
-        online_ids = set(
-            available_operators().values_list("departments", flat=True).distinct()
-        )
+        online_ids = set(available_operators().values_list("departments", flat=True).distinct())
     seen = set()
     current = department
     while current is not None and current.pk not in seen and len(seen) < 10:
@@ -353,7 +375,10 @@ def operator_can_see_internal(operator: Operator, internal) -> bool:
         return True
     if internal.to_department_id is None:
         return False
-    return operator.user.is_superuser or operator.departments.filter(pk=internal.to_department_id).exists()
+    return (
+        operator.user.is_superuser
+        or operator.departments.filter(pk=internal.to_department_id).exists()
+    )
 
 
 def internal_for_staff(operator: Operator, public_id):
@@ -411,13 +436,23 @@ def _transfer_rows(operator: Operator, department_ids: list[int] | None) -> list
     rows = (
         Transfer.objects.filter(visible, status=Transfer.Status.OFFERED)
         .select_related(
-            "chat__department", "chat__operator__user", "from_operator__user", "to_operator__user", "to_department"
+            "chat__department",
+            "chat__operator__user",
+            "from_operator__user",
+            "to_operator__user",
+            "to_department",
         )
-        .prefetch_related(Prefetch("chat__messages", queryset=Message.objects.filter(seq=1), to_attr="first_messages"))
+        .prefetch_related(
+            Prefetch(
+                "chat__messages", queryset=Message.objects.filter(seq=1), to_attr="first_messages"
+            )
+        )
         .order_by("created_at", "pk")
     )
     return [
-        events.transfer_summary(row, preview=row.chat.first_messages[0].body if row.chat.first_messages else "")
+        events.transfer_summary(
+            row, preview=row.chat.first_messages[0].body if row.chat.first_messages else ""
+        )
         for row in rows
     ]
 
