@@ -41,12 +41,3 @@ def eager_celery():
     yield
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = old
 
-
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    """With DATABASE_URL and REDIS_URL the settings use the hashed-manifest storage, which
-    needs collectstatic; pages rendered here only need a URL."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
