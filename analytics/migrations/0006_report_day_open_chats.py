@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0006_interaction_department_figures_index"),
+        ("analytics", "0005_report_month_through"),
     ]
 
     operations = [
