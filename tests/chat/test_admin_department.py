@@ -2,6 +2,8 @@
 departments' settings, canned messages and chats, and nothing else. Through Django's
 test client, with real permissions."""
 
+from io import StringIO
+
 import pytest
 from django.urls import reverse
 
@@ -196,3 +198,16 @@ def test_a_desk_admin_still_sees_every_department_and_message(client, reference,
     assert "For everyone" in messages and "Maps welcome" in messages
     page = client.get(reverse("admin:chat_department_change", args=[reference.pk]))
     assert 'name="name"' in page.content.decode() and "membership_set" in page.content.decode()
+
+
+def test_the_demo_has_a_department_admin(client):
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=(out := StringIO()))
+    assert "Special Collections (its Department admin, /admin/)" in out.getvalue()
+    client.login(username="carmen", password="carmen-desk-demo")
+    listing = client.get(reverse("admin:chat_department_changelist")).content.decode()
+    assert "Special Collections" in listing and "Reference Desk" not in listing
+    call_command("seed_demo", stdout=StringIO())  # again: the same roles
+    roles = Membership.objects.filter(operator__user__username="carmen").values_list("role")
+    assert list(roles) == [("admin",)]

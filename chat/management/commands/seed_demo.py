@@ -28,11 +28,12 @@ DEPARTMENTS = [
     },
 ]
 
-# username, first name, password, departments
+# username, first name, password, departments, departments they are Department admin of
+# (in /admin/: their settings, canned messages and chats; chat.admin_scope)
 OPERATORS = [
-    ("alice", "Alice", "alice-desk-demo", ["reference", "circulation"]),
-    ("bob", "Bob", "bob-desk-demo", ["reference"]),
-    ("carmen", "Carmen", "carmen-desk-demo", ["special-collections"]),
+    ("alice", "Alice", "alice-desk-demo", ["reference", "circulation"], []),
+    ("bob", "Bob", "bob-desk-demo", ["reference"], []),
+    ("carmen", "Carmen", "carmen-desk-demo", ["special-collections"], ["special-collections"]),
 ]
 ADMIN = ("admin", "Admin", "admin-desk-demo")
 
@@ -72,7 +73,7 @@ class Command(BaseCommand):
             )
             departments[data["slug"]] = department
         rows = []
-        for username, first_name, password, slugs in OPERATORS:
+        for username, first_name, password, slugs, admin_of in OPERATORS:
             user, _ = User.objects.get_or_create(username=username)
             user.first_name, user.is_staff = first_name, True
             user.email = f"{username}@library.example"
@@ -80,8 +81,16 @@ class Command(BaseCommand):
             user.save()
             operator, _ = Operator.objects.get_or_create(user=user)
             for slug in slugs:
-                Membership.objects.get_or_create(operator=operator, department=departments[slug])
-            rows.append((username, password, ", ".join(departments[s].name for s in slugs)))
+                Role = Membership.Role
+                Membership.objects.update_or_create(
+                    operator=operator,
+                    department=departments[slug],
+                    defaults={"role": Role.ADMIN if slug in admin_of else Role.OPERATOR},
+                )
+            where = ", ".join(departments[s].name for s in slugs)
+            if admin_of:
+                where += " (its Department admin, /admin/)"
+            rows.append((username, password, where))
         username, first_name, password = ADMIN
         admin, _ = User.objects.get_or_create(username=username)
         admin.first_name, admin.is_staff, admin.is_superuser = first_name, True, True
