@@ -92,8 +92,10 @@ def seed(args):
         cursor.executemany("INSERT INTO bench_pages_volume VALUES (%s, %s)", list(wanted.items()))
         cursor.execute("VACUUM ANALYZE")  # as autovacuum would: visibility map, statistics
         cursor.execute("SELECT count(*) FROM chat_message")
-        print(f"seeded in {time.perf_counter() - t0:.0f} s; "
-              f"{cursor.fetchone()[0]:,} messages in the database")
+        print(
+            f"seeded in {time.perf_counter() - t0:.0f} s; "
+            f"{cursor.fetchone()[0]:,} messages in the database"
+        )
 
 
 def sync(socket_call):
@@ -167,15 +169,27 @@ def _reports(get, year, operator, args):
         tables = [model._meta.db_table for model in models]
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
     rows = [
-        _time("GET /analytics/ (30 days, no day kept)", lambda: get("/analytics/"), args.repeat,
-              args.explain, _ok),
-        _time("GET /analytics/ (a year, no day kept)", lambda: get("/analytics/" + year),
-              args.repeat, args.explain, _ok),
+        _time(
+            "GET /analytics/ (30 days, no day kept)",
+            lambda: get("/analytics/"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /analytics/ (a year, no day kept)",
+            lambda: get("/analytics/" + year),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
     ]
     t0 = time.perf_counter()
     built = report_days_build(limit=None)
-    print(f"  build_report_days: {built['built']} days kept, {built['open']} leaving open chats out, "
-          f"{time.perf_counter() - t0:.1f} s, {ReportFigure.objects.count():,} figure rows")
+    print(
+        f"  build_report_days: {built['built']} days kept, {built['open']} leaving open chats out, "
+        f"{time.perf_counter() - t0:.1f} s, {ReportFigure.objects.count():,} figure rows"
+    )
     with connection.cursor() as cursor:  # as autovacuum soon would: the planner's statistics
         cursor.execute(
             "VACUUM ANALYZE analytics_reportday, analytics_reportfigure,"
@@ -187,26 +201,62 @@ def _reports(get, year, operator, args):
     mode = Mode.objects.order_by("pk").first()
     location = Location.objects.order_by("pk").first()
     rows += [
-        _time("GET /analytics/ (last 30 days)", lambda: get("/analytics/"), args.repeat,
-              args.explain, _ok),
-        _time("GET /analytics/ (a whole year)", lambda: get("/analytics/" + year), args.repeat,
-              args.explain, _ok),
-        _time("GET /analytics/ (a year, one department)",
-              lambda: get(f"/analytics/{year}&department={department.pk}"), args.repeat,
-              args.explain, _ok),
-        _time("GET /analytics/ (a year, department + mode)",
-              lambda: get(f"/analytics/{year}&department={department.pk}&mode={mode.pk}"),
-              args.repeat, args.explain, _ok),
-        _time("GET /analytics/ (30 days, one mode)",
-              lambda: get(f"/analytics/?mode={mode.pk}"), args.repeat, args.explain, _ok),
-        _time("GET /analytics/ (a year, one mode)",
-              lambda: get(f"/analytics/{year}&mode={mode.pk}"), args.repeat, args.explain, _ok),
-        _time("GET /analytics/ (a year, mode + location)",
-              lambda: get(f"/analytics/{year}&mode={mode.pk}&location={location.pk}"),
-              args.repeat, args.explain, _ok),
-        _time("GET /analytics/ (a year, one librarian)",
-              lambda: get(f"/analytics/{year}&staff={operator.user_id}"), args.repeat,
-              args.explain, _ok),
+        _time(
+            "GET /analytics/ (last 30 days)",
+            lambda: get("/analytics/"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /analytics/ (a whole year)",
+            lambda: get("/analytics/" + year),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /analytics/ (a year, one department)",
+            lambda: get(f"/analytics/{year}&department={department.pk}"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /analytics/ (a year, department + mode)",
+            lambda: get(f"/analytics/{year}&department={department.pk}&mode={mode.pk}"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /analytics/ (30 days, one mode)",
+            lambda: get(f"/analytics/?mode={mode.pk}"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /analytics/ (a year, one mode)",
+            lambda: get(f"/analytics/{year}&mode={mode.pk}"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /analytics/ (a year, mode + location)",
+            lambda: get(f"/analytics/{year}&mode={mode.pk}&location={location.pk}"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /analytics/ (a year, one librarian)",
+            lambda: get(f"/analytics/{year}&staff={operator.user_id}"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
     ]
     return rows
 
@@ -242,10 +292,13 @@ def measure(args):
         return state
 
     uptime = open("/proc/loadavg").read().split()[:3]
-    print(f"\nserver time, in process (median/max of {args.repeat}), load average "
-          f"{' '.join(uptime)}")
-    print(f"{'page':<44} {'SQL':>4} {'median ms':>9} {'max ms':>9} {'py cpu ms':>9}"
-          f" {'slowest SQL':>11}")
+    print(
+        f"\nserver time, in process (median/max of {args.repeat}), load average {' '.join(uptime)}"
+    )
+    print(
+        f"{'page':<44} {'SQL':>4} {'median ms':>9} {'max ms':>9} {'py cpu ms':>9}"
+        f" {'slowest SQL':>11}"
+    )
     rows = [
         _time("GET /dashboard/", lambda: get("/dashboard/"), args.repeat, args.explain, _ok),
         _time("dashboard socket: dashboard.state", socket_state, args.repeat, args.explain),
@@ -254,11 +307,20 @@ def measure(args):
         services.connection_close(channel_name=name)
     rows += [
         _time("GET /tickets/", lambda: get("/tickets/"), args.repeat, args.explain, _ok),
-        _time("GET /tickets/?q=atlas", lambda: get("/tickets/?q=atlas"), args.repeat,
-              args.explain, _ok),
-        _time("GET /tickets/?view=unassigned&status=open",
-              lambda: get("/tickets/?view=unassigned&status=open"), args.repeat, args.explain,
-              _ok),
+        _time(
+            "GET /tickets/?q=atlas",
+            lambda: get("/tickets/?q=atlas"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
+        _time(
+            "GET /tickets/?view=unassigned&status=open",
+            lambda: get("/tickets/?view=unassigned&status=open"),
+            args.repeat,
+            args.explain,
+            _ok,
+        ),
     ]
     rows += _reports(get, year, operator, args)
     from django.db import connection
@@ -282,8 +344,9 @@ def main(argv=None):
     parser.add_argument("--entries", type=int, default=300_000)
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--explain", action="store_true",
-                        help="EXPLAIN ANALYZE the slowest query of each page")
+    parser.add_argument(
+        "--explain", action="store_true", help="EXPLAIN ANALYZE the slowest query of each page"
+    )
     parser.add_argument("--no-http", action="store_true", help="skip Daphne vs Gunicorn")
     parser.add_argument("--http-only", action="store_true", help="only Daphne vs Gunicorn")
     parser.add_argument("--requests", type=int, default=2000, help="per HTTP measurement")

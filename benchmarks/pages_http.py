@@ -59,21 +59,40 @@ class Servers:
         if self.kind == "daphne":
             for _ in range(self.processes):
                 port = _free_port()
-                cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                       "libdesk.asgi:application"]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "libdesk.asgi:application",
+                ]
                 self._start(cmd, env, port)
         else:
             port = _free_port()
-            cmd = [sys.executable, "-m", "gunicorn", "libdesk.wsgi", "-w", str(self.processes),
-                   "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "libdesk.wsgi",
+                "-w",
+                str(self.processes),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ]
             self._start(cmd, env, port)
         for port in self.ports:
             self._wait(port)
         return self
 
     def _start(self, cmd, env, port):
-        self.procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.DEVNULL))
+        self.procs.append(
+            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
         self.ports.append(port)
 
     @staticmethod
@@ -170,14 +189,20 @@ def compare(database_url: str, requests: int, concurrency: int):
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(get_user_model().objects.get(username=BENCH_OPERATOR))
     cookie = f"sessionid={client.cookies['sessionid'].value}"
-    pages = [("GET /accounts/login/ (light)", "/accounts/login/", ""),
-             ("GET /dashboard/", "/dashboard/", cookie)]
+    pages = [
+        ("GET /accounts/login/ (light)", "/accounts/login/", ""),
+        ("GET /dashboard/", "/dashboard/", cookie),
+    ]
     configs = [("daphne", 1), ("daphne", 2), ("gunicorn", 1), ("gunicorn", 2)]
     load = " ".join(open("/proc/loadavg").read().split()[:3])
-    print(f"\nover loopback: {requests} requests, {concurrency} keep-alive connections; "
-          f"load average before {load}")
-    print(f"{'server':<12} {'page':<30} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'srv cpu':>8} {'cpu ms/req':>10} {'status':>10}")
+    print(
+        f"\nover loopback: {requests} requests, {concurrency} keep-alive connections; "
+        f"load average before {load}"
+    )
+    print(
+        f"{'server':<12} {'page':<30} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'srv cpu':>8} {'cpu ms/req':>10} {'status':>10}"
+    )
     for kind, n in configs:
         with Servers(kind, n, database_url) as servers:
             pids = [p.pid for p in servers.procs]

@@ -87,8 +87,11 @@ def fill(*, chats: int, messages: int, tickets: int, entries: int):
     new = chats - WAITING - ACTIVE - ENDED
     hsh = "((i::bigint * 2654435761) % 4294967296)"  # a cheap, repeatable scramble of i
 
-    print(f"seeding {chats:,} chats, ~{messages:,} messages, {tickets:,} tickets, "
-          f"{entries:,} entries", flush=True)
+    print(
+        f"seeding {chats:,} chats, ~{messages:,} messages, {tickets:,} tickets, "
+        f"{entries:,} entries",
+        flush=True,
+    )
     # Chats: created over the year in id order; the newest are waiting, active, ended.
     status = (
         f"CASE WHEN i > {chats - WAITING} THEN 'waiting' WHEN i > {chats - WAITING - ACTIVE}"
@@ -105,7 +108,7 @@ def fill(*, chats: int, messages: int, tickets: int, entries: int):
         INSERT INTO chat_chat (public_id, department_id, status, patron_token_digest,
             patron_name, patron_email, page_url, operator_id, last_seq, created_at,
             claimed_at, ended_at, ended_by, closed_at)
-        SELECT gen_random_uuid(), {_pick(dep_ids, hsh + ' / 7')}, s,
+        SELECT gen_random_uuid(), {_pick(dep_ids, hsh + " / 7")}, s,
                encode(sha256(('bench-pages-' || i)::bytea), 'hex'),
                'Patron ' || i, CASE WHEN i % 3 = 0 THEN 'p' || i || '@example.org' ELSE '' END,
                'https://library.example/catalogue', op,
@@ -141,26 +144,36 @@ def fill(*, chats: int, messages: int, tickets: int, entries: int):
     _fill_tickets(tickets, dep_ids, op_ids, user_ids)
     _fill_entries(entries, dep_ids, op_ids, user_ids, Location, Mode, QuestionType)
     with connection.cursor() as cursor:
-        for table in ("chat_chat", "chat_message", "tickets_ticket", "tickets_ticketmessage",
-                      "tickets_ticketchange", "analytics_interaction"):
+        for table in (
+            "chat_chat",
+            "chat_message",
+            "tickets_ticket",
+            "tickets_ticketmessage",
+            "tickets_ticketchange",
+            "analytics_interaction",
+        ):
             cursor.execute(f"ANALYZE {table}")
 
 
 def _fill_tickets(tickets, dep_ids, op_ids, user_ids):
     hsh = "((i::bigint * 2654435761) % 4294967296)"
     words = ["atlas", "microfilm", "thesis", "interlibrary loan", "archive box", "map"]
-    subject = "CASE " + " ".join(
-        f"WHEN {hsh} % {len(words)} = {k} THEN 'Question about the {w} ' || i"
-        for k, w in enumerate(words)
-    ) + " END"
+    subject = (
+        "CASE "
+        + " ".join(
+            f"WHEN {hsh} % {len(words)} = {k} THEN 'Question about the {w} ' || i"
+            for k, w in enumerate(words)
+        )
+        + " END"
+    )
     _run(
         "tickets_ticket",
         f"""
         INSERT INTO tickets_ticket (department_id, assignee_id, status, source, patron_name,
             patron_email, subject, question, chat_id, transcript, created_by_id, origin_digest,
             created_at, updated_at, closed_at)
-        SELECT {_pick(dep_ids, hsh + ' / 3')},
-               CASE WHEN {hsh} % 4 = 0 THEN NULL ELSE {_pick(op_ids, hsh + ' / 5')} END,
+        SELECT {_pick(dep_ids, hsh + " / 3")},
+               CASE WHEN {hsh} % 4 = 0 THEN NULL ELSE {_pick(op_ids, hsh + " / 5")} END,
                st, CASE WHEN i % 10 < 7 THEN 'chat' ELSE 'offline_form' END,
                'Patron ' || i, 'p' || i || '@example.org', {subject},
                'The long question of ticket ' || i || ' about the atlas, in several lines.',
@@ -218,13 +231,13 @@ def _fill_entries(entries, dep_ids, op_ids, user_ids, Location, Mode, QuestionTy
     def described(mode_sql):
         """Location, mode, duration, question type, READ level, referral, texts."""
         return f"""
-        {_pick(locations, hsh + ' / 11')}, {mode_sql}, 1 + {hsh} % 45,
-        CASE WHEN {hsh} % 9 = 0 THEN NULL ELSE {_pick(types, hsh + ' / 13')} END,
+        {_pick(locations, hsh + " / 11")}, {mode_sql}, 1 + {hsh} % 45,
+        CASE WHEN {hsh} % 9 = 0 THEN NULL ELSE {_pick(types, hsh + " / 13")} END,
         CASE WHEN {hsh} % 8 = 0 THEN NULL ELSE 1 + {hsh} % 6 END,
         CASE {hsh} % 20 WHEN 0 THEN 'operator' WHEN 1 THEN 'department' WHEN 2 THEN 'other'
              ELSE '' END,
-        CASE WHEN {hsh} % 20 = 0 THEN {_pick(op_ids, hsh + ' / 17')} END,
-        CASE WHEN {hsh} % 20 = 1 THEN {_pick(dep_ids, hsh + ' / 19')} END,
+        CASE WHEN {hsh} % 20 = 0 THEN {_pick(op_ids, hsh + " / 17")} END,
+        CASE WHEN {hsh} % 20 = 1 THEN {_pick(dep_ids, hsh + " / 19")} END,
         CASE WHEN {hsh} % 20 = 2 THEN 'Circulation desk' ELSE '' END,
         'Benchmark question ' || i, 'Benchmark answer', '', ''
         """
@@ -251,15 +264,18 @@ def _fill_entries(entries, dep_ids, op_ids, user_ids, Location, Mode, QuestionTy
         t0 = time.perf_counter()
         cursor.execute(linked_sql)
         linked = cursor.rowcount
-    print(f"  {'analytics_interaction (chats)':<38} {linked:>10,} rows  "
-          f"{time.perf_counter() - t0:6.1f} s", flush=True)
+    print(
+        f"  {'analytics_interaction (chats)':<38} {linked:>10,} rows  "
+        f"{time.perf_counter() - t0:6.1f} s",
+        flush=True,
+    )
     rest = max(0, entries - linked)
     _run(
         "analytics_interaction (desk)",
         f"""
         INSERT INTO bench_entries ({columns})
-        SELECT w, w, {_pick(user_ids, hsh + ' / 3')}, {_pick(user_ids, hsh + ' / 3')},
-               {_pick(dep_ids, hsh + ' / 7')}, NULL, {described(_pick(modes, hsh + ' / 23'))}
+        SELECT w, w, {_pick(user_ids, hsh + " / 3")}, {_pick(user_ids, hsh + " / 3")},
+               {_pick(dep_ids, hsh + " / 7")}, NULL, {described(_pick(modes, hsh + " / 23"))}
         FROM (SELECT i, now() - make_interval(secs => {hsh} % 31536000) AS w
               FROM generate_series(1, {rest}) AS i) AS g
         """,

@@ -191,10 +191,7 @@ class StaffDeskFrames:
 
     async def frame_internal_close(self, frame):
         found = await _internal(self.operator, frame.get("internal"))
-        await service(
-            internal.internal_close,
-            internal_id=found.pk, operator=self.operator
-        )
+        await service(internal.internal_close, internal_id=found.pk, operator=self.operator)
 
     async def frame_internal_about(self, frame):
         found = await _internal(self.operator, frame.get("internal"))
@@ -214,10 +211,7 @@ class StaffDeskFrames:
 
     async def frame_chat_decline(self, frame):
         chat = await self._chat(frame)
-        await service(
-            transfers.transfer_decline,
-            chat_id=chat.pk, operator=self.operator
-        )
+        await service(transfers.transfer_decline, chat_id=chat.pk, operator=self.operator)
 
 
 @socket_db

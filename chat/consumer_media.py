@@ -162,24 +162,15 @@ class PatronMediaFrames:
 
     async def frame_screenshare_accept(self, frame):
         self._require_chat()
-        await service(
-            screenshare.screenshare_answer,
-            chat_id=self.chat_pk, accept=True
-        )
+        await service(screenshare.screenshare_answer, chat_id=self.chat_pk, accept=True)
 
     async def frame_screenshare_decline(self, frame):
         self._require_chat()
-        await service(
-            screenshare.screenshare_answer,
-            chat_id=self.chat_pk, accept=False
-        )
+        await service(screenshare.screenshare_answer, chat_id=self.chat_pk, accept=False)
 
     async def frame_screenshare_stop(self, frame):
         self._require_chat()
-        await service(
-            screenshare.screenshare_stop,
-            chat_id=self.chat_pk, by="patron"
-        )
+        await service(screenshare.screenshare_stop, chat_id=self.chat_pk, by="patron")
 
     async def _signal(self, kind, payload):
         self._require_chat()
@@ -281,16 +272,12 @@ class StaffMediaFrames:
 
     async def frame_screenshare_request(self, frame):
         chat = await self._chat(frame)
-        await service(
-            screenshare.screenshare_request,
-            chat_id=chat.pk, operator=self.operator
-        )
+        await service(screenshare.screenshare_request, chat_id=chat.pk, operator=self.operator)
 
     async def frame_screenshare_stop(self, frame):
         chat = await self._chat(frame)
         await service(
-            screenshare.screenshare_stop,
-            chat_id=chat.pk, by="operator", operator=self.operator
+            screenshare.screenshare_stop, chat_id=chat.pk, by="operator", operator=self.operator
         )
 
     async def _signal(self, frame, kind, payload):

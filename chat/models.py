@@ -129,6 +129,9 @@ class OperatorConnection(models.Model):
     connected_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField()
 
+    def __str__(self):
+        return f"dashboard socket of operator {self.operator_id}"
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -250,6 +253,10 @@ class ChatAudit(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+    def __str__(self):
+        action = dict(self.Action.choices).get(self.action, self.action)
+        return f"{action} at {self.at:%Y-%m-%d %H:%M}" if self.at else action
 
 
 class CannedMessage(models.Model):
@@ -400,6 +407,9 @@ class InternalMessage(models.Model):
                 name="unique_internal_client_id",
             ),
         ]
+
+    def __str__(self):
+        return f"#{self.seq} of internal chat {self.chat_id}"
 
 
 class Transfer(models.Model):

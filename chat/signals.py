@@ -18,7 +18,9 @@ User = get_user_model()
 @receiver(user_logged_out)
 def end_socket_of_logged_out_session(sender, request, user, **kwargs):
     if user is not None and request is not None and request.session.session_key:
-        services.staff_sessions_end(user_id=user.pk, reason="logout", session_key=request.session.session_key)
+        services.staff_sessions_end(
+            user_id=user.pk, reason="logout", session_key=request.session.session_key
+        )
 
 
 @receiver(pre_save, sender=User)

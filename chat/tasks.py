@@ -20,7 +20,6 @@ def desk_sweep(self) -> dict:
 
     return presence.desk_sweep()
 
-from django.db import OperationalError
 
 # --- Email transcript (issue 6) -----------------------------------------------------------
 

@@ -28,11 +28,19 @@ urlpatterns = [
     path("widget/transcript", views.transcript_email_patron, name="transcript_email_patron"),
     # Attachments (issue 7): upload by the patron (bearer token) or staff (session + CSRF);
     # download only through the checking view. Never under MEDIA_URL.
-    path("widget/attachments", attachment_views.attachment_upload_patron, name="attachment_upload_patron"),
+    path(
+        "widget/attachments",
+        attachment_views.attachment_upload_patron,
+        name="attachment_upload_patron",
+    ),
     path(
         "dashboard/chats/<uuid:public_id>/attachments",
         attachment_views.attachment_upload_staff,
         name="attachment_upload_staff",
     ),
-    path("attachments/<uuid:public_id>", attachment_views.attachment_download, name="attachment_download"),
+    path(
+        "attachments/<uuid:public_id>",
+        attachment_views.attachment_download,
+        name="attachment_download",
+    ),
 ]

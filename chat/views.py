@@ -85,11 +85,16 @@ def chat_start(request, slug):
         if not isinstance(data, dict):
             raise ValueError
     except ValueError:
-        return JsonResponse(InvalidInput("Send a JSON object.", code="bad_json").as_frame(), status=400)
+        return JsonResponse(
+            InvalidInput("Send a JSON object.", code="bad_json").as_frame(), status=400
+        )
     limits = settings.LIBDESK_LIMITS
     address = ratelimit.address_key(ratelimit.client_address(request))
     if not ratelimit.allow(
-        "chat-start", address, limit=limits["CHATS_PER_ADDRESS"], window_seconds=limits["CHATS_WINDOW_SECONDS"]
+        "chat-start",
+        address,
+        limit=limits["CHATS_PER_ADDRESS"],
+        window_seconds=limits["CHATS_WINDOW_SECONDS"],
     ):
         return JsonResponse(
             RateLimited(
@@ -127,11 +132,6 @@ def demo(request):
 # --- Email transcript (issue 6) -----------------------------------------------------------
 
 
-
-
-
-
-
 @login_required
 @require_POST
 def transcript_email_staff(request, public_id):
@@ -140,7 +140,9 @@ def transcript_email_staff(request, public_id):
     operator = selectors.operator_for_user(request.user)
     chat = selectors.chat_for_staff(operator, public_id) if operator else None
     if chat is None:
-        return JsonResponse({"type": "error", "code": "not_found", "message": "No such chat."}, status=404)
+        return JsonResponse(
+            {"type": "error", "code": "not_found", "message": "No such chat."}, status=404
+        )
     try:
         data = json_body(request)
         email = services.transcript_email_request(

@@ -315,9 +315,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 if PRODUCTION and env_bool("STATIC_MANIFEST", True):
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {
-            "BACKEND": "libdesk.storage.StaticStorage"
-        },
+        "staticfiles": {"BACKEND": "libdesk.storage.StaticStorage"},
     }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -374,11 +372,17 @@ LIBDESK = {
 # Periodic tasks (celery beat). The embedded mode has no beat: dashboard heartbeats run
 # the same sweep, and `manage.py desk_sweep` runs it from cron.
 CELERY_BEAT_SCHEDULE = {
-    "chat-desk-sweep": {"task": "chat.tasks.desk_sweep", "schedule": float(LIBDESK["SWEEP_SECONDS"])},
+    "chat-desk-sweep": {
+        "task": "chat.tasks.desk_sweep",
+        "schedule": float(LIBDESK["SWEEP_SECONDS"]),
+    },
     # Chats, and the steps tickets and analytics register (chat.extensions.register_retention).
     "chat-retention": {"task": "chat.tasks.apply_retention", "schedule": 3600.0},
     # Replies left 'queued' while the broker was down are queued again.
-    "tickets-requeue-stale-replies": {"task": "tickets.tasks.requeue_stale_replies", "schedule": 300.0},
+    "tickets-requeue-stale-replies": {
+        "task": "tickets.tasks.requeue_stale_replies",
+        "schedule": 300.0,
+    },
     # Reference Analytics' figures kept per day (analytics.rollups): reports over a term
     # or a year read them instead of every entry.
     "analytics-report-days": {"task": "analytics.tasks.build_report_days", "schedule": 3600.0},

@@ -44,8 +44,6 @@ def staff_view(view):
     return wrapped
 
 
-
-
 def _text(data, key) -> str:
     value = data.get(key)
     return value if isinstance(value, str) else ""

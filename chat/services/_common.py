@@ -95,7 +95,9 @@ def _audit(
     )
 
 
-def _append_message(chat: Chat, *, sender, body, client_id="", operator=None, attachment=None) -> Message:
+def _append_message(
+    chat: Chat, *, sender, body, client_id="", operator=None, attachment=None
+) -> Message:
     """Precondition: ``chat`` was locked (select_for_update) in this transaction.
     ``attachment``: an unlinked chat.Attachment this message carries (chat.services.attachments)."""
     chat.last_seq += 1
@@ -115,7 +117,11 @@ def _append_message(chat: Chat, *, sender, body, client_id="", operator=None, at
     Message.attachment.related.set_cached_value(message, attachment)
     events.broadcast_on_commit(
         events.chat_group(chat.pk),
-        {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(message)},
+        {
+            "type": "message.new",
+            "chat": str(chat.public_id),
+            "message": events.message_payload(message),
+        },
         chat_pk=chat.pk,
     )
     return message
@@ -135,7 +141,9 @@ def _broadcast_queue(department_id: int) -> None:
 
 
 def _lock_chat(chat_id) -> Chat:
-    query = Chat.objects.select_for_update(of=("self",)).select_related("department", "operator__user")
+    query = Chat.objects.select_for_update(of=("self",)).select_related(
+        "department", "operator__user"
+    )
     try:
         return query.get(pk=chat_id)
     except Chat.DoesNotExist:
@@ -211,7 +219,13 @@ def _take_seq(chat_id, take: SeqTake) -> Chat | None:
 
 
 _SEQ_FIELDS = [
-    "id", "public_id", "department_id", "operator_id", "status", "patron_name", "last_seq"
+    "id",
+    "public_id",
+    "department_id",
+    "operator_id",
+    "status",
+    "patron_name",
+    "last_seq",
 ]
 
 
@@ -238,9 +252,7 @@ def _append_in_one_statement(
         row = cursor.fetchone()
     if row is None:
         return None
-    return _stored_message(
-        row, sender=sender, operator=operator, client_id=client_id, body=body
-    )
+    return _stored_message(row, sender=sender, operator=operator, client_id=client_id, body=body)
 
 
 def _statement_transaction():

@@ -1,6 +1,5 @@
 """Canned messages: admin saves and operators' personal ones."""
 
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -47,7 +46,13 @@ def canned_message_save(*, canned: CannedMessage) -> CannedMessage:
     else:
         canned.save(
             update_fields=[
-                "scope", "department", "operator", "title", "shortcut", "body", "updated_at"
+                "scope",
+                "department",
+                "operator",
+                "title",
+                "shortcut",
+                "body",
+                "updated_at",
             ]
         )
     return canned

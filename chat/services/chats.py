@@ -62,7 +62,9 @@ def chat_start(
         try:
             EmailValidator()(patron_email)
         except ValidationError:
-            raise InvalidInput("That email address does not look right.", code="bad_email") from None
+            raise InvalidInput(
+                "That email address does not look right.", code="bad_email"
+            ) from None
     token = secrets.token_urlsafe(32)
     chat = Chat.objects.create(
         department=department,
@@ -106,7 +108,9 @@ def message_send(
     """
     body, client_id = _clean_sent(body, client_id)
     try:
-        return _message_send(chat_id=chat_id, body=body, client_id=client_id, sender=sender, operator=operator)
+        return _message_send(
+            chat_id=chat_id, body=body, client_id=client_id, sender=sender, operator=operator
+        )
     except (IntegrityError, _Refused) as refused:
         # A client id already stored (a retry, or two sends of one id at once), or a
         # refusal: a retry of a stored message is answered with it whatever changed since.
@@ -174,7 +178,11 @@ def _broadcast_stored(message: Message) -> None:
     Message.attachment.related.set_cached_value(message, None)
     events.broadcast_on_commit(
         events.chat_group(chat.pk),
-        {"type": "message.new", "chat": str(chat.public_id), "message": events.message_payload(message)},
+        {
+            "type": "message.new",
+            "chat": str(chat.public_id),
+            "message": events.message_payload(message),
+        },
         chat_pk=chat.pk,
     )
 
@@ -187,7 +195,12 @@ def _append_in_steps(chat_id, take, *, sender, operator, client_id, body):
     if chat is None:
         return None
     message = Message.objects.create(
-        chat=chat, seq=chat.last_seq, sender=sender, operator=operator, client_id=client_id, body=body
+        chat=chat,
+        seq=chat.last_seq,
+        sender=sender,
+        operator=operator,
+        client_id=client_id,
+        body=body,
     )
     message.chat = chat
     return message
@@ -231,19 +244,31 @@ def chat_claim(*, chat_id: int, operator: Operator) -> Chat:
     if not selectors.operator_can_see_chat(operator, chat):
         raise Forbidden("That chat belongs to a department you are not in.")
     if chat.status != Chat.Status.WAITING:
-        raise AlreadyClaimed() if chat.status == Chat.Status.ACTIVE else Conflict(
-            "This chat has ended.", code="chat_ended"
+        raise (
+            AlreadyClaimed()
+            if chat.status == Chat.Status.ACTIVE
+            else Conflict("This chat has ended.", code="chat_ended")
         )
     now = timezone.now()
     chat.status = Chat.Status.ACTIVE
     chat.operator = operator
     chat.claimed_at = now
     Chat.objects.filter(pk=chat.pk).update(status=chat.status, operator=operator, claimed_at=now)
-    _audit(chat, ChatAudit.Action.CLAIMED, actor=operator.user, to_operator=operator, outcome="claimed")
-    _append_message(chat, sender=Message.Sender.SYSTEM, body=f"{operator.public_name} has joined the chat.")
-    claimed = {"type": "chat.claimed", "chat": str(chat.public_id), "operator": events.operator_ref(operator)}
+    _audit(
+        chat, ChatAudit.Action.CLAIMED, actor=operator.user, to_operator=operator, outcome="claimed"
+    )
+    _append_message(
+        chat, sender=Message.Sender.SYSTEM, body=f"{operator.public_name} has joined the chat."
+    )
+    claimed = {
+        "type": "chat.claimed",
+        "chat": str(chat.public_id),
+        "operator": events.operator_ref(operator),
+    }
     events.broadcast_on_commit(
-        [events.department_group(chat.department_id), events.chat_group(chat.pk)], claimed, chat_pk=chat.pk
+        [events.department_group(chat.department_id), events.chat_group(chat.pk)],
+        claimed,
+        chat_pk=chat.pk,
     )
     _broadcast_queue(chat.department_id)
     return chat
@@ -300,8 +325,6 @@ def chat_close(*, chat_id: int, operator: Operator) -> Chat:
         {"type": "chat.closed", "chat": str(chat.public_id)},
     )
     return chat
-
-
 
 
 # --- For other apps (tickets, analytics) -------------------------------------------------
@@ -368,8 +391,6 @@ def transcript_email_request(
     chat_pk = chat.pk
     transaction.on_commit(lambda: tasks.email_transcript.delay(chat_pk, email))
     return email
-
-
 
 
 @transaction.atomic

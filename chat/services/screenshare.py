@@ -77,7 +77,10 @@ def screenshare_request(*, chat_id: int, operator: Operator) -> Chat:
     extra = {}
     if mode == "meeting":
         extra["meeting_url"] = _meeting_url(operator)
-        line = f"{operator.public_name} invited you to a screen-sharing meeting: {extra['meeting_url']}"
+        line = (
+            f"{operator.public_name} invited you to a screen-sharing meeting: "
+            f"{extra['meeting_url']}"
+        )
     else:
         line = f"{operator.public_name} asked to see your screen."
     services._audit(

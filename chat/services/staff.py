@@ -92,7 +92,11 @@ def connection_touch(*, channel_name: str) -> None:
 
 @transaction.atomic
 def connection_close(*, channel_name: str) -> None:
-    connection = OperatorConnection.objects.select_related("operator").filter(channel_name=channel_name).first()
+    connection = (
+        OperatorConnection.objects.select_related("operator")
+        .filter(channel_name=channel_name)
+        .first()
+    )
     if connection is None:
         return
     connection.delete()
@@ -102,7 +106,9 @@ def connection_close(*, channel_name: str) -> None:
 @transaction.atomic
 def presence_reconcile(*, operator_id: int) -> Operator:
     """After the grace period: an operator with no live dashboard goes Offline."""
-    operator = Operator.objects.select_for_update(of=("self",)).select_related("user").get(pk=operator_id)
+    operator = (
+        Operator.objects.select_for_update(of=("self",)).select_related("user").get(pk=operator_id)
+    )
     stale_before = timezone.now() - timedelta(seconds=3 * _desk_setting("HEARTBEAT_SECONDS"))
     OperatorConnection.objects.filter(operator=operator, last_seen__lt=stale_before).delete()
     if operator.status != Operator.Status.OFFLINE and not operator.connections.exists():

@@ -31,8 +31,9 @@ def _paris(settings):
 
 
 def when(day, hour):
-    return timezone.make_aware(datetime.combine(START + timedelta(days=day), datetime.min.time())
-                               + timedelta(hours=hour))
+    return timezone.make_aware(
+        datetime.combine(START + timedelta(days=day), datetime.min.time()) + timedelta(hours=hour)
+    )
 
 
 def add_entries(operator, n, tag):
@@ -98,17 +99,22 @@ def test_the_page_figures_are_those_of_the_one_figure_functions(operator):
     # Two referring operators with one name: one row, as the by-name grouping gives.
     twin = OperatorFactory(user__username="twin", user__first_name="Sam")
     record_interaction(
-        operator.user, occurred_at=when(3, 10), referral_kind="operator",
-        referred_by_operator=twin, location=analytics_choice(Location, "Reference Desk"),
+        operator.user,
+        occurred_at=when(3, 10),
+        referral_kind="operator",
+        referred_by_operator=twin,
+        location=analytics_choice(Location, "Reference Desk"),
     )
     for flt in (
         reports.ReportFilter(start=START, end=START + timedelta(days=364)),
         reports.ReportFilter(start=START + timedelta(days=30), end=START + timedelta(days=60)),
-        reports.ReportFilter(start=START, end=START + timedelta(days=364),
-                             mode=Mode.objects.first()),
+        reports.ReportFilter(
+            start=START, end=START + timedelta(days=364), mode=Mode.objects.first()
+        ),
         reports.ReportFilter(start=date(2030, 1, 1), end=date(2030, 1, 31)),  # nothing
-        reports.ReportFilter(start=timezone.localdate() - timedelta(days=29),
-                             end=timezone.localdate()),  # the chats and their entries
+        reports.ReportFilter(
+            start=timezone.localdate() - timedelta(days=29), end=timezone.localdate()
+        ),  # the chats and their entries
     ):
         page = reports.report(flt)
         assert page["per_day"] == reports.per_day(flt)
@@ -123,8 +129,10 @@ def test_the_page_figures_are_those_of_the_one_figure_functions(operator):
         assert page["duration"]["count"] == expected["count"]
         assert page["duration"]["median"] == expected["median"]
         assert page["duration"]["mean"] == pytest.approx(expected["mean"])
-    month = reports.report(reports.ReportFilter(
-        start=timezone.localdate() - timedelta(days=29), end=timezone.localdate()
-    ))
+    month = reports.report(
+        reports.ReportFilter(
+            start=timezone.localdate() - timedelta(days=29), end=timezone.localdate()
+        )
+    )
     assert month["chats"]["total"] == 20 and month["chats"]["waiting_now"] == 7
     assert month["chats"]["claimed"] == 13 and month["chats"]["without_entry"] == 6

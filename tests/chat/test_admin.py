@@ -21,7 +21,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture
 def reference():
     return DepartmentFactory(name="Reference Desk", slug="reference")

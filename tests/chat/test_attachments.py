@@ -32,7 +32,8 @@ def ooxml(main):
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(
             "[Content_Types].xml",
-            f'<?xml version="1.0"?><Types><Override PartName="/word/document.xml" ContentType="{main}"/></Types>',
+            '<?xml version="1.0"?><Types><Override PartName="/word/document.xml"'
+            f' ContentType="{main}"/></Types>',
         )
         archive.writestr("word/document.xml", "<w:document/>")
     return buffer.getvalue()

@@ -20,7 +20,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-
 CONTEXT = {
     "patron_name": "Pat",
     "operator_name": "Alice",

@@ -86,7 +86,9 @@ async def test_sends_of_one_chat_are_stored_in_order_and_end_chat_waits_for_them
     await receive_until(socket, "dashboard.state")
     chat_id = str(first.public_id)
     locked = connection.vendor == "postgresql"
-    lock = await database_sync_to_async(RowLock, thread_sensitive=False)(first.pk) if locked else None
+    lock = (
+        await database_sync_to_async(RowLock, thread_sensitive=False)(first.pk) if locked else None
+    )
     for i in range(12):
         await socket.send_json_to(
             {"type": "message.send", "chat": chat_id, "client_id": f"o-{i}", "body": f"m{i}"}
@@ -103,7 +105,9 @@ async def test_sends_of_one_chat_are_stored_in_order_and_end_chat_waits_for_them
     assert len({ack["client_id"] for ack in acks}) == 12
     await socket.disconnect()
     stored = await database_sync_to_async(
-        lambda: list(Message.objects.filter(chat=first).order_by("seq").values_list("client_id", "sender"))
+        lambda: list(
+            Message.objects.filter(chat=first).order_by("seq").values_list("client_id", "sender")
+        )
     )()
     sent = [client_id for client_id, sender in stored if client_id.startswith("o-")]
     assert sent == [f"o-{i}" for i in range(12)]  # in the order sent

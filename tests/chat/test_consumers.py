@@ -62,7 +62,9 @@ async def receive_until(communicator, frame_type, timeout=TIMEOUT):
 @pytest.fixture
 def desk(db):
     reference = DepartmentFactory(name="Reference Desk", slug="reference")
-    alice = OperatorFactory(user=UserFactory(username="alice", first_name="Alice"), departments=[reference])
+    alice = OperatorFactory(
+        user=UserFactory(username="alice", first_name="Alice"), departments=[reference]
+    )
     return reference, alice
 
 
@@ -74,7 +76,9 @@ async def test_patron_and_operator_round_trip(desk):
     await operator.send_json_to({"type": "presence.set", "status": "online"})
     await receive_until(operator, "presence.changed")
 
-    chat, token = await database_sync_to_async(start_chat)(reference, question="Atlases?", name="Pat")
+    chat, token = await database_sync_to_async(start_chat)(
+        reference, question="Atlases?", name="Pat"
+    )
     waiting, _ = await receive_until(operator, "chat.waiting")
     assert waiting["chat"]["id"] == str(chat.public_id) and waiting["chat"]["preview"] == "Atlases?"
 
@@ -90,10 +94,21 @@ async def test_patron_and_operator_round_trip(desk):
     assert claimed["operator"] == "Alice"  # a patron sees a name, never an id
 
     await operator.send_json_to(
-        {"type": "message.send", "chat": str(chat.public_id), "client_id": "o-1", "body": "Yes, on floor 2."}
+        {
+            "type": "message.send",
+            "chat": str(chat.public_id),
+            "client_id": "o-1",
+            "body": "Yes, on floor 2.",
+        }
     )
     ack, _ = await receive_until(operator, "message.ack")
-    assert ack == {"type": "message.ack", "chat": str(chat.public_id), "client_id": "o-1", "seq": 3, "duplicate": False}
+    assert ack == {
+        "type": "message.ack",
+        "chat": str(chat.public_id),
+        "client_id": "o-1",
+        "seq": 3,
+        "duplicate": False,
+    }
     new, _ = await receive_until(patron, "message.new")
     while new["message"]["seq"] < 3:
         new, _ = await receive_until(patron, "message.new")
@@ -132,21 +147,36 @@ async def test_resume_after_reconnect_loses_and_doubles_nothing(desk):
     # earlier send (same client id) arrives after the reconnect.
     for i in range(3):
         await database_sync_to_async(services.message_send)(
-            chat_id=chat.pk, body=f"while away {i}", client_id=f"o-{i}", sender="operator", operator=alice
+            chat_id=chat.pk,
+            body=f"while away {i}",
+            client_id=f"o-{i}",
+            sender="operator",
+            operator=alice,
         )
     patron = await patron_socket(token, last_seq=last_seen)
     welcome, _ = await receive_until(patron, "welcome")
     assert [m["seq"] for m in welcome["messages"]] == [3, 4, 5]
-    assert [m["body"] for m in welcome["messages"]] == ["while away 0", "while away 1", "while away 2"]
+    assert [m["body"] for m in welcome["messages"]] == [
+        "while away 0",
+        "while away 1",
+        "while away 2",
+    ]
 
     for _ in range(2):  # the outbox resends the same message twice
-        await patron.send_json_to({"type": "message.send", "client_id": "p-9", "body": "still there?"})
+        await patron.send_json_to(
+            {"type": "message.send", "client_id": "p-9", "body": "still there?"}
+        )
     first, frames = await receive_until(patron, "message.ack")
     second, more = await receive_until(patron, "message.ack")
     frames += more
     assert (first["seq"], first["duplicate"]) == (6, False)
     assert (second["seq"], second["duplicate"]) == (6, True)
-    assert await database_sync_to_async(lambda: Message.objects.filter(chat=chat, client_id="p-9").count())() == 1
+    assert (
+        await database_sync_to_async(
+            lambda: Message.objects.filter(chat=chat, client_id="p-9").count()
+        )()
+        == 1
+    )
     # and the live event for seq 6 arrives exactly once
     while not await patron.receive_nothing(timeout=0.3):
         frames.append(await patron.receive_json_from())
@@ -158,7 +188,9 @@ async def test_staff_resume_with_after_seq(desk):
     reference, alice = desk
     chat, _ = await database_sync_to_async(start_chat)(reference, question="q")
     await database_sync_to_async(services.chat_claim)(chat_id=chat.pk, operator=alice)
-    await database_sync_to_async(services.message_send)(chat_id=chat.pk, body="p", client_id="p1", sender="patron")
+    await database_sync_to_async(services.message_send)(
+        chat_id=chat.pk, body="p", client_id="p1", sender="patron"
+    )
     operator = await staff_socket(alice.user)
     state, _ = await receive_until(operator, "dashboard.state")
     assert [c["id"] for c in state["mine"]] == [str(chat.public_id)]
@@ -206,7 +238,9 @@ async def test_patron_message_errors(desk, settings):
         await patron.send_json_to(frame)
         error, _ = await receive_until(patron, "error")
         assert error["code"] == code
-    await patron.send_to(text_data=json.dumps({"type": "message.send", "client_id": "a", "body": "x" * 3000}))
+    await patron.send_to(
+        text_data=json.dumps({"type": "message.send", "client_id": "a", "body": "x" * 3000})
+    )
     error, _ = await receive_until(patron, "error")
     assert error["code"] == "frame_too_large"
     assert await database_sync_to_async(Message.objects.filter(chat=chat).count)() == 1
@@ -224,7 +258,9 @@ async def test_a_wrong_token_is_refused_and_closed(desk):
 
 async def test_a_patron_token_opens_only_its_own_chat(desk):
     reference, alice = desk
-    mine, my_token = await database_sync_to_async(start_chat)(reference, question="mine", client_id="m")
+    mine, my_token = await database_sync_to_async(start_chat)(
+        reference, question="mine", client_id="m"
+    )
     other, _ = await database_sync_to_async(start_chat)(reference, question="secret", client_id="s")
     patron = await patron_socket(my_token)
     welcome, _ = await receive_until(patron, "welcome")
@@ -240,7 +276,10 @@ async def test_a_patron_token_opens_only_its_own_chat(desk):
     await patron.send_json_to({"type": "chat.claim", "chat": str(other.public_id)})
     error, _ = await receive_until(patron, "error")
     assert error["code"] == "unknown_type"
-    assert await database_sync_to_async(lambda: Chat.objects.get(pk=other.pk).operator_id)() == alice.pk
+    assert (
+        await database_sync_to_async(lambda: Chat.objects.get(pk=other.pk).operator_id)()
+        == alice.pk
+    )
     await patron.disconnect()
 
 
@@ -293,7 +332,8 @@ async def test_staff_errors_for_other_departments_and_contested_claims(desk):
     reference, alice = desk
     archives = await database_sync_to_async(DepartmentFactory)(name="Archives", slug="archives")
     bob = await database_sync_to_async(OperatorFactory)(
-        user=await database_sync_to_async(UserFactory)(username="bob", first_name="Bob"), departments=[reference]
+        user=await database_sync_to_async(UserFactory)(username="bob", first_name="Bob"),
+        departments=[reference],
     )
     foreign_chat, _ = await database_sync_to_async(start_chat)(archives, client_id="f")
     chat, _ = await database_sync_to_async(start_chat)(reference, client_id="r")
@@ -317,7 +357,9 @@ async def test_staff_errors_for_other_departments_and_contested_claims(desk):
     await operator.send_json_to({"type": "chat.claim", "chat": str(chat.public_id)})
     error, _ = await receive_until(operator, "error")
     assert error["code"] == "already_claimed"
-    await operator.send_json_to({"type": "message.send", "chat": str(chat.public_id), "client_id": "x", "body": "hi"})
+    await operator.send_json_to(
+        {"type": "message.send", "chat": str(chat.public_id), "client_id": "x", "body": "hi"}
+    )
     error, _ = await receive_until(operator, "error")
     assert (error["code"], error["client_id"]) == ("forbidden", "x")
     await operator.send_json_to({"type": "presence.set", "status": "asleep"})
@@ -363,7 +405,9 @@ async def test_a_resend_broadcasts_again_for_whoever_missed_the_first_broadcast(
 
     def store_silently():
         Chat.objects.filter(pk=chat.pk).update(last_seq=3)
-        MessageModel.objects.create(chat=chat, seq=3, sender="patron", client_id="p-lost", body="lost?")
+        MessageModel.objects.create(
+            chat=chat, seq=3, sender="patron", client_id="p-lost", body="lost?"
+        )
 
     await database_sync_to_async(store_silently)()
     patron = await patron_socket(token, last_seq=3)
@@ -389,7 +433,9 @@ async def test_staff_history_never_repeats_what_went_out_live(desk):
     await database_sync_to_async(services.chat_claim)(chat_id=chat.pk, operator=alice)
     operator = await staff_socket(alice.user)  # joins its own active chat at connect
     await receive_until(operator, "dashboard.state")
-    await database_sync_to_async(services.message_send)(chat_id=chat.pk, body="live", client_id="p1", sender="patron")
+    await database_sync_to_async(services.message_send)(
+        chat_id=chat.pk, body="live", client_id="p1", sender="patron"
+    )
     live, _ = await receive_until(operator, "message.new")
     assert live["message"]["seq"] == 3
     await operator.send_json_to({"type": "chat.open", "chat": str(chat.public_id), "after_seq": 0})
@@ -422,7 +468,9 @@ async def test_choosing_online_after_the_desk_changed_the_status_takes_effect(de
     await receive_until(operator, "presence.changed")
 
     def desk_sets(status, reason):
-        services.presence_set(operator=Operator.objects.get(pk=alice.pk), status=status, reason=reason)
+        services.presence_set(
+            operator=Operator.objects.get(pk=alice.pk), status=status, reason=reason
+        )
 
     for status, reason in (("away", "idle"), ("offline", "disconnected")):
         await database_sync_to_async(desk_sets)(status, reason)

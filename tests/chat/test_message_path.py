@@ -53,7 +53,11 @@ def test_a_message_is_one_statement_on_postgresql_else_one_update_and_one_insert
             assert len(captured) <= 4  # + BEGIN on SQLite
         stored = Message.objects.select_related("operator").get(pk=message.pk)
         assert (stored.seq, stored.sender, stored.operator, stored.client_id, stored.body) == (
-            message.seq, kwargs["sender"], kwargs.get("operator"), f"c-{kwargs['sender']}", "hi"
+            message.seq,
+            kwargs["sender"],
+            kwargs.get("operator"),
+            f"c-{kwargs['sender']}",
+            "hi",
         )
         assert stored.created_at == message.created_at and message.chat.public_id == chat.public_id
     assert list(Message.objects.filter(chat=chat).values_list("seq", flat=True)) == [1, 2, 3, 4]

@@ -47,7 +47,10 @@ def add_desk_activity(desk, n, tag):
             services.chat_claim(chat_id=chat.pk, operator=owner)
             for k in range(3):
                 services.message_send(
-                    chat_id=chat.pk, body=f"reply {k}", client_id=f"r{k}", sender="operator",
+                    chat_id=chat.pk,
+                    body=f"reply {k}",
+                    client_id=f"r{k}",
+                    sender="operator",
                     operator=owner,
                 )
             if state != "active":

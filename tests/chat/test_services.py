@@ -18,7 +18,9 @@ def reference():
 
 @pytest.fixture
 def alice(reference):
-    return OperatorFactory(user=UserFactory(username="alice", first_name="Alice"), departments=[reference])
+    return OperatorFactory(
+        user=UserFactory(username="alice", first_name="Alice"), departments=[reference]
+    )
 
 
 def test_chat_start_makes_a_waiting_chat_with_the_question_as_message_one(
@@ -61,7 +63,9 @@ def test_chat_start_refuses_a_bad_email(reference):
         services.chat_start(department=reference, question="Hi", patron_email="not an email")
 
 
-def test_resending_a_client_id_never_makes_a_second_message(reference, captured_events, django_capture_on_commit_callbacks):
+def test_resending_a_client_id_never_makes_a_second_message(
+    reference, captured_events, django_capture_on_commit_callbacks
+):
     chat, _ = start_chat(reference)
     with django_capture_on_commit_callbacks(execute=True):
         first, created_first = services.message_send(
@@ -75,7 +79,9 @@ def test_resending_a_client_id_never_makes_a_second_message(reference, captured_
     assert chat.messages.filter(client_id="c-42").count() == 1
     # The retry broadcasts the stored message again (its first broadcast may have been
     # lost); same seq, so consumers drop it where it already went out.
-    assert [(e["type"], e["message"]["seq"]) for _, e in captured_events] == [("message.new", 2)] * 2
+    assert [(e["type"], e["message"]["seq"]) for _, e in captured_events] == [
+        ("message.new", 2)
+    ] * 2
 
 
 def test_sequence_numbers_are_gapless_and_in_order(reference, alice):
@@ -83,7 +89,9 @@ def test_sequence_numbers_are_gapless_and_in_order(reference, alice):
     services.chat_claim(chat_id=chat.pk, operator=alice)
     for i in range(5):
         services.message_send(chat_id=chat.pk, body=f"p{i}", client_id=f"p{i}", sender="patron")
-        services.message_send(chat_id=chat.pk, body=f"o{i}", client_id=f"o{i}", sender="operator", operator=alice)
+        services.message_send(
+            chat_id=chat.pk, body=f"o{i}", client_id=f"o{i}", sender="operator", operator=alice
+        )
     seqs = list(chat.messages.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, 13))  # question, join notice, 10 messages
     chat.refresh_from_db()
@@ -103,7 +111,14 @@ def test_claim_makes_the_chat_active_writes_an_audit_row_and_tells_everyone(
     assert audit.actor == alice.user and audit.to_operator == alice
     claimed = [(g, e) for g, e in captured_events if e["type"] == "chat.claimed"]
     assert claimed == [
-        ([f"dept-{reference.pk}", f"chat-{chat.pk}"], {"type": "chat.claimed", "chat": str(chat.public_id), "operator": {"id": alice.pk, "name": "Alice"}})
+        (
+            [f"dept-{reference.pk}", f"chat-{chat.pk}"],
+            {
+                "type": "chat.claimed",
+                "chat": str(chat.public_id),
+                "operator": {"id": alice.pk, "name": "Alice"},
+            },
+        )
     ]
     assert chat.messages.last().body == "Alice has joined the chat."
 
@@ -127,17 +142,23 @@ def test_operators_only_reach_chats_of_their_departments(reference, alice):
     superuser = OperatorFactory(user=UserFactory(is_superuser=True))
     assert selectors.chat_for_staff(superuser, str(chat.public_id)).pk == chat.pk
     assert [c["id"] for c in selectors.dashboard_chats(alice)["waiting"]] == []
-    assert [c["id"] for c in selectors.dashboard_chats(superuser)["waiting"]] == [str(chat.public_id)]
+    assert [c["id"] for c in selectors.dashboard_chats(superuser)["waiting"]] == [
+        str(chat.public_id)
+    ]
 
 
 def test_only_the_claiming_operator_writes_and_only_while_active(reference, alice):
     bob = OperatorFactory(departments=[reference])
     chat, _ = start_chat(reference)
     with pytest.raises(Conflict):
-        services.message_send(chat_id=chat.pk, body="hi", client_id="o1", sender="operator", operator=alice)
+        services.message_send(
+            chat_id=chat.pk, body="hi", client_id="o1", sender="operator", operator=alice
+        )
     services.chat_claim(chat_id=chat.pk, operator=alice)
     with pytest.raises(Forbidden):
-        services.message_send(chat_id=chat.pk, body="hi", client_id="b1", sender="operator", operator=bob)
+        services.message_send(
+            chat_id=chat.pk, body="hi", client_id="b1", sender="operator", operator=bob
+        )
     services.chat_end(chat_id=chat.pk, by="patron")
     with pytest.raises(Conflict):
         services.message_send(chat_id=chat.pk, body="late", client_id="p9", sender="patron")
@@ -155,7 +176,7 @@ def test_end_then_close(reference, alice, captured_events, django_capture_on_com
     chat.refresh_from_db()
     assert chat.status == "closed" and chat.ended_by == "operator"
     assert [e["type"] for _, e in captured_events].count("chat.ended") == 1
-    assert ("closed" in list(chat.audit.values_list("action", flat=True)))
+    assert "closed" in list(chat.audit.values_list("action", flat=True))
     assert selectors.dashboard_chats(alice)["mine"] == []
 
 

@@ -15,6 +15,7 @@ def assert_accessible(page_or_frame, state: str) -> None:
     """Zero WCAG 2.2 A/AA violations in ``state`` (the message names each one)."""
     found = violations(page_or_frame)
     summary = "; ".join(
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in found
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in found
     )
     assert not found, f"{state}: {summary}"

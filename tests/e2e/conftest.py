@@ -29,7 +29,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-DEMO_PASSWORDS = {"alice": "alice-desk-demo", "bob": "bob-desk-demo", "carmen": "carmen-desk-demo", "admin": "admin-desk-demo"}
+DEMO_PASSWORDS = {
+    "alice": "alice-desk-demo",
+    "bob": "bob-desk-demo",
+    "carmen": "carmen-desk-demo",
+    "admin": "admin-desk-demo",
+}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -98,8 +103,22 @@ def live_desk(tmp_path_factory):
     if os.environ.get("REDIS_URL"):
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "libdesk", "worker", "-P", "solo", "-c", "1", "-l", "WARNING",
-                 "-Q", env["CELERY_TASK_DEFAULT_QUEUE"]],
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "libdesk",
+                    "worker",
+                    "-P",
+                    "solo",
+                    "-c",
+                    "1",
+                    "-l",
+                    "WARNING",
+                    "-Q",
+                    env["CELERY_TASK_DEFAULT_QUEUE"],
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -131,7 +150,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
 

@@ -130,7 +130,9 @@ def test_operator_flow_by_keyboard_alone(new_page, live_desk, patron_page, opera
     panel = dashboard.locator("#after-chat")
     skip = panel.get_by_role("button", name="Skip for now")
     expect(skip).to_be_visible()
-    dashboard.wait_for_function("document.getElementById('after-chat').contains(document.activeElement)")
+    dashboard.wait_for_function(
+        "document.getElementById('after-chat').contains(document.activeElement)"
+    )
     skip.focus()
     dashboard.keyboard.press("Enter")
     expect(panel.get_by_role("status")).to_have_text("No statistics recorded for this chat.")
@@ -168,7 +170,9 @@ def test_patron_side_states_have_no_violations(new_page, live_desk, operator_pag
 
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Attach a file").click()
-    chooser.value.set_files(files=[{"name": "x.svg", "mimeType": "image/svg+xml", "buffer": b"<svg></svg>"}])
+    chooser.value.set_files(
+        files=[{"name": "x.svg", "mimeType": "image/svg+xml", "buffer": b"<svg></svg>"}]
+    )
     expect(page.get_by_role("status").filter(has_text="can't be sent")).to_be_visible()
     assert_accessible(page, "a refused file")
 

@@ -53,13 +53,20 @@ def test_reloading_the_patron_page_mid_chat_loses_nothing(operator_page, patron_
     send(dashboard, "Printers are by the entrance.")
     expect(widget.get_by_role("log")).to_contain_text("Printers are by the entrance.")
     send(widget, "Is colour printing available?")
-    expect(dashboard.get_by_role("log", name="Conversation")).to_contain_text("Is colour printing available?")
+    expect(dashboard.get_by_role("log", name="Conversation")).to_contain_text(
+        "Is colour printing available?"
+    )
 
     page.reload()
     send(dashboard, "Yes, at the service desk.")  # said while the patron's page is away
     page, widget = patron_page(page)
     log = widget.get_by_role("log")
-    for text in ("Where can I print?", "Printers are by the entrance.", "Is colour printing available?", "Yes, at the service desk."):
+    for text in (
+        "Where can I print?",
+        "Printers are by the entrance.",
+        "Is colour printing available?",
+        "Yes, at the service desk.",
+    ):
         expect(log).to_contain_text(text)
     expect(log.locator("li").filter(has_text="Is colour printing available?")).to_have_count(1)
 

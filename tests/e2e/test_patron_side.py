@@ -137,8 +137,8 @@ def test_outbox_sends_once_when_the_connection_returns(
     expect(frame.locator(".msg-pending")).to_have_count(0)
     count = live_desk.shell(
         "from chat.models import Message; "
-        "print(Message.objects.filter(body='typed while offline', chat__patron_name=%r).count())"
-        % name
+        "print(Message.objects.filter(body='typed while offline',"
+        f" chat__patron_name={name!r}).count())"
     )
     assert count.strip().splitlines()[-1] == "1"
 
@@ -170,6 +170,7 @@ def test_rating_is_stored_and_the_patron_deletes_the_conversation(
         "from chat.models import ChatAudit, ChatRating, Message; "
         "a = ChatAudit.objects.filter(action='deleted_by_patron').latest('at'); "
         "r = ChatRating.objects.get(chat=a.chat); "
-        "print(r.score, r.comment, Message.objects.filter(chat=a.chat).count(), repr(a.chat.patron_name))"
+        "print(r.score, r.comment, Message.objects.filter(chat=a.chat).count(),"
+        " repr(a.chat.patron_name))"
     )
     assert stored.strip().splitlines()[-1] == "4  0 ''"  # the comment went with the chat

@@ -62,7 +62,8 @@ def test_patron_shares_screen_and_operator_sees_live_video(media_browser, live_d
     video = dashboard.get_by_label("The patron's screen")
     expect(video).to_be_visible()
     dashboard.wait_for_function(
-        "() => { const v = document.querySelector('.screenshare-video'); return v && v.videoWidth > 0; }",
+        "() => { const v = document.querySelector('.screenshare-video');"
+        " return v && v.videoWidth > 0; }",
         timeout=15_000,
     )
     start = video.evaluate("v => v.currentTime")

@@ -39,7 +39,9 @@ def library_site(live_desk):
     server.shutdown()
 
 
-def test_loader_sets_nothing_and_asks_no_one_until_opened(new_page, library_site, live_desk, operator_page):
+def test_loader_sets_nothing_and_asks_no_one_until_opened(
+    new_page, library_site, live_desk, operator_page
+):
     dashboard = operator_page("bob")
     page = new_page()
     requests = []
@@ -73,7 +75,10 @@ def test_loader_sets_nothing_and_asks_no_one_until_opened(new_page, library_site
     assert page.context.cookies() == []
     # The iframe's page URL carries the host page's address without a query string.
     frame_url = page.locator("iframe").get_attribute("src")
-    assert "page=http%3A%2F%2Flocalhost" in frame_url and "?" not in frame_url.split("#")[0].split("/widget/")[1]
+    assert (
+        "page=http%3A%2F%2Flocalhost" in frame_url
+        and "?" not in frame_url.split("#")[0].split("/widget/")[1]
+    )
 
 
 def test_escape_closes_the_widget_and_returns_focus_to_the_launcher(new_page, library_site):

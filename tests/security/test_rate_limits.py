@@ -28,13 +28,19 @@ def test_new_chats_per_address_are_limited(client, settings, online_reference):
     settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "CHATS_PER_ADDRESS": 2}
     url = "/widget/reference/chats"
     statuses = [
-        client.post(url, {"question": f"q{i}"}, content_type="application/json", REMOTE_ADDR="198.51.100.7").status_code
+        client.post(
+            url, {"question": f"q{i}"}, content_type="application/json", REMOTE_ADDR="198.51.100.7"
+        ).status_code
         for i in range(3)
     ]
     assert statuses == [201, 201, 429]
-    refused = client.post(url, {"question": "q"}, content_type="application/json", REMOTE_ADDR="198.51.100.7")
+    refused = client.post(
+        url, {"question": "q"}, content_type="application/json", REMOTE_ADDR="198.51.100.7"
+    )
     assert refused.json()["code"] == "rate_limited" and "several chats" in refused.json()["message"]
-    other = client.post(url, {"question": "q"}, content_type="application/json", REMOTE_ADDR="198.51.100.8")
+    other = client.post(
+        url, {"question": "q"}, content_type="application/json", REMOTE_ADDR="198.51.100.8"
+    )
     assert other.status_code == 201  # another address is unaffected
     assert Chat.objects.count() == 3
 
@@ -49,10 +55,14 @@ def test_messages_per_chat_are_limited_without_touching_other_chats(settings, on
         services.message_send(chat_id=busy.pk, body="one too many", client_id="b9", sender="patron")
     assert "not sent" in error.value.message
     assert not Message.objects.filter(client_id="b9").exists()
-    message, created = services.message_send(chat_id=calm.pk, body="hello", client_id="c1", sender="patron")
+    message, created = services.message_send(
+        chat_id=calm.pk, body="hello", client_id="c1", sender="patron"
+    )
     assert created
     # a retry of an already stored message is still answered (idempotent), not limited
-    again, created = services.message_send(chat_id=busy.pk, body="m0", client_id="b1", sender="patron")
+    again, created = services.message_send(
+        chat_id=busy.pk, body="m0", client_id="b1", sender="patron"
+    )
     assert not created and again.seq == 2
 
 

@@ -14,7 +14,9 @@ ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 async def dashboard_socket(client):
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    communicator = WebsocketCommunicator(application, "/ws/staff/", headers=[ORIGIN, (b"cookie", cookie)])
+    communicator = WebsocketCommunicator(
+        application, "/ws/staff/", headers=[ORIGIN, (b"cookie", cookie)]
+    )
     connected, _ = await communicator.connect(timeout=10)
     assert connected
     assert (await communicator.receive_json_from(timeout=10))["type"] == "dashboard.state"
@@ -106,5 +108,7 @@ def test_staff_login_is_throttled_after_repeated_failures(settings, operator):
     assert "Too many failed log-in attempts" in response.content.decode()
     # another account from the same address is not locked out
     other = OperatorFactory(user=UserFactory(username="kim"))
-    response = client.post("/accounts/login/", {"username": other.user.username, "password": "pw-for-tests"})
+    response = client.post(
+        "/accounts/login/", {"username": other.user.username, "password": "pw-for-tests"}
+    )
     assert response.status_code == 302

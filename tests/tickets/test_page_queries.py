@@ -49,8 +49,14 @@ def add_tickets(desk, n, tag):
 
 @pytest.mark.parametrize(
     "query",
-    ["?q=atlas", "?q=LD-000001", "?view=mine&status=pending", "?view=unassigned&status=open",
-     "?department={special}&status=closed", "?page=2"],
+    [
+        "?q=atlas",
+        "?q=LD-000001",
+        "?view=mine&status=pending",
+        "?view=unassigned&status=open",
+        "?department={special}&status=closed",
+        "?page=2",
+    ],
 )
 def test_the_list_runs_the_same_queries_with_five_times_the_tickets(
     carmen_client, desk, query, django_assert_num_queries, monkeypatch
