@@ -102,6 +102,11 @@ class ChatClaimed(TypedDict):
     operator: dict  # {"id": int, "name": str}
 
 
+def chat_claimed(chat, operator) -> ChatClaimed:
+    """A librarian has the chat now: by Claim Chat, or by accepting a transfer."""
+    return {"type": "chat.claimed", "chat": str(chat.public_id), "operator": operator_ref(operator)}
+
+
 class ChatEnded(TypedDict):
     type: Literal["chat.ended"]
     chat: str

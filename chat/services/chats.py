@@ -260,14 +260,9 @@ def chat_claim(*, chat_id: int, operator: Operator) -> Chat:
     _append_message(
         chat, sender=Message.Sender.SYSTEM, body=f"{operator.public_name} has joined the chat."
     )
-    claimed = {
-        "type": "chat.claimed",
-        "chat": str(chat.public_id),
-        "operator": events.operator_ref(operator),
-    }
     events.broadcast_on_commit(
         [events.department_group(chat.department_id), events.chat_group(chat.pk)],
-        claimed,
+        events.chat_claimed(chat, operator),
         chat_pk=chat.pk,
     )
     _broadcast_queue(chat.department_id)

@@ -221,11 +221,7 @@ def accept_locked(*, chat: Chat, offer: Transfer, operator: Operator) -> Chat:
     _append_message(
         chat, sender=Message.Sender.SYSTEM, body=f"{operator.public_name} has joined the chat."
     )
-    claimed = {
-        "type": "chat.claimed",
-        "chat": str(chat.public_id),
-        "operator": events.operator_ref(operator),
-    }
+    claimed = events.chat_claimed(chat, operator)
     groups = [
         events.department_group(old_department_id),
         events.department_group(chat.department_id),
