@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import ExtractHour, Round, TruncDate
 from django.utils import timezone
@@ -20,6 +21,11 @@ from chat.models import Chat
 Figure = ReportFigure.Figure
 FINISHED = (Chat.Status.ENDED, Chat.Status.CLOSED)
 FEW_DAYS = 3  # compute_days: up to this many days, one query for every entry figure
+# compute_days on PostgreSQL: up to this many days (a month: the build's batches, a
+# month's report before its days are kept), the entry figures in one scan. Past it the
+# planner, expecting far more groups than there are, sorts instead of hashing (a year:
+# 0.97 s against 0.82 s with one query per figure; a month: 58 ms against 80).
+ONE_SCAN_DAYS = 31
 
 # The key of one counted value: (figure, value, referral kind, operator, department, text),
 # ReportFigure's fields in that order.
@@ -140,8 +146,9 @@ def compute_days(
     ``with_entries=False``: the chat figures alone. ``finished_only``: the chat figures
     of the finished chats alone, the others' pks in ``open_chats`` (as the build keeps
     a day); ``chats_among``: of those chats alone. Three grouped queries for a few days
-    (today, a changed day), nine for more, whatever the number of entries (one or seven
-    of them for the entries, two for the chats)."""
+    (today, a changed day), and for more days three on PostgreSQL up to a month (the
+    entries in one scan, ``GROUPING SETS``) and nine otherwise, whatever the number of
+    entries (two of them for the chats)."""
     runs = day_ranges(days)
     out: dict = {}
     if not runs:
@@ -165,7 +172,11 @@ def compute_days(
     g = len(group)
 
     def day(row) -> DayFigures:
-        return out.setdefault(tuple(row[:g]) if g > 1 else row[0], DayFigures())
+        at = tuple(row[:g]) if g > 1 else row[0]
+        figures = out.get(at)
+        if figures is None:  # (not setdefault: a DayFigures built per row, ~50,000 a month)
+            figures = out[at] = DayFigures()
+        return figures
 
     if department is not None:
         entries = entries.filter(department_id=department)
@@ -182,6 +193,8 @@ def compute_days(
         ).annotate(n=Count("id")):
             values = zip(_ENTRY_COLUMNS, row[g + 1 : g + 1 + columns], strict=True)
             _count_entries(day(row), row[-1], row[g], values, row[g + 1 + columns : -1])
+    elif with_entries and len(days) <= ONE_SCAN_DAYS and connection.vendor == "postgresql":
+        _count_entries_in_one_scan(entries, group, day)
     elif with_entries:
         # Many days: one grouping per figure, so that there is a row per day and value
         # (~300 a day) rather than one per entry (a year: 300,000).
@@ -238,6 +251,56 @@ def compute_days(
     ):
         day(row).counts[key(Figure.WAIT, int(row[g]))] += row[-1]
     return out
+
+
+def _count_entries_in_one_scan(entries, group, day) -> None:
+    """PostgreSQL: the many-days groupings of ``compute_days`` (the hour, each figure,
+    the referral; each by ``group`` too) from one scan of the entries, as ``GROUPING
+    SETS``: the same rows, counted the same way, for one pass over ~25,000 entries a
+    month instead of seven."""
+    g = len(group)
+    figure_columns = ["h", *_ENTRY_COLUMNS.values()]
+    columns = [*group, *figure_columns, *_REFERRAL_COLUMNS]
+    names = [f"c{i}" for i in range(len(columns))]
+    # Annotations only, so that the inner query selects exactly these, in this order.
+    inner = entries.annotate(**{name: F(c) for name, c in zip(names, columns, strict=True)})
+    sql, params = inner.values_list(*names).query.sql_with_params()
+    f = len(figure_columns)
+    grouped, per_figure, referral = names[:g], names[g : g + f], names[g + f :]
+    sets = [[*grouped, name] for name in per_figure] + [[*grouped, *referral]]
+    not_grouped = per_figure + referral
+
+    def mask(kept) -> int:  # GROUPING(not_grouped): a 1 for each column left out
+        return sum(
+            1 << (len(not_grouped) - 1 - i) for i, c in enumerate(not_grouped) if c not in kept
+        )
+
+    figure_of = {mask([name]): i for i, name in enumerate(per_figure)}
+    referral_mask = mask(referral)
+    query = (
+        f"SELECT GROUPING({', '.join(not_grouped)}), {', '.join(names)}, COUNT(*)"
+        f" FROM ({sql}) AS e({', '.join(names)})"
+        f" GROUP BY GROUPING SETS ({', '.join('(' + ', '.join(s) + ')' for s in sets)})"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # For this query (and the rest of a build's transaction): every set hashed in
+        # memory (at the default 4 MB PostgreSQL sorts for five of the seven: 42 ms
+        # against 22 for a month), and no JIT, whose compilation (~200 ms) costs more
+        # than it saves on a scan this size.
+        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+        cursor.execute(query, params)
+        fetched = cursor.fetchall()
+    figures = list(_ENTRY_COLUMNS)
+    for grouping, *row, n in fetched:
+        if grouping == referral_mask:
+            _count_entries(day(row), n, referral=row[g + len(per_figure) :])
+            continue
+        i = figure_of[grouping]
+        value = row[g + i]
+        if i == 0:  # the hour (EXTRACT gives a numeric)
+            _count_entries(day(row), n, int(value))
+        else:
+            day(row).counts[key(figures[i - 1], value)] += n
 
 
 def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=None) -> None:
