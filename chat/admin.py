@@ -139,9 +139,6 @@ class DepartmentAdmin(DepartmentScopedAdmin, ServiceSavedAdmin):
             .annotate(operator_total=Count("membership", distinct=True))
         )
 
-    def department_of(self, obj):
-        return obj.pk
-
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         return fields + self.desk_only_fields if self.scoped(request) else fields

@@ -31,7 +31,8 @@ class DepartmentScopedAdmin:
     scoped_actions: tuple[str, ...] = ("view",)
 
     def department_of(self, obj) -> int | None:
-        return getattr(obj, f"{self.department_lookup}_id")
+        lookup = self.department_lookup
+        return obj.pk if lookup == "pk" else getattr(obj, f"{lookup}_id")
 
     def desk_wide(self, request) -> bool:
         """Whether the user sees every object here (their own model permissions)."""
