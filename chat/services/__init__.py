@@ -40,6 +40,8 @@ from chat.services.chats import (  # noqa: F401
     chat_post_system_message,
     chat_set_patron_email,
     chat_start,
+    chat_start_retried,
+    check_chat_limit_locked,
     message_send,
     transcript_email_request,
 )
