@@ -72,7 +72,8 @@ async def test_one_start_sent_to_two_processes_at_once_makes_one_chat(desks, sca
         question = f"Race {round_}: do you hold the 1902 atlas? {uuid.uuid4().hex[:6]}"
         body = json.dumps({"question": question, "name": "Pat", "client_id": uuid.uuid4().hex})
         answers = await asyncio.to_thread(
-            all_at_once, [lambda d=desk: post_start(d.url, body.encode()) for desk in (one, two)]
+            all_at_once,
+            [lambda d=desk, b=body: post_start(d.url, b.encode()) for desk in (one, two)],
         )
         assert [status for status, _ in answers] == [201, 201], answers
         assert answers[0][1] == answers[1][1], "the same chat and the same token to both"
