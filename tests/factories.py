@@ -133,6 +133,7 @@ def desk_admin_user(username="dana", **kwargs):
     migration = importlib.import_module("chat.migrations.0003_desk_admin_group")
     if not Group.objects.filter(name=migration.GROUP).exists():
         migration.create_group(apps, None)
+        importlib.import_module("analytics.migrations.0008_free_text_scope").grant(apps, None)
     user = UserFactory(username=username, **kwargs)
     user.groups.add(Group.objects.get(name=migration.GROUP))
     return user
