@@ -2,8 +2,9 @@
 library-wide (FormSettings.free_text_library_wide). The Desk admin group reads every
 department's free text (Interaction's view_all_free_text) and may change that setting."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+from libdesk.migration_permissions import grant_permissions
 
 GROUP = "Desk admin"  # chat migration 0003's
 PERMISSIONS = [
@@ -16,26 +17,14 @@ PERMISSIONS = [
 
 
 def grant(apps, schema_editor):
-    # Permissions are normally made after all migrations (post_migrate); make them now.
-    app_config = apps.get_app_config("analytics")
-    if not getattr(app_config, "models_module", None):  # historical app configs have none
-        app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name=GROUP)
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="analytics", codename__in=PERMISSIONS)
-    )
+    grant_permissions(apps, "analytics", GROUP, PERMISSIONS)
 
 
 def revoke(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     for group in Group.objects.filter(name=GROUP):
         group.permissions.remove(
-            *group.permissions.filter(
-                content_type__app_label="analytics", codename__in=PERMISSIONS
-            )
+            *group.permissions.filter(content_type__app_label="analytics", codename__in=PERMISSIONS)
         )
 
 

@@ -2,11 +2,8 @@
 operator's row lock for Claim Chat and for accepting a transfer; what counts is the
 operator's active chats (not ended or closed ones)."""
 
-import threading
-
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
 
 from chat import services
 from chat.exceptions import Conflict
@@ -15,6 +12,7 @@ from chat.services import transfers
 from tests.chat.staffing import bring_online
 from tests.chat.test_consumers import receive_until, staff_socket
 from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, start_chat
+from tests.racing import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -130,26 +128,11 @@ def test_ten_claims_by_one_operator_at_once_stop_at_the_limit():
     department = DepartmentFactory(slug="limit-race")
     alice = librarian(department, "alice", 3)
     chats = [start_chat(department, question=f"Race {i}")[0] for i in range(10)]
-    barrier = threading.Barrier(len(chats))
-    outcomes = []
-
-    def race(chat):
-        try:
-            barrier.wait()
-            claim(chat, alice)
-            outcomes.append("claimed")
-        except Conflict as refused:
-            outcomes.append(refused.code)
-        except Exception as error:  # anything else fails the test below, visibly
-            outcomes.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race, args=(chat,)) for chat in chats]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once([lambda chat=chat: claim(chat, alice) for chat in chats])
+    outcomes = [
+        "claimed" if isinstance(result, Chat) else getattr(result, "code", repr(result))
+        for result in results
+    ]
     assert sorted(outcomes) == ["chat_limit"] * 7 + ["claimed"] * 3
     assert active_of(alice) == 3
 

@@ -2,11 +2,9 @@
 again (a double click, a request retried on a flaky network) returns the chat already
 started and the same token; the same client id with other content is refused clearly."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection
 
 from chat import selectors, services
 from chat.exceptions import Conflict, InvalidInput
@@ -14,6 +12,7 @@ from chat.models import Chat, Message
 from tests import realworld
 from tests.chat.staffing import bring_online, event_types
 from tests.factories import DepartmentFactory, OperatorFactory
+from tests.racing import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -135,25 +134,9 @@ def test_any_client_id_is_a_safe_key_or_refused_clearly(reference, client_id):
 def test_one_start_raced_from_eight_threads_makes_one_chat():
     department = DepartmentFactory(slug="start-race")
     client_id = uuid.uuid4().hex
-    barrier = threading.Barrier(8)
-    results = []
-
-    def race():
-        try:
-            barrier.wait()
-            chat, token = start(department, client_id)
-            results.append((chat.pk, token))
-        except Exception as error:  # anything else fails the test below, visibly
-            results.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(set(results)) == 1 and len(results) == 8, results
+    results = at_once([lambda: start(department, client_id)] * 8)
+    assert all(isinstance(result, tuple) for result in results), results
+    assert len({(chat.pk, token) for chat, token in results}) == 1
     assert Chat.objects.filter(department=department).count() == 1
 
 

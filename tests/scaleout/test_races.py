@@ -4,13 +4,13 @@ both at once stop at their chat limit (failure 11)."""
 
 import asyncio
 import json
-import threading
 import urllib.error
 import urllib.request
 import uuid
 
 import psycopg
 
+from tests.racing import at_once
 from tests.scaleout.clients import TIMEOUT, Socket, login_cookie, of_type, start_chat
 from tests.scaleout.conftest import DEPARTMENT, OPERATOR
 
@@ -37,23 +37,6 @@ def post_start(url, body: bytes) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def all_at_once(calls):
-    """Run the calls in threads released together; their results, in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        results[i] = call()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT * 2)
-    return results
-
-
 def chats_asking(database_url, question) -> list[str]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
@@ -72,7 +55,7 @@ async def test_one_start_sent_to_two_processes_at_once_makes_one_chat(desks, sca
         question = f"Race {round_}: do you hold the 1902 atlas? {uuid.uuid4().hex[:6]}"
         body = json.dumps({"question": question, "name": "Pat", "client_id": uuid.uuid4().hex})
         answers = await asyncio.to_thread(
-            all_at_once,
+            at_once,
             [lambda d=desk, b=body: post_start(d.url, b.encode()) for desk in (one, two)],
         )
         assert [status for status, _ in answers] == [201, 201], answers
