@@ -4,19 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0006_patron_minute'),
+        ("chat", "0006_patron_minute"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='chat',
-            name='start_key',
-            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=64),
+            model_name="chat",
+            name="start_key",
+            field=models.CharField(
+                blank=True, db_default="", default="", editable=False, max_length=64
+            ),
         ),
         migrations.AddConstraint(
-            model_name='chat',
-            constraint=models.UniqueConstraint(condition=models.Q(('start_key', ''), _negated=True), fields=('start_key',), name='unique_chat_start_key'),
+            model_name="chat",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("start_key", ""), _negated=True),
+                fields=("start_key",),
+                name="unique_chat_start_key",
+            ),
         ),
     ]
