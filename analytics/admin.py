@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from analytics import services
+from analytics import free_text, services
 from analytics.models import (
     FormSettings,
     Interaction,
@@ -10,6 +10,7 @@ from analytics.models import (
     QuestionType,
     Topic,
 )
+from chat.admin_scope import DepartmentScopedAdmin
 
 
 class ChoiceAdmin(admin.ModelAdmin):
@@ -67,11 +68,16 @@ class FormSettingsAdmin(admin.ModelAdmin):
                     "require_answer",
                 ]
             },
-        )
+        ),
+        (
+            "Who reads the free text (question, answer, internal note)",
+            {"fields": ["free_text_library_wide"]},
+        ),
     ]
 
     def has_add_permission(self, request):
-        return not FormSettings.objects.exists()
+        # One row: added once, by whoever may (a Desk admin), then changed.
+        return super().has_add_permission(request) and not FormSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -81,9 +87,13 @@ class FormSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin):
+class InteractionAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
     """Entries can be corrected here (through analytics.services); they are recorded
-    from the dashboard or /analytics/new/."""
+    from the dashboard or /analytics/new/. A Department admin reads their departments'
+    entries (chat.admin_scope). The free text of an entry the user may not read
+    (analytics.free_text) is left out of its page, and of what the search looks in."""
+
+    scoped_actions = ("view",)
 
     list_display = [
         "occurred_at",
@@ -104,6 +114,19 @@ class InteractionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not free_text.can_read(request.user, obj):
+            return [name for name in fields if name not in free_text.FIELDS]
+        return fields
+
+    def get_search_fields(self, request):
+        # Searching text one may not read would tell what it says, entry by entry. A
+        # Department admin's list holds only entries of their departments: theirs to read.
+        if self.scoped(request) or free_text.readable_entries(request.user) is None:
+            return self.search_fields
+        return [name for name in self.search_fields if name not in free_text.FIELDS]
 
     def save_model(self, request, obj, form, change):
         data = {

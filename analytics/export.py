@@ -9,7 +9,7 @@ import csv
 from itertools import islice
 
 from asgiref.sync import sync_to_async
-from django.db.models import F, Value
+from django.db.models import BooleanField, Case, F, TextField, Value, When
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
@@ -42,7 +42,12 @@ COLUMNS = [
     ("internal_note", F("note")),
     ("chat_id", F("chat__public_id")),
     ("ticket", F("ticket_ref")),
+    # Set ("yes") when question, answer and internal_note are withheld (left empty): the
+    # entry is another department's and its free text is not library-wide
+    # (analytics.free_text).
+    ("free_text_withheld", Value(False)),
 ]
+FREE_TEXT_COLUMNS = ("question", "answer", "internal_note")
 HEADER = [name for name, _ in COLUMNS]
 CHUNK_SIZE = 2000
 # Spreadsheet programs run cells starting with these as formulas (CSV injection).
@@ -54,14 +59,29 @@ class _Echo:
         return value
 
 
-def rows_queryset(qs):
+def rows_queryset(qs, readable=None):
+    """The rows as tuples of the COLUMNS. ``readable``: the entries whose free text the
+    reader may see (analytics.free_text.readable_entries; None: all); the others' free
+    text cells are empty and ``free_text_withheld`` says so."""
     annotations = {f"csv_{name}": expression for name, expression in COLUMNS}
+    if readable is not None:
+        for name in FREE_TEXT_COLUMNS:
+            annotations[f"csv_{name}"] = Case(
+                When(readable, then=annotations[f"csv_{name}"]),
+                default=Value(""),
+                output_field=TextField(),
+            )
+        annotations["csv_free_text_withheld"] = Case(
+            When(readable, then=Value(False)), default=Value(True), output_field=BooleanField()
+        )
     return qs.order_by("occurred_at", "id").annotate(**annotations).values_list(*annotations.keys())
 
 
 def _cell(value):
-    if value is None:
+    if value is None or value is False:
         return ""
+    if value is True:
+        return "yes"
     if hasattr(value, "isoformat"):
         if timezone.is_aware(value):
             value = timezone.localtime(value)
@@ -75,22 +95,22 @@ def _line(writer, row):
     return writer.writerow([_cell(value) for value in row])
 
 
-def stream_rows(qs):
+def stream_rows(qs, readable=None):
     """Lines of CSV (header first), for a WSGI StreamingHttpResponse."""
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(HEADER)  # BOM: spreadsheet programs then read UTF-8
-    for row in rows_queryset(qs).iterator(chunk_size=CHUNK_SIZE):
+    for row in rows_queryset(qs, readable).iterator(chunk_size=CHUNK_SIZE):
         yield _line(writer, row)
 
 
-async def astream_rows(qs):
+async def astream_rows(qs, readable=None):
     """The same lines, as an async iterator: under ASGI (Daphne) a sync iterator would be
     read into memory whole before the first byte is sent. Each database chunk is fetched
     in the request's sync thread (``QuerySet.aiterator`` would run a values_list query
     in the event loop) and sent as one piece."""
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(HEADER)
-    rows = rows_queryset(qs).iterator(chunk_size=CHUNK_SIZE)  # a lazy generator
+    rows = rows_queryset(qs, readable).iterator(chunk_size=CHUNK_SIZE)  # a lazy generator
     next_chunk = sync_to_async(lambda: list(islice(rows, CHUNK_SIZE)))
     while chunk := await next_chunk():
         yield "".join(_line(writer, row) for row in chunk)

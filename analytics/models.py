@@ -81,6 +81,15 @@ class FormSettings(models.Model):
     require_topic = models.BooleanField("require topic", default=False)
     require_question = models.BooleanField("require the question", default=False)
     require_answer = models.BooleanField("require the answer", default=False)
+    # Issue 15: free text can identify a patron, so by default it stays in its department.
+    free_text_library_wide = models.BooleanField(
+        "free text library-wide",
+        default=False,
+        help_text="Off: an entry's question, answer and internal note are shown to the staff "
+        "of its department (and to whoever answered or recorded it) and to Desk admins; the "
+        "counts are library-wide either way. On: every staff member reads every entry's "
+        "free text, in the reports' CSV export and in the admin.",
+    )
 
     class Meta:
         verbose_name = "form settings"
@@ -210,6 +219,12 @@ class Interaction(models.Model):
                 | models.Q(read_scale__gte=1, read_scale__lte=6),
                 name="interaction_read_scale_1_6",
             ),
+        ]
+        permissions = [
+            (
+                "view_all_free_text",
+                "Can read every department's question, answer and note",
+            )
         ]
 
     def __str__(self):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from analytics import charts, export, reports, selectors, services
+from analytics import charts, export, free_text, reports, selectors, services
 from analytics.forms import InteractionForm, ReportFilterForm
 from analytics.models import Mode
 from chat import selectors as chat_selectors
@@ -209,13 +209,16 @@ def report(request):
 @staff_required
 @require_GET
 def export_csv(request):
-    """Every entry matching the filters, any date range, streamed as CSV."""
+    """Every entry matching the filters, any date range, streamed as CSV; the free text
+    of entries the user may not read is withheld (analytics.free_text)."""
     form, flt = _filter_from(request)
     qs = reports.interactions(flt)
+    # Every entry's figures; free text only of the entries the user may read.
+    readable = free_text.readable_entries(request.user)
     if isinstance(request, ASGIRequest):
-        content = export.astream_rows(qs)
+        content = export.astream_rows(qs, readable)
     else:
-        content = export.stream_rows(qs)
+        content = export.stream_rows(qs, readable)
     response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export.filename(flt)}"'
     response["Cache-Control"] = "no-store"

@@ -386,9 +386,9 @@ class ChatAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["patron_name", "patron_email", "messages__body"]
     inlines = [MessageInline, AttachmentInline, RatingInline, AuditInline]
-    # The token's digest, and the patron's message count of the current minute (the
-    # rate limit's, meaningless to a reader of the transcript).
-    exclude = ["patron_token_digest", "patron_minute", "patron_minute_messages"]
+    # The token's and the start id's digests, and the patron's message count of the
+    # current minute (the rate limit's, meaningless to a reader of the transcript).
+    exclude = ["patron_token_digest", "start_key", "patron_minute", "patron_minute_messages"]
 
     def has_add_permission(self, request):
         return False

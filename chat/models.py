@@ -176,10 +176,24 @@ class Chat(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.CharField(max_length=10, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The start's client id, as a digest (it answers a retried start with the patron's
+    # token, so it is a secret like the token): a retried POST finds this chat instead
+    # of making a second one. Blank: started without a client id (no retry safety).
+    start_key = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
 
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["department", "status", "created_at"])]
+        constraints = [
+            # Desk-wide, not per department: a chat can change department after its
+            # start (a fallback answered, a transfer to a department), and a retry must
+            # still find it. The key is a digest of a random id from the patron's device.
+            models.UniqueConstraint(
+                fields=["start_key"], condition=~Q(start_key=""), name="unique_chat_start_key"
+            )
+        ]
 
     def __str__(self):
         return f"Chat {self.pk} ({self.get_status_display()})"

@@ -88,6 +88,20 @@ def chat_start(request, slug):
         return JsonResponse(
             InvalidInput("Send a JSON object.", code="bad_json").as_frame(), status=400
         )
+    fields = {
+        "question": data.get("question"),
+        "patron_name": data.get("name") if isinstance(data.get("name"), str) else "",
+        "patron_email": data.get("email") if isinstance(data.get("email"), str) else "",
+        "client_id": data.get("client_id") if isinstance(data.get("client_id"), str) else "",
+    }
+    # A retry (same client_id) first: it is answered with the chat already started, even
+    # when the first attempt used up the address's starts or nobody is online any more.
+    try:
+        retried = services.chat_start_retried(**fields)
+    except DeskError as error:
+        return JsonResponse(error.as_frame(), status=409 if error.code == "start_conflict" else 400)
+    if retried is not None:
+        return _started(*retried)
     limits = settings.LIBDESK_LIMITS
     address = ratelimit.address_key(ratelimit.client_address(request))
     if not ratelimit.allow(
@@ -111,14 +125,16 @@ def chat_start(request, slug):
     try:
         chat, token = services.chat_start(
             department=answering,
-            question=data.get("question"),
-            patron_name=data.get("name") if isinstance(data.get("name"), str) else "",
-            patron_email=data.get("email") if isinstance(data.get("email"), str) else "",
-            client_id=data.get("client_id") if isinstance(data.get("client_id"), str) else "",
             page_url=data.get("page_url") if isinstance(data.get("page_url"), str) else "",
+            **fields,
         )
     except DeskError as error:
-        return JsonResponse(error.as_frame(), status=400)
+        return JsonResponse(error.as_frame(), status=409 if error.code == "start_conflict" else 400)
+    return _started(chat, token)
+
+
+def _started(chat, token):
+    """The answer to a start, and the same answer to its retries."""
     return JsonResponse({"chat": str(chat.public_id), "token": token}, status=201)
 
 

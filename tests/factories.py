@@ -57,10 +57,13 @@ def named_operator(username, departments=(), *, first_name=None, **user_fields):
     return OperatorFactory(user=user, departments=list(departments))
 
 
-def start_chat(
-    department, question="Where are the atlases?", name="Pat", email="", client_id="q-1"
-):
-    """A waiting chat, made by the real service; returns (chat, token)."""
+def start_chat(department, question="Where are the atlases?", name="Pat", email="", client_id=None):
+    """A waiting chat, made by the real service; returns (chat, token). Each call its own
+    start (a fresh client id, as the widget makes one per start) unless ``client_id``."""
+    import uuid
+
+    if client_id is None:
+        client_id = uuid.uuid4().hex
     return services.chat_start(
         department=department,
         question=question,
@@ -130,6 +133,7 @@ def desk_admin_user(username="dana", **kwargs):
     migration = importlib.import_module("chat.migrations.0003_desk_admin_group")
     if not Group.objects.filter(name=migration.GROUP).exists():
         migration.create_group(apps, None)
+        importlib.import_module("analytics.migrations.0008_free_text_scope").grant(apps, None)
     user = UserFactory(username=username, **kwargs)
     user.groups.add(Group.objects.get(name=migration.GROUP))
     return user

@@ -3,8 +3,9 @@ messages, and reads chats in /admin/. Plain operators belong to no group: they a
 staff (the dashboard needs it) with no model permission, so the admin shows them nothing.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from libdesk.migration_permissions import grant_permissions
 
 GROUP = "Desk admin"
 PERMISSIONS = {
@@ -19,17 +20,10 @@ PERMISSIONS = {
 
 
 def create_group(apps, schema_editor):
-    # Permissions are normally made after all migrations (post_migrate); make them now.
-    app_config = apps.get_app_config("chat")
-    if not getattr(app_config, "models_module", None):  # historical app configs have none
-        app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name=GROUP)
-    codenames = [f"{action}_{model}" for model, actions in PERMISSIONS.items() for action in actions]
-    permissions = Permission.objects.filter(content_type__app_label="chat", codename__in=codenames)
-    group.permissions.add(*permissions)
+    codenames = [
+        f"{action}_{model}" for model, actions in PERMISSIONS.items() for action in actions
+    ]
+    grant_permissions(apps, "chat", GROUP, codenames)
 
 
 def remove_group(apps, schema_editor):

@@ -40,6 +40,7 @@ from chat.services.chats import (  # noqa: F401
     chat_post_system_message,
     chat_set_patron_email,
     chat_start,
+    check_chat_limit_locked,
     message_send,
     transcript_email_request,
 )
@@ -52,3 +53,4 @@ from chat.services.staff import (  # noqa: F401
     presence_set,
     staff_sessions_end,
 )
+from chat.services.starts import chat_start_retried  # noqa: F401

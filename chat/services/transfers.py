@@ -26,6 +26,7 @@ from chat import events, selectors
 from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, NotFound
 from chat.models import Chat, ChatAudit, Department, Message, Operator, Transfer
 from chat.services import _append_message, _audit, _lock_chat
+from chat.services.chats import check_chat_limit_locked
 
 NOTE_MAX = 500
 
@@ -187,7 +188,8 @@ def _queue_expiry(transfer_id: int) -> None:
 
 def accept_locked(*, chat: Chat, offer: Transfer, operator: Operator) -> Chat:
     """Claim Chat on a transferred chat. Precondition: called by ``chat_claim`` with
-    ``chat`` and ``offer`` locked in its transaction (so exactly one claimer wins)."""
+    ``chat`` and ``offer`` locked in its transaction (so exactly one claimer wins). The
+    receiver's chat limit holds here as for any claim (Conflict ``chat_limit``)."""
     if operator.pk == offer.from_operator_id:
         raise Conflict(
             "You are transferring this chat; wait for your colleague to claim it.",
@@ -195,6 +197,7 @@ def accept_locked(*, chat: Chat, offer: Transfer, operator: Operator) -> Chat:
         )
     if not _is_receiver(offer, operator):
         raise AlreadyClaimed("This chat is being transferred to someone else.")
+    check_chat_limit_locked(operator)
     now = timezone.now()
     old_department_id = chat.department_id
     offer.status, offer.resolved_at, offer.resolved_by = Transfer.Status.ACCEPTED, now, operator

@@ -363,7 +363,7 @@ function onFrame(frame) {
         outbox.delete(frame.client_id);
         renderConversation();
       }
-      if (frame.code === "already_claimed") openWhenReady = null;
+      if (frame.code === "already_claimed" || frame.code === "chat_limit") openWhenReady = null;
       notice(frame.message);
       break;
     default:

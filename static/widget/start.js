@@ -4,7 +4,24 @@
 import { LiveSocket, newClientId } from "../common/live.js";
 import { connect } from "./conversation.js";
 import { $, hasChat, root, saveSession, slug } from "./session.js";
+import { store } from "./storage.js";
 import { setChatStatus, show } from "./view.js";
+
+// The start being sent, kept until the desk has answered it: a retry (a second click, a
+// resubmit after the network failed) sends the same client_id, and the desk answers it
+// with the chat the first attempt may have started instead of making a second one.
+const pendingStartKey = `libdesk:start:${slug}`;
+
+function startRequest(fields) {
+  const pending = store.get(pendingStartKey);
+  const same =
+    pending && ["name", "email", "question", "page_url"].every((key) => pending[key] === fields[key]);
+  // Something else asked: a new start (the desk would refuse another question under
+  // the old id, and the patron means this one).
+  const request = same ? pending : { ...fields, client_id: newClientId() };
+  store.set(pendingStartKey, request);
+  return request;
+}
 
 let watcher = null;
 let offlineMessage = "";
@@ -81,19 +98,22 @@ $("start-form").addEventListener("submit", async (event) => {
   const page = new URLSearchParams(location.hash.slice(1)).get("page") || "";
   const button = event.submitter || event.target.querySelector("button[type=submit]");
   button.disabled = true;
+  const request = startRequest({
+    name: $("patron-name").value,
+    email: $("patron-email").value,
+    question,
+    page_url: page,
+  });
   try {
     const response = await fetch(root.dataset.startUrl, {
       method: "POST",
       credentials: "omit",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({
-        name: $("patron-name").value,
-        email: $("patron-email").value,
-        question,
-        client_id: newClientId(),
-        page_url: page,
-      }),
+      body: JSON.stringify(request),
     });
+    // Answered (started, or refused: nothing was made): the next start is a new one.
+    // A server error may have started it, so its id is kept for the retry.
+    if (response.status < 500) store.remove(pendingStartKey);
     const data = await response.json();
     if (!response.ok) {
       error.textContent = data.message || "The chat could not be started.";

@@ -42,7 +42,7 @@ def add_desk_activity(desk, n, tag):
         )
         start_chat(department, question=f"Waiting {tag} {i}", client_id=f"w-{tag}-{i}")
         for state in ("active", "ended", "closed"):
-            chat, _ = start_chat(department, question=f"{state} {tag} {i}", client_id="q")
+            chat, _ = start_chat(department, question=f"{state} {tag} {i}")
             owner = colleague if state == "closed" else alice
             services.chat_claim(chat_id=chat.pk, operator=owner)
             for k in range(3):
@@ -57,7 +57,7 @@ def add_desk_activity(desk, n, tag):
                 services.chat_end(chat_id=chat.pk, by="operator", operator=owner)
             if state == "closed":
                 services.chat_close(chat_id=chat.pk, operator=owner)
-        offered, _ = start_chat(department, question=f"Offered {tag} {i}", client_id="q")
+        offered, _ = start_chat(department, question=f"Offered {tag} {i}")
         services.chat_claim(chat_id=offered.pk, operator=colleague)
         transfers.chat_transfer(chat_id=offered.pk, operator=colleague, to_operator_id=alice.pk)
         internal.internal_start(
