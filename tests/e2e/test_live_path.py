@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DEMO_PASSWORDS
-from tests.e2e.helpers import ask, chat_item, unique
+from tests.e2e.helpers import ask, ask_and_claim, chat_item, unique
 
 
 def send(page_or_frame, text):
@@ -26,8 +26,7 @@ def test_names_above_live_messages_before_and_after_reload(operator_page, patron
     dashboard = operator_page("alice")
     page, widget = patron_page()
     patron = unique("Zoë Ng")
-    ask(widget, "Is the map room open on Sundays?", name=patron)
-    chat_item(dashboard, patron).get_by_role("button", name="Claim Chat").click()
+    ask_and_claim(dashboard, widget, "Is the map room open on Sundays?", patron)
     expect(widget.get_by_text("You are chatting with Alice.")).to_be_visible()
 
     transcript = dashboard.get_by_role("log", name="Conversation", exact=True)
