@@ -93,7 +93,7 @@ async def _first_frame(server, path, cookie, hello):
 
     for attempt in range(3):  # a loaded listener may drop a handshake: retry
         try:
-            ws = await harness.open_ws(server, path, cookie, open_timeout=60)
+            ws = await harness.open_ws(server, path, cookie, open_timeout=120)
             break
         except Exception:  # noqa: BLE001
             if attempt == 2:
@@ -104,7 +104,7 @@ async def _first_frame(server, path, cookie, hello):
             await ws.send(json.dumps(frame))
         wanted = {"dashboard.state", "welcome"}
         while True:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 120))
             if frame.get("type") in wanted:
                 return frame["type"]
     finally:
@@ -123,7 +123,7 @@ async def cycle(stack, cookies, tokens, staff: int, patrons: int, wave: int) -> 
         if i % 4 == 0:
             hello.insert(0, {"type": "watch", "department": "bench"})
         jobs.append((servers[(i + 1) % len(servers)], "/ws/patron/", None, hello))
-    done = {"dashboard.state": 0, "welcome": 0}
+    done = {"dashboard.state": 0, "welcome": 0, "failed": {}}
     for start in range(0, len(jobs), wave):
         batch = jobs[start : start + wave]
         results = await asyncio.gather(
@@ -132,6 +132,9 @@ async def cycle(stack, cookies, tokens, staff: int, patrons: int, wave: int) -> 
         for result in results:
             if isinstance(result, str):
                 done[result] += 1
+            else:  # a handshake refused or no first frame in time: an overloaded machine
+                kind = type(result).__name__
+                done["failed"][kind] = done["failed"].get(kind, 0) + 1
     return done
 
 
@@ -152,7 +155,8 @@ def row(label, found, done=None):
     fds = " / ".join(str(n) for n in found["fds"])
     rss = " / ".join(f"{mb:.1f}" for mb in found["rss_mb"])
     opened = f"{done['dashboard.state']} + {done['welcome']}" if done else "-"
-    return [label, opened, found["channels"], fds, rss]
+    failed = ", ".join(f"{n} {kind}" for kind, n in done["failed"].items()) if done else ""
+    return [label, opened, failed or "-", found["channels"], fds, rss]
 
 
 async def run(args) -> bool:
@@ -179,7 +183,14 @@ async def run(args) -> bool:
             found = await settle(stack, baseline, args.settle)
             rows.append(row(f"cycle {n} ({time.monotonic() - t0:.0f} s)", found, done))
             log(rows[-1])
-        headers = ["", "opened staff + patron", "redis channels", "fds / daphne", "RSS MB / daphne"]
+        headers = [
+            "",
+            "opened staff + patron",
+            "failed",
+            "redis channels",
+            "fds / daphne",
+            "RSS MB / daphne",
+        ]
         print(f"# socket soak: 2 Daphne, PostgreSQL + Redis pub/sub, wave {args.wave}")
         harness.print_table(headers, rows)
         ok = (
@@ -216,7 +227,7 @@ def main(argv=None) -> int:
     parser.add_argument("--wave", type=int, default=200, help="sockets open at once")
     parser.add_argument("--operators", type=int, default=20)
     parser.add_argument("--chats", type=int, default=50)
-    parser.add_argument("--settle", type=float, default=10.0, help="seconds to settle")
+    parser.add_argument("--settle", type=float, default=30.0, help="seconds to settle")
     parser.add_argument("--rss-slack-mb", type=float, default=15.0)
     parser.add_argument("--show-channels", action="store_true", help="list them by kind")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")

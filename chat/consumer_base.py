@@ -33,6 +33,7 @@ CLOSE_FORBIDDEN = 4403
 
 # Detached presence checks, kept referenced until they finish (see StaffConsumer.disconnect).
 _pending_reconciles: set[asyncio.Task] = set()
+_pending_releases: set[asyncio.Task] = set()  # the same for DeskConsumer._release
 
 
 def origin_allowed(scope) -> bool:
@@ -101,10 +102,19 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         finally:
             if getattr(self, "channel_name", None) and self.channel_layer is not None:
-                try:
-                    await release_channel(self.channel_layer, self.channel_name)
-                except Exception:  # Redis away: its subscriptions went with the connection
-                    logger.warning("could not release %s", self.channel_name, exc_info=True)
+                # Its own task, shielded: Daphne cancels a consumer that is slow to end
+                # (application_close_timeout) again every second, which would cut the
+                # release short; the task finishes whatever happens to this one.
+                release = asyncio.ensure_future(self._release())
+                _pending_releases.add(release)
+                release.add_done_callback(_pending_releases.discard)
+                await asyncio.shield(release)
+
+    async def _release(self):
+        try:
+            await release_channel(self.channel_layer, self.channel_name)
+        except Exception:  # Redis away: its subscriptions went with the connection
+            logger.warning("could not release %s", self.channel_name, exc_info=True)
 
     async def dispatch(self, message):
         # Channels' dispatch first runs close_old_connections through sync_to_async on
