@@ -149,12 +149,16 @@ class PatronMediaFrames:
         active = _active_flag(frame)
         if not self._budget().typing_allowed("patron", active):
             return
-        public_id = await self._public_id()
+        # Read each time (at most once a second): typing in a chat that has ended is
+        # not the librarian's business any more (issue 15 relayed it).
+        chat = await _patron_chat_facts(self.chat_pk)
+        if chat.status not in (Chat.Status.WAITING, Chat.Status.ACTIVE):
+            raise Conflict("This chat has ended.", code="chat_ended")
         event = {
             "type": "typing",
-            "chat": public_id,
+            "chat": str(chat.public_id),
             "sender": "patron",
-            "name": self._patron_label,
+            "name": chat.patron_label,
             "active": active,
             "operator": None,
         }

@@ -152,7 +152,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         groups += [events.department_group(pk) for pk in department_ids]
         self.department_ids = set(department_ids)
         for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await self._join(group)
         for public_id, pk in mine.items():
             await self._join_chat(public_id, pk)
         state.update(await staff_state_extras(self.operator, department_ids))
@@ -162,6 +162,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
     async def disconnect(self, code):
         if self.operator is None:
             return
+        await self._leave_all_groups()
         await service(services.connection_close, channel_name=self.channel_name)
         if settings.LIBDESK["PRESENCE_GRACE_SECONDS"] <= 0:  # no grace: settle it now
             await self._reconcile_after_grace(self.operator.pk)
@@ -171,6 +172,31 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         task = asyncio.get_running_loop().create_task(self._reconcile_after_grace(self.operator.pk))
         _pending_reconciles.add(task)
         task.add_done_callback(_pending_reconciles.discard)
+
+    # Every group this socket is in, so that a disconnect leaves them all: on the
+    # pub/sub layer a group nobody in the process listens to any more is unsubscribed
+    # only by group_discard; without it Redis kept each closed socket's staff,
+    # department, operator, user and chat channels for good (issue 15).
+    joined: set | None = None
+    gone = False  # disconnected: a frame still running joins nothing more
+
+    async def _join(self, group):
+        if self.gone:
+            return
+        if self.joined is None:
+            self.joined = set()
+        self.joined.add(group)
+        await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _leave(self, group):
+        if self.joined is not None:
+            self.joined.discard(group)
+        await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _leave_all_groups(self):
+        self.gone = True
+        for group in list(self.joined or ()):
+            await self._leave(group)
 
     @staticmethod
     async def _reconcile_after_grace(operator_pk):
@@ -188,9 +214,9 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         department_ids, mine, state = await _staff_state_again(self.operator)
         now = set(department_ids)
         for pk in now - self.department_ids:
-            await self.channel_layer.group_add(events.department_group(pk), self.channel_name)
+            await self._join(events.department_group(pk))
         for pk in self.department_ids - now:
-            await self.channel_layer.group_discard(events.department_group(pk), self.channel_name)
+            await self._leave(events.department_group(pk))
         self.department_ids = now
         for public_id, pk in mine.items():
             await self._join_chat(public_id, pk)
@@ -201,7 +227,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
 
     async def _join_chat(self, public_id, pk):
         if pk not in self.seen:
-            await self.channel_layer.group_add(events.chat_group(pk), self.channel_name)
+            await self._join(events.chat_group(pk))
             self.chat_pks[public_id] = pk
             self.seen[pk] = SentSeqs()
 
@@ -324,7 +350,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         elif kind == "chat.closed" and event["chat"] in self.chat_pks:
             pk = self.chat_pks.pop(event["chat"])
             self.seen.pop(pk, None)
-            await self.channel_layer.group_discard(events.chat_group(pk), self.channel_name)
+            await self._leave(events.chat_group(pk))
         elif kind == "queue.changed":
             return
         elif kind in ("presence.changed", "departments.changed"):

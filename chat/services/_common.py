@@ -212,21 +212,28 @@ def _take_seq(chat_id, take: SeqTake) -> Chat | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    row = list(row)
-    row[1] = Chat._meta.get_field("public_id").to_python(row[1])  # SQLite: hex text
-    # The other fields are deferred: reading one costs a query (none on this path).
-    return Chat.from_db(connection.alias, _SEQ_FIELDS, row)
+    return _chat_from_returned(list(row))
 
 
-_SEQ_FIELDS = [
-    "id",
-    "public_id",
-    "department_id",
-    "operator_id",
-    "status",
-    "patron_name",
-    "last_seq",
-]
+# What a numbered message needs of its chat, in the model's field order: ``from_db``
+# takes values in that order (a name list only says which fields are loaded), so a
+# RETURNING row in any other order would put one field's value in another (issue 15:
+# the patron's name read the chat's status). The order is the model's, not written
+# here, so a field moved in the model cannot swap them again.
+_SEQ_FIELD_NAMES = frozenset(
+    {"id", "public_id", "department_id", "operator_id", "status", "patron_name", "last_seq"}
+)
+_SEQ_FIELDS = [f.attname for f in Chat._meta.concrete_fields if f.attname in _SEQ_FIELD_NAMES]
+_PUBLIC_ID = Chat._meta.get_field("public_id")
+
+
+def _chat_from_returned(values: list) -> Chat:
+    """The chat as far as a message needs it, from ``_SEQ_FIELDS``' values as a
+    RETURNING clause gave them (the other fields deferred: reading one costs a query,
+    and none on the hot path does)."""
+    i = _SEQ_FIELDS.index("public_id")
+    values[i] = _PUBLIC_ID.to_python(values[i])  # SQLite: hex text
+    return Chat.from_db(connection.alias, _SEQ_FIELDS, values)
 
 
 def _append_in_one_statement(
@@ -266,7 +273,7 @@ def _stored_message(row, *, sender, operator, client_id, body) -> Message:
     """The message a numbering statement stored, from its row: the chat's
     ``_SEQ_FIELDS``, then the message's id and time."""
     n = len(_SEQ_FIELDS)
-    chat = Chat.from_db(connection.alias, _SEQ_FIELDS, list(row[:n]))
+    chat = _chat_from_returned(list(row[:n]))
     message = Message(
         id=row[n],
         chat=chat,

@@ -71,11 +71,14 @@ def _is_receiver(offer: Transfer, operator: Operator) -> bool:
 
 
 def _resolved(offer: Transfer, by: Operator | None) -> None:
+    # The same summary as the offer's (its preview too): a dashboard that shows the
+    # transfer shows one chat, whichever of the two frames it read it from.
+    preview = offer.chat.messages.filter(seq=1).values_list("body", flat=True).first() or ""
     events.broadcast_on_commit(
         _groups(offer),
         {
             "type": "transfer.resolved",
-            "transfer": events.transfer_summary(offer),
+            "transfer": events.transfer_summary(offer, preview=preview),
             "by": events.operator_ref(by) if by else None,
         },
         chat_pk=offer.chat_id,

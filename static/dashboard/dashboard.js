@@ -19,6 +19,7 @@ let alertsOn = false;
 let departments = [];
 const extraCounts = new Map(); // module name -> how many items need attention (title count)
 let lastActivity = 0;
+let chosenPresence = null; // Online/Away/Offline chosen while not connected: sent once connected
 
 // --- Small helpers ---------------------------------------------------------------------
 
@@ -209,7 +210,10 @@ function openChat(chatId) {
   renderConversation();
 }
 
-function addMessage(chatId, message) {
+// ``announce``: a message that may need the librarian's attention (live, or missed and
+// fetched again); a history they asked for (Claim Chat, accepting a transfer, opening a
+// chat) announces nothing: it is their own action.
+function addMessage(chatId, message, { announce = true } = {}) {
   if (!transcripts.has(chatId)) transcripts.set(chatId, new Map());
   const messages = transcripts.get(chatId);
   if (messages.has(message.seq)) return;
@@ -221,7 +225,7 @@ function addMessage(chatId, message) {
     if (pending) pending.remove();
     placeMessage(list, messageItem(message, { selfSender: "operator" }));
     list.scrollTop = list.scrollHeight;
-  } else if (message.sender === "patron" && mine.has(chatId)) {
+  } else if (announce && message.sender === "patron" && mine.has(chatId)) {
     alert(`New message from ${mine.get(chatId).patron_name}`);
   }
 }
@@ -233,7 +237,9 @@ function onFrame(frame) {
   switch (frame.type) {
     case "dashboard.state": {
       me = frame.operator;
-      setPresence(me.status);
+      setPresence(chosenPresence || me.status);
+      if (chosenPresence) socket.send({ type: "presence.set", status: chosenPresence });
+      chosenPresence = null;
       renderDepartments(frame.departments);
       waiting.clear();
       for (const summary of frame.waiting) waiting.set(summary.id, summary);
@@ -275,10 +281,12 @@ function onFrame(frame) {
     }
     case "chat.opened": {
       const summary = frame.chat;
+      // A chat already held here fetched again after a gap: what was missed is news.
+      const resync = transcripts.has(summary.id) && openWhenReady !== summary.id;
       if (summary.operator && me && summary.operator.id === me.id && summary.status !== "closed") {
         mine.set(summary.id, summary);
       }
-      for (const message of frame.messages) addMessage(summary.id, message);
+      for (const message of frame.messages) addMessage(summary.id, message, { announce: resync });
       if (openWhenReady === summary.id) {
         openWhenReady = null;
         current = summary.id;
@@ -375,7 +383,12 @@ function onFrame(frame) {
 
 for (const radio of document.querySelectorAll("input[name=presence]")) {
   radio.addEventListener("change", () => {
-    if (radio.checked) socket.send({ type: "presence.set", status: radio.value });
+    if (!radio.checked) return;
+    if (socket.send({ type: "presence.set", status: radio.value })) return;
+    // Not connected yet (or again): kept, and sent as soon as the desk answers.
+    chosenPresence = radio.value;
+    const label = radio.closest("label").textContent.trim();
+    notice(`You will be ${label} as soon as the desk is connected.`);
   });
 }
 

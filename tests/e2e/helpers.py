@@ -22,3 +22,9 @@ def ask(widget, question, name="", email=""):
         widget.get_by_label("Email").fill(email)
     widget.get_by_label("Your question").fill(question)
     widget.get_by_role("button", name="Start chat").click()
+
+
+def ask_and_claim(dashboard, widget, question, name):
+    """A patron asks ``question`` as ``name``; the dashboard's librarian claims it."""
+    ask(widget, question, name=name)
+    chat_item(dashboard, name).get_by_role("button", name="Claim Chat").click()
