@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(rf"^{REF}/status$", views.ticket_status, name="status"),
     re_path(rf"^{REF}/replies/(?P<message_id>\d+)/retry$", views.reply_retry, name="reply_retry"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("emails/<int:pk>/original", views.original_download, name="original"),
     path("api/summary", views.dashboard_summary, name="dashboard_summary"),
     path("api/from-chat", views.create_from_chat, name="create_from_chat"),
     path("widget/<slug:slug>/question", views.offline_question, name="offline_question"),

@@ -285,7 +285,14 @@ def test_the_webhook_refuses_a_wrong_or_missing_secret(client, special, settings
     ok = client.post(
         url, raw, content_type="message/rfc822", HTTP_X_LIBDESK_SECRET="s3cret-for-tests"
     )
-    assert ok.status_code == 201 and ok.json() == {"stored": True, "ticket": ticket.reference}
+    assert ok.status_code == 201
+    assert ok.json() == {"stored": True, "duplicate": False, "ticket": ticket.reference}
+    assert ticket.messages.count() == 2
+    # The same Message-ID again: acknowledged (the gateway may forget it), stored once.
+    again = client.post(
+        url, raw, content_type="message/rfc822", HTTP_X_LIBDESK_SECRET="s3cret-for-tests"
+    )
+    assert again.status_code == 200 and again.json()["duplicate"] is True
     assert ticket.messages.count() == 2
     settings.TICKETS = {**settings.TICKETS, "INBOUND_SECRET": ""}
     assert (
