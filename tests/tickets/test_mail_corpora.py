@@ -50,6 +50,9 @@ def test_every_message_of_every_corpus_is_stored_with_its_original(special, refe
             assert message.email_message_id == inbound.parse_message(raw).message_id != ""
             continue
         assert message.original_size == len(raw), case.name
+        if not raw:
+            continue  # an empty file: nothing to keep
+        assert message.original, case.name
         with message.original.open("rb") as handle:
             assert handle.read() == raw, case.name  # byte for byte, for staff to download
 
