@@ -94,6 +94,13 @@ def original_for_staff(operator: Operator, message_id: int) -> TicketMessage | N
     return message
 
 
+def ticket_message_stored(message_id: str) -> bool:
+    """Was a patron's email with this Message-ID stored already?"""
+    return TicketMessage.objects.filter(
+        kind=TicketMessage.Kind.PATRON, email_message_id=message_id
+    ).exists()
+
+
 def open_assigned_count(operator: Operator) -> int:
     return Ticket.objects.filter(assignee=operator).exclude(status=Ticket.Status.CLOSED).count()
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from tickets import views
+from tickets import provider_inbound, views
 
 app_name = "tickets"
 
@@ -23,4 +23,8 @@ urlpatterns = [
     path("widget/email", views.patron_email, name="patron_email"),
     path("widget/email-needed", views.patron_email_needed, name="patron_email_needed"),
     path("inbound/email", views.inbound_email, name="inbound_email"),
+    path("inbound/mailgun", provider_inbound.mailgun, name="inbound_mailgun"),
+    path("inbound/sendgrid", provider_inbound.sendgrid, name="inbound_sendgrid"),
+    path("inbound/postmark", provider_inbound.postmark, name="inbound_postmark"),
+    path("inbound/amazon-ses", provider_inbound.amazon_ses, name="inbound_amazon_ses"),
 ]

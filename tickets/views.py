@@ -25,8 +25,7 @@ from chat.http import json_body
 from chat.models import Department
 from tickets import forms, selectors, services
 from tickets.models import Ticket, parse_reference
-
-MAX_INBOUND_BYTES = 30 * 1024 * 1024
+from tickets.provider_inbound import read_inbound_body
 
 
 def staff_view(view):
@@ -338,20 +337,6 @@ def patron_email(request):
 # --- Inbound mail -------------------------------------------------------------------------
 
 
-def _read_inbound_body(request) -> bytes | None:
-    """The raw body, up to MAX_INBOUND_BYTES (None above it). Read from the stream, not
-    ``request.body``: DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) stays the limit of every
-    other view, and only this endpoint takes mail up to the documented 30 MB."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_INBOUND_BYTES:
-        return None
-    data = request.read(MAX_INBOUND_BYTES + 1)
-    return None if len(data) > MAX_INBOUND_BYTES else data
-
-
 @csrf_exempt
 @require_POST
 def inbound_email(request):
@@ -363,7 +348,7 @@ def inbound_email(request):
     given = request.headers.get("X-LibDesk-Secret", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return HttpResponseForbidden("Wrong or missing X-LibDesk-Secret.")
-    raw = _read_inbound_body(request)
+    raw = read_inbound_body(request)
     if raw is None:
         return HttpResponse("Message too large.", status=413)
     if not raw.strip():
