@@ -263,6 +263,13 @@ class _Reader:
             children = [child for child in part.get_payload() if hasattr(child, "get_content_type")]
             if subtype == "alternative":
                 self.read_alternative(children, depth)
+            elif subtype == "signed" and children:
+                # S/MIME or PGP: the first part is what the patron wrote, whatever its
+                # type says (M2Crypto labels it application/plain); the rest is the
+                # signature, kept as an attachment.
+                self.read_signed_content(children[0], depth + 1)
+                for child in children[1:]:
+                    self.read(child, depth + 1)
             else:
                 for child in children:
                     self.read(child, depth + 1)
@@ -277,6 +284,17 @@ class _Reader:
         else:
             default = "image" if maintype == "image" else "part"
             self.attach(part, _payload(part), default_name=default)
+
+    def read_signed_content(self, part, depth):
+        if (
+            not part.is_multipart()
+            and part.get_content_maintype() != "text"
+            and part.get_param("charset") is not None
+            and not _is_attachment(part)
+        ):
+            self.texts.append(decode_bytes(_payload(part), _charset(part)))
+        else:
+            self.read(part, depth)
 
     def read_alternative(self, children, depth):
         readers = []

@@ -150,3 +150,11 @@ def test_attribution_lines_in_ten_languages(language):
 def test_header_blocks_in_other_languages(language):
     split = split_reply(f"Merci.\n\n{HEADER_BLOCKS[language]}\n\nThe book is on the shelf.")
     assert split.reply == "Merci." and "The book is on the shelf." in split.quoted
+
+
+def test_the_text_of_an_smime_signed_mail_is_kept():
+    from tests.realworld import corpus
+
+    parsed = parse_message(corpus("flanker", "signed.eml").read_bytes())
+    assert parsed.body == "a p\u00f6stal sign of our times"
+    assert [a.filename for a in parsed.attachments] == ["smime.p7s"]
