@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header
-from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import collapse_rfc2231_value, getaddresses, parseaddr
 from html.parser import HTMLParser
@@ -24,7 +23,9 @@ from tickets.reply_detection import Split, split_reply
 
 PLUS_REFERENCE_RE = re.compile(r"\+(LD-\d{1,12})@", re.IGNORECASE)
 SUBJECT_REFERENCE_RE = re.compile(r"\[(LD-\d{1,12})\]", re.IGNORECASE)
-REPLY_PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw|wg|tr|rv|odp|ynt|ha)\s*:\s*)+", re.IGNORECASE)
+REPLY_PREFIX_RE = re.compile(
+    r"^\s*((re|fw|fwd|aw|sv|antw|wg|tr|rv|odp|ynt|ha)\s*:\s*)+", re.IGNORECASE
+)
 
 # Deeper than this, parts are not read (a message nested 3,000 deep exhausts the
 # parser's stack): the message is stored with a note and its original, not refused.
@@ -88,11 +89,45 @@ class _TextFromHTML(HTMLParser):
     program quotes plain text, so that one set of rules finds it."""
 
     BLOCKS = {
-        "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul",
-        "ol", "hr", "pre", "dt", "dd", "section", "article", "header", "footer", "address",
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "ul",
+        "ol",
+        "hr",
+        "pre",
+        "dt",
+        "dd",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "address",
     }
     SKIP = {"script", "style", "head", "title", "template"}
-    VOID = {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"}
+    VOID = {
+        "br",
+        "hr",
+        "img",
+        "meta",
+        "link",
+        "input",
+        "area",
+        "base",
+        "col",
+        "embed",
+        "source",
+        "wbr",
+    }
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -279,7 +314,9 @@ class _Reader:
             self.texts.append(decode_bytes(_payload(part), _charset(part)))
         elif maintype == "text" and subtype in ("plain", "html") and not _is_attachment(part):
             self.texts.append(_part_text(part))
-        elif maintype == "text" and not _is_attachment(part) and subtype in ("enriched", "richtext"):
+        elif (
+            maintype == "text" and not _is_attachment(part) and subtype in ("enriched", "richtext")
+        ):
             self.texts.append(re.sub(r"<[^>]*>", "", _part_text(part)))
         else:
             default = "image" if maintype == "image" else "part"

@@ -21,9 +21,23 @@ from charset_normalizer import from_bytes
 
 # WHATWG: these labels all mean windows-1252 in browsers.
 _WINDOWS_1252_LABELS = {
-    "ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819", "iso-8859-1",
-    "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987", "l1", "latin1",
-    "us-ascii", "windows-1252", "x-cp1252",
+    "ansi_x3.4-1968",
+    "ascii",
+    "cp1252",
+    "cp819",
+    "csisolatin1",
+    "ibm819",
+    "iso-8859-1",
+    "iso-ir-100",
+    "iso8859-1",
+    "iso88591",
+    "iso_8859-1",
+    "iso_8859-1:1987",
+    "l1",
+    "latin1",
+    "us-ascii",
+    "windows-1252",
+    "x-cp1252",
 }
 # WHATWG labels that Python spells differently (or lacks).
 _ALIASES = {

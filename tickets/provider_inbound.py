@@ -99,9 +99,7 @@ def _parse_form(content_type: str, body: bytes):
         content = part.get_payload(decode=True) or b""
         filename = part.get_filename()
         if filename is not None:
-            files.appendlist(
-                name, SimpleUploadedFile(filename, content, part.get_content_type())
-            )
+            files.appendlist(name, SimpleUploadedFile(filename, content, part.get_content_type()))
         else:
             charset = part.get_content_charset() or "utf-8"
             post.appendlist(name, content.decode(charset, errors="replace"))
@@ -146,7 +144,13 @@ class MailgunInbound(MailgunInboundWebhookView):
 _SIGNED_KEYS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": (
-        "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
     ),
 }
 _SIGNED_KEYS["UnsubscribeConfirmation"] = _SIGNED_KEYS["SubscriptionConfirmation"]

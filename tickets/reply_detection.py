@@ -144,7 +144,7 @@ def _is_header_block(lines: list[str], start: int) -> bool:
 
 
 def _split_shared_lines(lines: list[str]) -> list[str]:
-    """"reply On Wed, … wrote:" on one line: the reply and the attribution apart."""
+    """ "reply On Wed, … wrote:" on one line: the reply and the attribution apart."""
     result = []
     for line in lines:
         if len(line) < 600 and re.search(_WROTE_WORDS, line, re.IGNORECASE):

@@ -11,12 +11,17 @@ from tests.e2e.test_tickets import staff_page
 
 def test_show_quoted_text_reveals_the_folded_history(new_page, live_desk):
     patron = unique("Mail")
-    reference = live_desk.shell(
-        "from chat.models import Department; from tickets import services; "
-        "t = services.ticket_create_from_offline_form(department=Department.objects.get("
-        f"slug='special-collections'), name='{patron}', email='mail-pat@example.org', "
-        "question='Do you have the 1910 town plans?', remote_addr='127.0.0.9'); print(t.reference)"
-    ).strip().splitlines()[-1]
+    reference = (
+        live_desk.shell(
+            "from chat.models import Department; from tickets import services; "
+            "t = services.ticket_create_from_offline_form(department=Department.objects.get("
+            f"slug='special-collections'), name='{patron}', email='mail-pat@example.org', "
+            "question='Do you have the 1910 town plans?', remote_addr='127.0.0.9'); "
+            "print(t.reference)"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     assert reference.startswith("LD-"), reference
     raw = (
         f"From: {patron} <mail-pat@example.org>\r\nTo: desk+{reference}@library.example\r\n"
@@ -29,7 +34,10 @@ def test_show_quoted_text_reveals_the_folded_history(new_page, live_desk):
     request = urllib.request.Request(
         f"{live_desk.url}/tickets/inbound/email",
         data=raw,
-        headers={"Content-Type": "message/rfc822", "X-LibDesk-Secret": live_desk.env["TICKETS_INBOUND_SECRET"]},
+        headers={
+            "Content-Type": "message/rfc822",
+            "X-LibDesk-Secret": live_desk.env["TICKETS_INBOUND_SECRET"],
+        },
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201

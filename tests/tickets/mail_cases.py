@@ -73,7 +73,9 @@ def talon_cases() -> list[ReplyCase]:
     for path in files("talon", "standard_replies", pattern="*.eml"):
         expected_file = path.with_name(path.stem + "_reply_text")
         expected = expected_file.read_text("utf-8").strip() if expected_file.exists() else "Hello"
-        cases.append(ReplyCase("talon", f"standard_replies/{path.name}", "eml", path.read_bytes(), expected))
+        cases.append(
+            ReplyCase("talon", f"standard_replies/{path.name}", "eml", path.read_bytes(), expected)
+        )
     for path in files("talon", "html_replies", pattern="*.html"):
         cases.append(
             ReplyCase(
@@ -85,10 +87,17 @@ def talon_cases() -> list[ReplyCase]:
                 compare_without_space=True,
             )
         )
-    for name, expected in (("OLK_SRC_BODY_SECTION.html", "Reply"), ("reply-separated-by-hr.html", "Hi there Bob")):
+    for name, expected in (
+        ("OLK_SRC_BODY_SECTION.html", "Reply"),
+        ("reply-separated-by-hr.html", "Hi there Bob"),
+    ):
         cases.append(
             ReplyCase(
-                "talon", name, "html", corpus("talon", name).read_text("utf-8"), expected,
+                "talon",
+                name,
+                "html",
+                corpus("talon", name).read_text("utf-8"),
+                expected,
                 compare_without_space=True,
             )
         )
@@ -110,7 +119,11 @@ _ERP_EXPECTATIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "email_2_2": ("Outlook with a reply directly above line", ()),
     "email_partial_quote_header": (
         None,
-        ("On your remote host you can run:", "telnet 127.0.0.1 52698", "This should connect to TextMate"),
+        (
+            "On your remote host you can run:",
+            "telnet 127.0.0.1 52698",
+            "This should connect to TextMate",
+        ),
     ),
     "email_headers_no_delimiter": ("And another reply!", ()),
     "greedy_on": (None, ("On your remote host",)),
@@ -140,11 +153,17 @@ def eml_cases() -> list[ReplyCase]:
     found = []
     for name in ("flanker", "mikel_mail", "talon"):
         for path in files(name):
-            if path.name == "LICENSE" or path.suffix in (".json", ".html") or "_reply_text" in path.name:
+            if (
+                path.name == "LICENSE"
+                or path.suffix in (".json", ".html")
+                or "_reply_text" in path.name
+            ):
                 continue
             if name == "talon" and "standard_replies" in path.parts:
                 continue  # those are reply cases already
-            found.append(ReplyCase(name, str(path.relative_to(corpus(name))), "eml", path.read_bytes()))
+            found.append(
+                ReplyCase(name, str(path.relative_to(corpus(name))), "eml", path.read_bytes())
+            )
     return found
 
 

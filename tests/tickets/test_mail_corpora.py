@@ -10,7 +10,6 @@ import pytest
 from tests.factories import offline_ticket
 from tests.tickets.mail_cases import all_cases, is_exact, is_kept, reply_cases
 from tickets import inbound, services
-from tickets.models import TicketMessage
 
 pytestmark = pytest.mark.django_db
 

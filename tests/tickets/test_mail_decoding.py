@@ -15,37 +15,62 @@ pytestmark = pytest.mark.django_db
 def mail(body: bytes, content_type=b"text/plain; charset=utf-8", headers=b"", cte=b"8bit") -> bytes:
     return (
         b"From: Pat <pat@example.org>\r\nTo: desk@library.example\r\nSubject: Hello\r\n"
-        b"Message-ID: <m-" + str(abs(hash(body + content_type + headers))).encode() + b"@x>\r\n"
+        b"Message-ID: <m-"
+        + str(abs(hash(body + content_type + headers))).encode()
+        + b"@x>\r\n"
         + headers
-        + b"MIME-Version: 1.0\r\nContent-Type: " + content_type
-        + b"\r\nContent-Transfer-Encoding: " + cte + b"\r\n\r\n" + body
+        + b"MIME-Version: 1.0\r\nContent-Type: "
+        + content_type
+        + b"\r\nContent-Transfer-Encoding: "
+        + cte
+        + b"\r\n\r\n"
+        + body
     )
 
 
 @pytest.mark.parametrize(
-    "label", [b"X-UNKNOWN", b"unknown-8bit", b"iso-8859-8-i", b"windows-874", b"x-user-defined", b'3D"utf-8"']
+    "label",
+    [
+        b"X-UNKNOWN",
+        b"unknown-8bit",
+        b"iso-8859-8-i",
+        b"windows-874",
+        b"x-user-defined",
+        b'3D"utf-8"',
+    ],
 )
 def test_unknown_or_odd_charset_labels_never_fail(label):
-    parsed = parse_message(mail("Caf\u00e9 ouvert \u00e0 9h".encode(), b"text/plain; charset=" + label))
+    parsed = parse_message(
+        mail("Caf\u00e9 ouvert \u00e0 9h".encode(), b"text/plain; charset=" + label)
+    )
     assert "Caf" in parsed.body and "9h" in parsed.body
 
 
 def test_windows_1252_labelled_iso_8859_1_reads_as_browsers_do():
     body = "\u201cQuoted\u201d costs 5 \u20ac".encode("cp1252")
-    assert parse_message(mail(body, b"text/plain; charset=iso-8859-1")).body == "\u201cQuoted\u201d costs 5 \u20ac"
+    assert (
+        parse_message(mail(body, b"text/plain; charset=iso-8859-1")).body
+        == "\u201cQuoted\u201d costs 5 \u20ac"
+    )
 
 
 def test_utf8_labelled_us_ascii_or_unlabelled_is_utf8():
     body = "Gr\u00fc\u00dfe aus M\u00fcnchen".encode()
-    assert parse_message(mail(body, b"text/plain; charset=us-ascii")).body == "Gr\u00fc\u00dfe aus M\u00fcnchen"
+    assert (
+        parse_message(mail(body, b"text/plain; charset=us-ascii")).body
+        == "Gr\u00fc\u00dfe aus M\u00fcnchen"
+    )
     assert parse_message(mail(body, b"text/plain")).body == "Gr\u00fc\u00dfe aus M\u00fcnchen"
 
 
 def test_raw_8bit_headers_and_html_meta_charset():
     raw = mail(
-        '<html><head><meta charset="windows-1251"></head><body><p>\u041f\u0440\u0438\u0432\u0435\u0442</p></body></html>'.encode("cp1251"),
+        (
+            '<html><head><meta charset="windows-1251"></head>'
+            "<body><p>\u041f\u0440\u0438\u0432\u0435\u0442</p></body></html>"
+        ).encode("cp1251"),
         b"text/html",
-        headers="Reply-To: x@y.z\r\n".encode(),
+        headers=b"Reply-To: x@y.z\r\n",
     ).replace(b"From: Pat <pat", "From: J\u00fcrgen M\u00fcller <pat".encode())
     parsed = parse_message(raw)
     assert parsed.from_name == "J\u00fcrgen M\u00fcller"
@@ -54,7 +79,9 @@ def test_raw_8bit_headers_and_html_meta_charset():
 
 def test_nul_is_replaced_in_text_and_kept_in_the_original(special):
     ticket = offline_ticket(special)
-    raw = mail(b"before\x00after").replace(b"Subject: Hello", f"Subject: [{ticket.reference}] a\x00b".encode())
+    raw = mail(b"before\x00after").replace(
+        b"Subject: Hello", f"Subject: [{ticket.reference}] a\x00b".encode()
+    )
     message = services.ticket_receive_email(raw=raw)
     message.refresh_from_db()
     assert message.body == "before\ufffdafter"
@@ -84,7 +111,8 @@ def test_forwarded_messages_and_unnamed_inline_images_are_kept_as_attachments():
     inner = b"From: bob@example.org\r\nSubject: Opening hours\r\n\r\nWe open at nine.\r\n"
     raw = mail(
         b"--XX\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n"
-        b"--XX\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+        b"--XX\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"iVBORw0KGgo=\r\n"
         b"--XX\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--XX--\r\n",
         b'multipart/mixed; boundary="XX"',
     )
@@ -130,17 +158,44 @@ ATTRIBUTIONS = {
     "ru-gmail": "В Вт, 3 мар. 2026 г. в 10:12, Справочная <desk@library.example> написал:",
 }
 HEADER_BLOCKS = {
-    "de": "Von: Auskunft <desk@library.example>\nGesendet: Dienstag, 3. März 2026 10:12\nAn: Pat\nBetreff: Frage",
-    "fr": "De : Accueil <desk@library.example>\nEnvoyé : mardi 3 mars 2026 10:12\nÀ : Pat\nObjet : Question",
-    "es": "De: Mostrador <desk@library.example>\nEnviado: martes, 3 de marzo de 2026 10:12\nPara: Pat\nAsunto: Pregunta",
-    "pl": "Od: Informacja <desk@library.example>\nWysłane: wtorek, 3 marca 2026 10:12\nDo: Pat\nTemat: Pytanie",
-    "ru": "От: Справочная <desk@library.example>\nОтправлено: 3 марта 2026 г. 10:12\nКому: Pat\nТема: Вопрос",
+    "de": (
+        "Von: Auskunft <desk@library.example>\n"
+        "Gesendet: Dienstag, 3. März 2026 10:12\n"
+        "An: Pat\n"
+        "Betreff: Frage"
+    ),
+    "fr": (
+        "De : Accueil <desk@library.example>\n"
+        "Envoyé : mardi 3 mars 2026 10:12\n"
+        "À : Pat\n"
+        "Objet : Question"
+    ),
+    "es": (
+        "De: Mostrador <desk@library.example>\n"
+        "Enviado: martes, 3 de marzo de 2026 10:12\n"
+        "Para: Pat\n"
+        "Asunto: Pregunta"
+    ),
+    "pl": (
+        "Od: Informacja <desk@library.example>\n"
+        "Wysłane: wtorek, 3 marca 2026 10:12\n"
+        "Do: Pat\n"
+        "Temat: Pytanie"
+    ),
+    "ru": (
+        "От: Справочная <desk@library.example>\n"
+        "Отправлено: 3 марта 2026 г. 10:12\n"
+        "Кому: Pat\n"
+        "Тема: Вопрос"
+    ),
 }
 
 
 @pytest.mark.parametrize("language", sorted(ATTRIBUTIONS))
 def test_attribution_lines_in_ten_languages(language):
-    text = f"Thank you, that helps.\n\n{ATTRIBUTIONS[language]}\n\n> The book is on the shelf.\n> Desk"
+    text = (
+        f"Thank you, that helps.\n\n{ATTRIBUTIONS[language]}\n\n> The book is on the shelf.\n> Desk"
+    )
     split = split_reply(text)
     assert split.reply == "Thank you, that helps."
     assert "The book is on the shelf." in split.quoted

@@ -34,7 +34,10 @@ WRONG_AUTH = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"desk:guess").d
 
 @pytest.fixture(autouse=True)
 def _providers(settings):
-    settings.ANYMAIL = {"WEBHOOK_SECRET": "desk:hook-secret", "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    settings.ANYMAIL = {
+        "WEBHOOK_SECRET": "desk:hook-secret",
+        "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
+    }
 
 
 def reply(ticket, text="I will pick it up on Friday.", message_id=None) -> bytes:
@@ -106,9 +109,16 @@ def test_sendgrid_raw_and_parsed(client, special):
     url = "/tickets/inbound/sendgrid"
     raw = reply(ticket)
     envelope = json.dumps({"from": "pat@example.org", "to": ["desk@library.example"]})
-    assert client.post(url, {"email": raw.decode(), "envelope": envelope}, **AUTH).status_code == 200
-    assert client.post(url, {"email": raw.decode(), "envelope": envelope}, **AUTH).status_code == 200
-    assert client.post(url, {"email": raw.decode(), "envelope": envelope}, **WRONG_AUTH).status_code == 400
+    assert (
+        client.post(url, {"email": raw.decode(), "envelope": envelope}, **AUTH).status_code == 200
+    )
+    assert (
+        client.post(url, {"email": raw.decode(), "envelope": envelope}, **AUTH).status_code == 200
+    )
+    assert (
+        client.post(url, {"email": raw.decode(), "envelope": envelope}, **WRONG_AUTH).status_code
+        == 400
+    )
     parsed = {
         "headers": (
             f"From: Pat Patron <pat@example.org>\nTo: desk+{ticket.reference}@library.example\n"
@@ -118,11 +128,16 @@ def test_sendgrid_raw_and_parsed(client, special):
         "to": f"desk+{ticket.reference}@library.example",
         "subject": f"Re: [{ticket.reference}] Box list",
         "text": "Parsed fields work too.\n\nOn Mon, 7 Dec 2026, Desk wrote:\n> ready\n> Desk",
-        "charsets": json.dumps({"text": "utf-8", "subject": "utf-8", "from": "utf-8", "to": "utf-8"}),
+        "charsets": json.dumps(
+            {"text": "utf-8", "subject": "utf-8", "from": "utf-8", "to": "utf-8"}
+        ),
         "envelope": envelope,
     }
     assert client.post(url, parsed, **AUTH).status_code == 200
-    assert patron_messages(ticket)[1:] == ["I will pick it up on Friday.", "Parsed fields work too."]
+    assert patron_messages(ticket)[1:] == [
+        "I will pick it up on Friday.",
+        "Parsed fields work too.",
+    ]
 
 
 def test_postmark_with_and_without_raw_email(client, special):
@@ -140,7 +155,10 @@ def test_postmark_with_and_without_raw_email(client, special):
         "TextBody": "Without the raw mail.\n\nOn Mon, 7 Dec 2026, Desk wrote:\n> ready\n> Desk",
         "Attachments": [],
     }
-    post = lambda data, auth: client.post(url, json.dumps(data), content_type="application/json", **auth)  # noqa: E731
+
+    def post(data, auth):
+        return client.post(url, json.dumps(data), content_type="application/json", **auth)
+
     assert post(payload, AUTH).status_code == 200
     assert post({**payload, "RawEmail": raw.decode(), "MessageID": "pm-2"}, AUTH).status_code == 200
     assert post(payload, AUTH).status_code == 200  # replayed: stored once
@@ -215,7 +233,9 @@ def sns_message(key, base, kind, fields, version="1"):
     )
     text = "".join(f"{k}\n{message[k]}\n" for k in keys if k in message)
     algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
-    message["Signature"] = base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), algorithm)).decode()
+    message["Signature"] = base64.b64encode(
+        key.sign(text.encode(), padding.PKCS1v15(), algorithm)
+    ).decode()
     return message
 
 
@@ -234,10 +254,18 @@ def ses_received(raw: bytes) -> str:
     return json.dumps(
         {
             "notificationType": "Received",
-            "mail": {"source": "pat@example.org", "messageId": "ses-1", "timestamp": "2026-12-07T10:00:00.000Z"},
+            "mail": {
+                "source": "pat@example.org",
+                "messageId": "ses-1",
+                "timestamp": "2026-12-07T10:00:00.000Z",
+            },
             "receipt": {
                 "recipients": ["desk@library.example"],
-                "action": {"type": "SNS", "encoding": "BASE64", "topicArn": "arn:aws:sns:eu-west-1:1:desk"},
+                "action": {
+                    "type": "SNS",
+                    "encoding": "BASE64",
+                    "topicArn": "arn:aws:sns:eu-west-1:1:desk",
+                },
                 "spamVerdict": {"status": "PASS"},
             },
             "content": base64.b64encode(raw).decode(),
@@ -247,21 +275,42 @@ def ses_received(raw: bytes) -> str:
 
 def test_ses_subscription_is_confirmed_only_when_signed(client, sns):
     key, base = sns
-    confirm = {"Message": "You have chosen to subscribe…", "Token": "tok-1", "SubscribeURL": f"{base}/confirm?Token=tok-1"}
+    confirm = {
+        "Message": "You have chosen to subscribe…",
+        "Token": "tok-1",
+        "SubscribeURL": f"{base}/confirm?Token=tok-1",
+    }
     unsigned = sns_message(key, base, "SubscriptionConfirmation", confirm)
     unsigned["Signature"] = base64.b64encode(b"\x00" * 256).decode()
     assert post_sns(client, unsigned).status_code == 400
     assert _SNSServer.confirmed == []
-    elsewhere = sns_message(key, base, "SubscriptionConfirmation", {**confirm, "SubscribeURL": "https://evil.example/confirm"})
+    elsewhere = sns_message(
+        key,
+        base,
+        "SubscriptionConfirmation",
+        {**confirm, "SubscribeURL": "https://evil.example/confirm"},
+    )
     assert post_sns(client, elsewhere).status_code == 400
-    assert post_sns(client, sns_message(key, base, "SubscriptionConfirmation", confirm)).status_code == 200
+    assert (
+        post_sns(client, sns_message(key, base, "SubscriptionConfirmation", confirm)).status_code
+        == 200
+    )
     assert _SNSServer.confirmed == ["/confirm?Token=tok-1"]
 
 
 def test_ses_notifications_valid_invalid_and_replayed(client, special, sns):
     key, base = sns
     ticket = offline_ticket(special)
-    signed = sns_message(key, base, "Notification", {"Message": ses_received(reply(ticket)), "Subject": "Amazon SES Email Receipt Notification"}, version="2")
+    signed = sns_message(
+        key,
+        base,
+        "Notification",
+        {
+            "Message": ses_received(reply(ticket)),
+            "Subject": "Amazon SES Email Receipt Notification",
+        },
+        version="2",
+    )
     assert post_sns(client, signed).status_code == 200
     assert patron_messages(ticket)[1:] == ["I will pick it up on Friday."]
     stored = TicketMessage.objects.get(ticket=ticket, kind="patron", original__gt="")

@@ -310,12 +310,17 @@ def _big_reply(ticket, size: int) -> bytes:
 
     blob = base64.encodebytes(b"\x89PNG" + b"x" * size)
     return (
-        f"From: pat@example.org\r\nSubject: Re: [{ticket.reference}] scan\r\n"
-        f"Message-ID: <big-{size}@example.org>\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
-        "--B\r\nContent-Type: text/plain\r\n\r\nThe scan, as promised.\r\n"
-        "--B\r\nContent-Type: image/png; name=scan.png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-    ).encode() + blob + b"--B--\r\n"
+        (
+            f"From: pat@example.org\r\nSubject: Re: [{ticket.reference}] scan\r\n"
+            f"Message-ID: <big-{size}@example.org>\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+            "--B\r\nContent-Type: text/plain\r\n\r\nThe scan, as promised.\r\n"
+            "--B\r\nContent-Type: image/png; name=scan.png\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+        ).encode()
+        + blob
+        + b"--B--\r\n"
+    )
 
 
 def test_the_webhook_takes_mail_up_to_30_mb_and_answers_413_above(client, special, settings):

@@ -23,7 +23,6 @@ from tickets.services._common import (
     _setting,
     _subject_from,
     _touch,
-    logger,
 )
 
 # --- Inbound mail -----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Retention of tickets (settings.RETENTION, the same periods as chats, counted from
 when the ticket was closed): patron names and email addresses are scrubbed after
-PATRON_DAYS, and with them the original emails (raw RFC 822, which carry both); attached files and the copy of the chat transcript go after
-TRANSCRIPT_DAYS. The ticket, its thread and its history stay (they are the library's
-record of the answer); a ticket that is open or pending is never touched.
+PATRON_DAYS, and with them the original emails (raw RFC 822, which carry both);
+attached files and the copy of the chat transcript go after TRANSCRIPT_DAYS. The
+ticket, its thread and its history stay (they are the library's record of the
+answer); a ticket that is open or pending is never touched.
 """
 
 from datetime import timedelta

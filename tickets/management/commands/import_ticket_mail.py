@@ -20,7 +20,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tickets import services
 
-
 _ESCAPED_FROM_RE = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
