@@ -203,15 +203,17 @@ def attachment_download(request, pk):
     attachment = selectors.attachment_for_staff(request.operator, pk)
     if attachment is None:
         raise Http404("No such attachment.")
+    return _download(attachment.file, attachment.filename)
+
+
+def _download(stored_file, filename: str) -> FileResponse:
+    """A stored file as a download that no browser renders or sniffs."""
     try:
-        handle = attachment.file.open("rb")
+        handle = stored_file.open("rb")
     except FileNotFoundError:
         raise Http404("That file is gone.") from None
     response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type="application/octet-stream",
+        handle, as_attachment=True, filename=filename, content_type="application/octet-stream"
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -373,16 +375,4 @@ def original_download(request, pk):
     message = selectors.original_for_staff(request.operator, pk)
     if message is None or not message.original:
         raise Http404("No such email.")
-    try:
-        handle = message.original.open("rb")
-    except FileNotFoundError:
-        raise Http404("That file is gone.") from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"{message.ticket.reference}-email-{message.pk}.eml",
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return _download(message.original, f"{message.ticket.reference}-email-{message.pk}.eml")
