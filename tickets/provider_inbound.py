@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse, HttpResponseForbidden, QueryDict
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 
@@ -107,11 +107,23 @@ def _parse_form(content_type: str, body: bytes):
     return post, files
 
 
+def _configured(view_class) -> bool:
+    """Safe by default: without the URL's credentials (and Mailgun's signing key) a
+    provider view refuses everything, as the raw endpoint does without its secret
+    (anymail itself would take unauthenticated posts, with a warning)."""
+    anymail = getattr(settings, "ANYMAIL", {}) or {}
+    if not anymail.get("WEBHOOK_SECRET"):
+        return False
+    return view_class is not MailgunInbound or bool(anymail.get("MAILGUN_WEBHOOK_SIGNING_KEY"))
+
+
 def inbound_view(view_class):
     view = view_class.as_view()
 
     @csrf_exempt
     def wrapped(request, *args, **kwargs):
+        if not _configured(view_class):
+            return HttpResponseForbidden("This provider's inbound webhook is not configured.")
         if request.method == "POST" and not _read_large_body(request):
             return HttpResponse("Message too large.", status=413)
         return view(request, *args, **kwargs)

@@ -321,3 +321,19 @@ def test_ses_notifications_valid_invalid_and_replayed(client, special, sns):
     assert post_sns(client, signed, auth=WRONG_AUTH).status_code == 400
     assert post_sns(client, signed).status_code == 200  # SNS retrying: stored once
     assert patron_messages(ticket)[1:] == ["I will pick it up on Friday."]
+
+
+def test_every_provider_view_refuses_everything_until_configured(client, special, settings):
+    ticket = offline_ticket(special)
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "", "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    raw = reply(ticket).decode()
+    for provider, data in (
+        ("mailgun", mailgun_fields(reply(ticket))),
+        ("sendgrid", {"email": raw}),
+        ("postmark", {"RawEmail": raw}),
+    ):
+        assert client.post(f"/tickets/inbound/{provider}", data).status_code == 403, provider
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "desk:hook-secret", "MAILGUN_WEBHOOK_SIGNING_KEY": ""}
+    response = client.post("/tickets/inbound/mailgun", mailgun_fields(reply(ticket)), **AUTH)
+    assert response.status_code == 403
+    assert ticket.messages.filter(kind="patron").count() == 1
