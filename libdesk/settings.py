@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "chat",
     "tickets",
     "analytics",
+    "anymail",
 ]
 
 MIDDLEWARE = [
@@ -403,6 +404,19 @@ TICKETS = {
     "EMAIL_MAX_RETRIES": env_int("TICKETS_EMAIL_MAX_RETRIES", 5),
     # Largest inbound attachment kept, in bytes (larger ones are noted, not stored).
     "MAX_ATTACHMENT_BYTES": env_int("TICKETS_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
+    # Provider webhooks (tickets/provider_inbound.py): a signed request older than this
+    # is refused (Mailgun's timestamp, a Mailgun token is taken once within twice this).
+    "WEBHOOK_MAX_AGE_SECONDS": env_int("TICKETS_WEBHOOK_MAX_AGE_SECONDS", 86400),
+    # Where SNS signing certificates and subscription URLs may come from (a regex).
+    "SNS_URL_PATTERN": env_str("TICKETS_SNS_URL_PATTERN")
+    or r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/",
+}
+# Hosted providers' inbound webhooks (django-anymail's views, docs/operations.md):
+# WEBHOOK_SECRET is the "user:password" put in each provider's webhook URL (required:
+# SendGrid and Postmark sign nothing else); Mailgun's HMAC key is its signing key.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET"),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
 }
 # Uploaded files (ticket attachments). Never served by URL: staff download them through
 # a permission-checked view.

@@ -16,3 +16,8 @@ class TicketsConfig(AppConfig):
         from tickets.services.retention import tickets_retention_apply
 
         register_retention("tickets", tickets_retention_apply)
+
+        # Hosted providers' inbound mail (anymail's inbound signal) → a ticket message.
+        from tickets.provider_inbound import connect_signal
+
+        connect_signal()

@@ -103,6 +103,12 @@ class TicketMessage(models.Model):
     )
     from_address = models.EmailField(blank=True)
     body = models.TextField(blank=True)
+    # Inbound mail: the quoted history under the patron's reply (shown folded, behind
+    # "Show quoted text"), and the message as it arrived (raw RFC 822, a download for
+    # staff; removed with the patron's name and address by the retention rules).
+    quoted = models.TextField(blank=True)
+    original = models.FileField(max_length=255, blank=True)
+    original_size = models.PositiveIntegerField(default=0)
     # RFC 5322 Message-ID: ours for replies (threading), theirs for inbound (dedupe).
     email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     email_status = models.CharField(

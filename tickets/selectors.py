@@ -86,6 +86,21 @@ def attachment_for_staff(operator: Operator, attachment_id: int) -> TicketAttach
     return attachment
 
 
+def original_for_staff(operator: Operator, message_id: int) -> TicketMessage | None:
+    """A patron's email with its original (raw RFC 822), if the operator sees its ticket."""
+    message = TicketMessage.objects.select_related("ticket").filter(pk=message_id).first()
+    if message is None or not operator_can_see_ticket(operator, message.ticket):
+        return None
+    return message
+
+
+def ticket_message_stored(message_id: str) -> bool:
+    """Was a patron's email with this Message-ID stored already?"""
+    return TicketMessage.objects.filter(
+        kind=TicketMessage.Kind.PATRON, email_message_id=message_id
+    ).exists()
+
+
 def open_assigned_count(operator: Operator) -> int:
     return Ticket.objects.filter(assignee=operator).exclude(status=Ticket.Status.CLOSED).count()
 

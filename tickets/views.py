@@ -25,8 +25,7 @@ from chat.http import json_body
 from chat.models import Department
 from tickets import forms, selectors, services
 from tickets.models import Ticket, parse_reference
-
-MAX_INBOUND_BYTES = 30 * 1024 * 1024
+from tickets.provider_inbound import read_inbound_body
 
 
 def staff_view(view):
@@ -204,15 +203,17 @@ def attachment_download(request, pk):
     attachment = selectors.attachment_for_staff(request.operator, pk)
     if attachment is None:
         raise Http404("No such attachment.")
+    return _download(attachment.file, attachment.filename)
+
+
+def _download(stored_file, filename: str) -> FileResponse:
+    """A stored file as a download that no browser renders or sniffs."""
     try:
-        handle = attachment.file.open("rb")
+        handle = stored_file.open("rb")
     except FileNotFoundError:
         raise Http404("That file is gone.") from None
     response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type="application/octet-stream",
+        handle, as_attachment=True, filename=filename, content_type="application/octet-stream"
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -342,21 +343,36 @@ def patron_email(request):
 @require_POST
 def inbound_email(request):
     """A mail gateway POSTs one raw RFC 822 message; header X-LibDesk-Secret must be
-    the configured secret (an empty configured secret refuses everything)."""
+    the configured secret (an empty configured secret refuses everything). A 2xx
+    means the mail is stored (201) or was already (200, same Message-ID); anything
+    else makes the gateway keep it and try again."""
     expected = settings.TICKETS["INBOUND_SECRET"]
     given = request.headers.get("X-LibDesk-Secret", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return HttpResponseForbidden("Wrong or missing X-LibDesk-Secret.")
-    if len(request.body) > MAX_INBOUND_BYTES:
+    raw = read_inbound_body(request)
+    if raw is None:
         return HttpResponse("Message too large.", status=413)
-    if not request.body.strip():
+    if not raw.strip():
         return JsonResponse(
             InvalidInput("Send the raw message as the body.").as_frame(), status=400
         )
     try:
-        message = services.ticket_receive_email(raw=request.body)
+        message, created = services.ticket_receive_email_once(raw=raw)
     except DeskError as error:
-        return JsonResponse(error.as_frame(), status=400)
-    if message is None:
-        return JsonResponse({"stored": False}, status=202)
-    return JsonResponse({"stored": True, "ticket": message.ticket.reference}, status=201)
+        # No department to put it in: the gateway should keep the mail and retry.
+        return JsonResponse(error.as_frame(), status=503)
+    return JsonResponse(
+        {"stored": True, "duplicate": not created, "ticket": message.ticket.reference},
+        status=201 if created else 200,
+    )
+
+
+@require_GET
+@staff_view
+def original_download(request, pk):
+    """The email as it arrived (raw RFC 822): a download, never rendered."""
+    message = selectors.original_for_staff(request.operator, pk)
+    if message is None or not message.original:
+        raise Http404("No such email.")
+    return _download(message.original, f"{message.ticket.reference}-email-{message.pk}.eml")

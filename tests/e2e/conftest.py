@@ -82,6 +82,7 @@ def live_desk(tmp_path_factory):
         # Every browser test's patron comes from 127.0.0.1: lift the per-address limit.
         LIMIT_CHATS_PER_ADDRESS=10000,
         LIBDESK_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        TICKETS_INBOUND_SECRET="e2e-inbound-secret",  # the mail webhook (test_ticket_mail)
     )
     if os.environ.get("DATABASE_URL"):
         # This run's own database: runs at once never collide.

@@ -22,7 +22,12 @@ from tickets.models import Ticket, TicketAttachment, TicketMessage
 from tickets.tasks import apply_ticket_retention
 
 pytestmark = pytest.mark.django_db
-NOTHING = {"tickets_scrubbed": 0, "attachments_deleted": 0, "transcripts_deleted": 0}
+NOTHING = {
+    "originals_deleted": 0,
+    "tickets_scrubbed": 0,
+    "attachments_deleted": 0,
+    "transcripts_deleted": 0,
+}
 
 
 @pytest.fixture
@@ -74,10 +79,20 @@ def test_patron_details_are_scrubbed_then_files_and_transcripts_deleted(
     attachment = TicketAttachment.objects.get()
     path = stored_file(attachment.file.name)
     assert path.exists()
+    received = TicketMessage.objects.exclude(original="").get()
+    original = stored_file(received.original.name)
+    assert original.read_bytes().startswith(b"From:") or b"Message-ID" in original.read_bytes()
 
     with django_capture_on_commit_callbacks(execute=True):
         report = services.tickets_retention_apply(now=timezone.now() + timedelta(days=10))
-    assert report == {"tickets_scrubbed": 2, "attachments_deleted": 0, "transcripts_deleted": 0}
+    assert report == {
+        "originals_deleted": 1,
+        "tickets_scrubbed": 2,
+        "attachments_deleted": 0,
+        "transcripts_deleted": 0,
+    }
+    # The original email carries the patron's name and address: it goes with them.
+    assert not original.exists() and not TicketMessage.objects.exclude(original="").exists()
     for ticket in (from_chat, closed):
         ticket.refresh_from_db()
         assert (ticket.patron_name, ticket.patron_email, ticket.origin_digest) == ("", "", "")
@@ -87,7 +102,12 @@ def test_patron_details_are_scrubbed_then_files_and_transcripts_deleted(
 
     with django_capture_on_commit_callbacks(execute=True):
         report = services.tickets_retention_apply(now=timezone.now() + timedelta(days=40))
-    assert report == {"tickets_scrubbed": 0, "attachments_deleted": 1, "transcripts_deleted": 1}
+    assert report == {
+        "originals_deleted": 0,
+        "tickets_scrubbed": 0,
+        "attachments_deleted": 1,
+        "transcripts_deleted": 1,
+    }
     from_chat.refresh_from_db()
     assert from_chat.transcript == "" and not TicketAttachment.objects.exists()
     assert not path.exists()

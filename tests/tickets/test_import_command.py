@@ -29,7 +29,7 @@ def test_import_from_a_maildir_removes_what_it_stored(tmp_path, special, referen
     _fill(box, ticket)
     call_command("import_ticket_mail", maildir=str(tmp_path / "Maildir"))
     out = capsys.readouterr().out
-    assert "Imported 4 message(s); 0 ignored; 0 failed." in out
+    assert "Imported 4 message(s); 0 already there; 0 failed." in out
     bodies = list(ticket.messages.filter(kind="patron").values_list("body", flat=True))
     assert sorted(bodies[1:]) == [
         "Great, I will come on Thursday.\nIs there a copy machine nearby?",

@@ -60,8 +60,11 @@ def test_automatic_replies_are_flagged():
 def test_trim_quoted_variants():
     assert trim_quoted("Yes.\n\n-----Original Message-----\nFrom: x") == "Yes."
     assert trim_quoted("Yes.\nOn 1 Dec 2026, Desk wrote:\n> hi") == "Yes."
-    assert trim_quoted("Yes.\n> quoted\nmore") == "Yes.\nmore"
-    assert trim_quoted("Body\n-- \nSignature") == "Body"
+    # One ">" line with no attribution is the patron's text (talon's ">>> link" case),
+    # and a signature is the patron's too: both stay.
+    assert trim_quoted("Yes.\n> quoted\nmore") == "Yes.\n> quoted\nmore"
+    assert trim_quoted("Yes.\nOn 1 Dec 2026, Desk wrote:\n> hi\n> there\nmore") == "Yes.\nmore"
+    assert trim_quoted("Body\n-- \nSignature") == "Body\n--\nSignature"
     assert trim_quoted("From: me\nI moved house") == "From: me\nI moved house"  # not a header block
 
 

@@ -234,7 +234,11 @@ def test_automatic_replies_do_not_reopen_or_create(special, carmen, reference_de
         .replace(b"[nothing]", b"")
         .replace(b"auto-1@", b"auto-2@")
     )
-    assert services.ticket_receive_email(raw=raw) is None
+    # Matching no ticket, it is kept (a bounce or an out-of-office is on record) on a
+    # ticket closed at once: no queue fills, no acknowledgement starts a loop.
+    kept = services.ticket_receive_email(raw=raw)
+    assert kept.ticket.status == "closed" and kept.ticket.pk != ticket.pk
+    assert kept.original_size == len(raw)
 
 
 def test_reply_note_assign_queue_and_status_are_audited(

@@ -285,10 +285,78 @@ def test_the_webhook_refuses_a_wrong_or_missing_secret(client, special, settings
     ok = client.post(
         url, raw, content_type="message/rfc822", HTTP_X_LIBDESK_SECRET="s3cret-for-tests"
     )
-    assert ok.status_code == 201 and ok.json() == {"stored": True, "ticket": ticket.reference}
+    assert ok.status_code == 201
+    assert ok.json() == {"stored": True, "duplicate": False, "ticket": ticket.reference}
+    assert ticket.messages.count() == 2
+    # The same Message-ID again: acknowledged (the gateway may forget it), stored once.
+    again = client.post(
+        url, raw, content_type="message/rfc822", HTTP_X_LIBDESK_SECRET="s3cret-for-tests"
+    )
+    assert again.status_code == 200 and again.json()["duplicate"] is True
     assert ticket.messages.count() == 2
     settings.TICKETS = {**settings.TICKETS, "INBOUND_SECRET": ""}
     assert (
         client.post(url, raw, content_type="message/rfc822", HTTP_X_LIBDESK_SECRET="").status_code
         == 403
     )
+
+
+WEBHOOK = "/tickets/inbound/email"
+
+
+def _big_reply(ticket, size: int) -> bytes:
+    """A reply carrying a base64 attachment of about ``size`` bytes."""
+    import base64
+
+    blob = base64.encodebytes(b"\x89PNG" + b"x" * size)
+    return (
+        (
+            f"From: pat@example.org\r\nSubject: Re: [{ticket.reference}] scan\r\n"
+            f"Message-ID: <big-{size}@example.org>\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+            "--B\r\nContent-Type: text/plain\r\n\r\nThe scan, as promised.\r\n"
+            "--B\r\nContent-Type: image/png; name=scan.png\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+        ).encode()
+        + blob
+        + b"--B--\r\n"
+    )
+
+
+def test_the_webhook_takes_mail_up_to_30_mb_and_answers_413_above(client, special, settings):
+    ticket = offline_ticket(special)
+    settings.TICKETS = {**settings.TICKETS, "MAX_ATTACHMENT_BYTES": 10 * 1024 * 1024}
+    secret = {"HTTP_X_LIBDESK_SECRET": "s3cret-for-tests"}
+    # Over Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE, within the documented maximum.
+    raw = _big_reply(ticket, 4 * 1024 * 1024)
+    assert len(raw) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    stored = client.post(WEBHOOK, raw, content_type="message/rfc822", **secret)
+    assert stored.status_code == 201
+    message = ticket.messages.get(email_message_id=f"<big-{4 * 1024 * 1024}@example.org>")
+    assert message.body == "The scan, as promised."
+    assert message.attachments.get().filename == "scan.png"
+    too_big = client.post(
+        WEBHOOK, _big_reply(ticket, 23 * 1024 * 1024), content_type="message/rfc822", **secret
+    )
+    assert too_big.status_code == 413
+    # Every other view keeps Django's limit.
+    offline = client.post(
+        f"/tickets/widget/{special.slug}/question",
+        b'{"question": "' + b"a" * (3 * 1024 * 1024) + b'"}',
+        content_type="application/json",
+    )
+    assert offline.status_code == 400
+
+
+def test_the_ticket_page_folds_the_quote_and_offers_the_original(carmen_client, special):
+    ticket = offline_ticket(special)
+    raw = sample_mail("quoted_reply.eml", ticket.reference)
+    message = services.ticket_receive_email(raw=raw)
+    assert message.quoted  # the quoted history is kept
+    page = carmen_client.get(f"/tickets/{ticket.reference}/").content.decode()
+    assert "<summary>Show quoted text</summary>" in page
+    assert "Original email" in page
+    download = carmen_client.get(f"/tickets/emails/{message.pk}/original")
+    assert download["Content-Disposition"].startswith("attachment")
+    assert download["Content-Type"] == "application/octet-stream"
+    assert b"".join(download.streaming_content) == raw

@@ -34,6 +34,7 @@ from tickets.services.inbound import (  # noqa: F401
     _store_attachments,
     _valid_email,
     ticket_receive_email,
+    ticket_receive_email_once,
 )
 from tickets.services.retention import (  # noqa: E402, F401
     ticket_attachment_delete,

@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.validators import EmailValidator
 from django.db import transaction
+from django.utils import timezone
 
 from chat.exceptions import InvalidInput
 from chat.models import Department
@@ -22,18 +23,27 @@ from tickets.services._common import (
     _setting,
     _subject_from,
     _touch,
-    logger,
 )
 
 # --- Inbound mail -----------------------------------------------------------------------
 
 
-def ticket_receive_email(*, raw: bytes) -> TicketMessage | None:
+def ticket_receive_email(*, raw: bytes) -> TicketMessage:
     """A patron's email (raw RFC 822): lands on the ticket its reference names (a
     closed or pending ticket reopens) or, matching none, opens a ticket in the default
-    queue. Delivering the same Message-ID twice stores it once. Automatic replies
-    (Auto-Submitted) never reopen or create tickets. Returns the stored message."""
-    return _receive(parse_message(raw))
+    queue. Delivering the same Message-ID twice stores it once (the first is returned).
+    Automatic replies (Auto-Submitted) never reopen a ticket; matching none, they are
+    kept on a new ticket that is closed at once (a bounce or an out-of-office reply is
+    on record, yet no queue fills and no email loop starts). The raw message is kept
+    with the stored message (``original``); nothing a patron wrote is dropped.
+    Raises InvalidInput only when there is no department at all."""
+    return ticket_receive_email_once(raw=raw)[0]
+
+
+def ticket_receive_email_once(*, raw: bytes) -> tuple[TicketMessage, bool]:
+    """``ticket_receive_email``, and whether the message is new (False: the same
+    Message-ID was stored before, and that message is returned)."""
+    return _receive(parse_message(raw), raw)
 
 
 def _find_ticket_for(parsed: ParsedMessage) -> Ticket | None:
@@ -77,22 +87,34 @@ def _store_attachments(message: TicketMessage, parsed: ParsedMessage) -> None:
         TicketMessage.objects.filter(pk=message.pk).update(body=message.body)
 
 
+TOO_LONG_NOTE = "\n\n[The rest of this email is in the original message: download it.]"
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + TOO_LONG_NOTE
+
+
+def _store_original(raw: bytes) -> str:
+    # A random name, like the attachments': the file is only ever a download for staff.
+    return default_storage.save(f"tickets/originals/{secrets.token_hex(16)}.eml", ContentFile(raw))
+
+
 @transaction.atomic
-def _receive(parsed: ParsedMessage) -> TicketMessage | None:
+def _receive(parsed: ParsedMessage, raw: bytes = b"") -> tuple[TicketMessage, bool]:
     if parsed.message_id:
         existing = TicketMessage.objects.filter(
             kind=TicketMessage.Kind.PATRON, email_message_id=parsed.message_id
         ).first()
         if existing is not None:
-            return existing
-    body = parsed.body[: settings.LIBDESK["MAX_MESSAGE_LENGTH"] * 4]
+            return existing, False
+    limit = settings.LIBDESK["MAX_MESSAGE_LENGTH"] * 25  # 100,000 characters by default
+    body = _bounded(parsed.body, limit)
     if not body and parsed.attachments:
         body = "(attachments only)"
+    if not body:
+        body = "(an empty email)"
     ticket = _find_ticket_for(parsed)
     if ticket is None:
-        if parsed.auto_submitted or not parsed.from_address:
-            logger.info("Dropped automatic or senderless mail %s", parsed.message_id)
-            return None
         department = Department.objects.filter(slug=_setting("DEFAULT_QUEUE")).first()
         if department is None:
             department = Department.objects.filter(is_active=True).order_by("pk").first()
@@ -100,6 +122,8 @@ def _receive(parsed: ParsedMessage) -> TicketMessage | None:
             raise InvalidInput("There is no department to put this email in.")
         ticket = Ticket.objects.create(
             department=department,
+            status=Ticket.Status.CLOSED if parsed.auto_submitted else Ticket.Status.OPEN,
+            closed_at=timezone.now() if parsed.auto_submitted else None,
             source=Ticket.Source.EMAIL,
             patron_name=parsed.from_name,
             patron_email=_clean_email(parsed.from_address, required=False)
@@ -109,7 +133,10 @@ def _receive(parsed: ParsedMessage) -> TicketMessage | None:
             question=body,
         )
         _audit(ticket, "created", "", f"email, queue {department.name}")
-        _notify_new_ticket_on_commit(ticket)
+        if parsed.auto_submitted:
+            _audit(ticket, "status", Ticket.Status.OPEN, Ticket.Status.CLOSED)
+        else:
+            _notify_new_ticket_on_commit(ticket)
     else:
         if not parsed.auto_submitted and ticket.status != Ticket.Status.OPEN:
             _audit(ticket, "status", ticket.status, Ticket.Status.OPEN)
@@ -121,10 +148,13 @@ def _receive(parsed: ParsedMessage) -> TicketMessage | None:
         kind=TicketMessage.Kind.PATRON,
         from_address=parsed.from_address if _valid_email(parsed.from_address) else "",
         body=body,
+        quoted=_bounded(parsed.quoted, limit * 2),
+        original=_store_original(raw) if raw else "",
+        original_size=len(raw),
         email_message_id=parsed.message_id,
     )
     _store_attachments(message, parsed)
-    return message
+    return message, True
 
 
 def _valid_email(value: str) -> bool:

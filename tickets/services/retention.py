@@ -1,8 +1,9 @@
 """Retention of tickets (settings.RETENTION, the same periods as chats, counted from
 when the ticket was closed): patron names and email addresses are scrubbed after
-PATRON_DAYS; attached files and the copy of the chat transcript go after
-TRANSCRIPT_DAYS. The ticket, its thread and its history stay (they are the library's
-record of the answer); a ticket that is open or pending is never touched.
+PATRON_DAYS, and with them the original emails (raw RFC 822, which carry both);
+attached files and the copy of the chat transcript go after TRANSCRIPT_DAYS. The
+ticket, its thread and its history stay (they are the library's record of the
+answer); a ticket that is open or pending is never touched.
 """
 
 from datetime import timedelta
@@ -32,6 +33,10 @@ def tickets_retention_apply(*, now=None) -> dict[str, int]:
     TicketMessage.objects.filter(ticket__in=old, kind=TicketMessage.Kind.PATRON).exclude(
         from_address=""
     ).update(from_address="")
+    # The original email holds the patron's name and address: it goes with them.
+    originals = TicketMessage.objects.filter(ticket__in=old).exclude(original="")
+    original_names = list(originals.values_list("original", flat=True))
+    originals_deleted = originals.update(original="", original_size=0)
 
     expired = _closed_before(now - timedelta(days=periods["TRANSCRIPT_DAYS"]))
     files = TicketAttachment.objects.filter(message__ticket__in=expired)
@@ -39,8 +44,11 @@ def tickets_retention_apply(*, now=None) -> dict[str, int]:
     files_deleted, _ = files.delete()
     transcripts = expired.exclude(transcript="").update(transcript="")
     # The stored files go once the rows are gone for good.
-    transaction.on_commit(lambda: [default_storage.delete(name) for name in names if name])
+    transaction.on_commit(
+        lambda: [default_storage.delete(name) for name in names + original_names if name]
+    )
     return {
+        "originals_deleted": originals_deleted,
         "tickets_scrubbed": scrubbed,
         "attachments_deleted": files_deleted,
         "transcripts_deleted": transcripts,
@@ -57,6 +65,7 @@ def ticket_delete(*, ticket: Ticket) -> None:
         return
     files = TicketAttachment.objects.filter(message__ticket=ticket)
     names = list(files.values_list("file", flat=True))
+    names += list(ticket.messages.exclude(original="").values_list("original", flat=True))
     locked.delete()
     transaction.on_commit(lambda: [default_storage.delete(name) for name in names if name])
 

@@ -14,10 +14,22 @@ A message that fails is left where it is, reported, and tried again next run.
 import imaplib
 import mailbox
 import os
+import re
 
 from django.core.management.base import BaseCommand, CommandError
 
 from tickets import services
+
+_ESCAPED_FROM_RE = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
+def unescape_mbox_from(raw: bytes) -> bytes:
+    """Undo mbox "From " quoting (mboxrd): a body line ">From …" was "From …" (and
+    ">>From …" was ">From …"); the patron never typed the ">"."""
+    head, separator, body = raw.partition(b"\n\n")
+    if not separator:
+        return raw
+    return head + separator + _ESCAPED_FROM_RE.sub(rb"\1", body)
 
 
 class Command(BaseCommand):
@@ -55,22 +67,26 @@ class Command(BaseCommand):
         else:
             counts = self._import_imap(options)
         stored, dropped, failed = counts
-        self.stdout.write(f"Imported {stored} message(s); {dropped} ignored; {failed} failed.")
+        self.stdout.write(
+            f"Imported {stored} message(s); {dropped} already there; {failed} failed."
+        )
         if failed:
             raise CommandError(f"{failed} message(s) could not be imported (left in place).")
 
     def _receive(self, raw: bytes, label: str):
         try:
-            message = services.ticket_receive_email(raw=raw)
+            _message, created = services.ticket_receive_email_once(raw=raw)
         except Exception as error:  # one bad message must not stop the rest
             self.stderr.write(f"{label}: {type(error).__name__}: {error}")
             return "failed"
-        return "stored" if message is not None else "dropped"
+        return "stored" if created else "dropped"
 
     def _import_mailbox(self, box, *, keep: bool):
         results = {"stored": 0, "dropped": 0, "failed": 0}
+        unescape = isinstance(box, mailbox.mbox)
         for key in list(box.keys()):
-            outcome = self._receive(box.get_bytes(key), f"message {key}")
+            raw = box.get_bytes(key)
+            outcome = self._receive(unescape_mbox_from(raw) if unescape else raw, f"message {key}")
             results[outcome] += 1
             if outcome != "failed" and not keep:
                 box.remove(key)
