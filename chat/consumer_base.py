@@ -12,6 +12,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+# Close codes (chat.close_codes: 4000-4999, the only ones Daphne sends), importable here.
+from chat.close_codes import (  # noqa: F401
+    CLOSE_FORBIDDEN,
+    CLOSE_HELLO_TIMEOUT,
+    CLOSE_SERVER_ERROR,
+    CLOSE_TOO_MANY_SOCKETS,
+    CLOSE_UNAUTHENTICATED,
+)
 from chat.consumer_sends import ConcurrentSends
 from chat.exceptions import (
     TRANSIENT_ERRORS,
@@ -19,12 +27,10 @@ from chat.exceptions import (
     InvalidInput,
     Unavailable,
 )
+from chat.text import RefusedText, load_json, refused_character
 
 logger = logging.getLogger(__name__)
 
-# Close codes (4000-4999 are ours): the browser sees them on the close event.
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 
 # Detached presence checks, kept referenced until they finish (see StaffConsumer.disconnect).
 _pending_reconciles: set[asyncio.Task] = set()
@@ -46,6 +52,13 @@ def origin_allowed(scope) -> bool:
         return False
     allowed = list(settings.ALLOWED_HOSTS)
     return bool(host) and validate_host(host, allowed)
+
+
+def _plain_id(value) -> bool:
+    """A ``ref`` or ``client_id`` an error frame may echo: short, storable, not a bool."""
+    if isinstance(value, str):
+        return len(value) <= 200 and refused_character(value) is None
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _session_store(session_key):
@@ -104,11 +117,16 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
             )
             return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self.send_json(
-                InvalidInput("That frame is not valid JSON.", code="bad_json").as_frame()
-            )
+            frame = load_json(text_data)
+        except InvalidInput as error:
+            if error.code == "bad_json":
+                error = InvalidInput("That frame is not valid JSON.", code="bad_json")
+            extra = {}
+            if isinstance(error, RefusedText):  # the frame parsed: name what it was for
+                frame = json.loads(text_data)
+                if isinstance(frame, dict):
+                    extra = {k: frame[k] for k in ("ref", "client_id") if _plain_id(frame.get(k))}
+            await self.send_json(error.as_frame(**extra))
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_json(

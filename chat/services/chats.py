@@ -33,6 +33,7 @@ from chat.services._common import (
     _take_seq,
     strip_query,
 )
+from chat.text import check_length, check_text
 
 # --- Patron side ----------------------------------------------------------------------
 
@@ -56,8 +57,8 @@ def chat_start(
         raise InvalidInput("This department is not taking chats.", code="department_inactive")
     body = _clean_body(question)
     client_id = _clean_client_id(client_id)
-    patron_name = (patron_name or "").strip()[:80]
-    patron_email = (patron_email or "").strip()[:254]
+    patron_name = check_length(check_text((patron_name or "").strip(), "name"), "name", 80)
+    patron_email = check_length((patron_email or "").strip(), "email", 254)
     if patron_email:
         try:
             EmailValidator()(patron_email)
