@@ -9,8 +9,8 @@ closed; this limit bounds the ones that do.
 
 Production (Django's Redis cache): a sorted set per address, one member per open
 socket, scored with the time its lease runs out. Each process renews its own sockets'
-leases every ``LEASE_SECONDS / 3`` in one pipelined call; a process killed mid-connection
-renews nothing, so its sockets drop out of the count within ``LEASE_SECONDS`` and the
+leases every third of ``SOCKET_LEASE_SECONDS`` in one pipelined call; a process killed
+mid-connection renews nothing, so its sockets drop out of the count within the lease and the
 whole key expires: an address is never blocked for ever. Counting and joining is one
 MULTI (add, then count), so of sockets racing for the last place exactly the ones within
 the limit stay. Embedded default (local-memory cache, one process): a set per address
@@ -34,7 +34,12 @@ from chat.close_codes import CLOSE_HELLO_TIMEOUT
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 60
+
+def _lease_seconds() -> int:
+    """How long a socket counts without being renewed (``SOCKET_LEASE_SECONDS``): the
+    longest an address stays blocked by the sockets of a process that was killed."""
+    return max(3, int(settings.LIBDESK_LIMITS.get("SOCKET_LEASE_SECONDS", 60)))
+
 
 # Embedded: address key -> channel names of this process's open patron sockets.
 _local: dict[str, set[str]] = {}
@@ -76,9 +81,10 @@ def _join_redis(key: str, channel_name: str, limit: int) -> bool:
     now = time.time()
     pipe = client.pipeline(transaction=True)
     pipe.zremrangebyscore(key, "-inf", now)
-    pipe.zadd(key, {channel_name: now + LEASE_SECONDS})
+    lease = _lease_seconds()
+    pipe.zadd(key, {channel_name: now + lease})
     pipe.zcard(key)
-    pipe.expire(key, LEASE_SECONDS)
+    pipe.expire(key, lease)
     count = pipe.execute()[2]
     if count > limit:
         client.zrem(key, channel_name)
@@ -93,7 +99,8 @@ def _leave_redis(key: str, channel_name: str) -> None:
 def _renew_redis(held: dict[str, str]) -> None:
     if not held:
         return
-    until = time.time() + LEASE_SECONDS
+    lease = _lease_seconds()
+    until = time.time() + lease
     by_key: dict[str, list[str]] = {}
     for channel_name, key in held.items():
         by_key.setdefault(key, []).append(channel_name)
@@ -101,13 +108,13 @@ def _renew_redis(held: dict[str, str]) -> None:
     pipe = client.pipeline(transaction=False)
     for key, names in by_key.items():
         pipe.zadd(key, dict.fromkeys(names, until), xx=True)  # only members still there
-        pipe.expire(key, LEASE_SECONDS)
+        pipe.expire(key, lease)
     pipe.execute()
 
 
 async def _renew_forever() -> None:
     while _held:
-        await asyncio.sleep(LEASE_SECONDS / 3)
+        await asyncio.sleep(_lease_seconds() / 3)
         try:
             await asyncio.to_thread(_renew_redis, dict(_held))
         except ratelimit.UNREACHABLE_ERRORS as error:
@@ -157,7 +164,7 @@ async def socket_leave(key: str, channel_name: str) -> None:
     try:
         await asyncio.to_thread(_leave_redis, key, channel_name)
     except ratelimit.UNREACHABLE_ERRORS as error:
-        # Its lease runs out by itself within LEASE_SECONDS.
+        # Its lease runs out by itself within SOCKET_LEASE_SECONDS.
         logger.warning("socket not uncounted (cache unreachable): %r", error)
 
 

@@ -440,6 +440,9 @@ LIBDESK_LIMITS = {
     # Patron sockets one address may hold open at once, across every Daphne process
     # (chat.socket_limits; 0: no limit). Behind NAT a whole campus is one address.
     "SOCKETS_PER_ADDRESS": env_int("LIMIT_SOCKETS_PER_ADDRESS", 100),
+    # How long a counted socket's place lasts unless its process renews it: the longest
+    # the sockets of a killed process keep counting.
+    "SOCKET_LEASE_SECONDS": env_int("LIMIT_SOCKET_LEASE_SECONDS", 60),
 }
 
 LOGGING = {
