@@ -329,3 +329,45 @@ def test_deeply_nested_and_huge_json_bodies_are_refused_clearly(desk):
             assert 400 <= response.status_code < 500, (url, body[:20], response.status_code)
             error = response.json()
             assert error.get("code") and error.get("message"), (url, body[:20], error)
+
+
+def test_a_ticket_search_the_desk_cannot_store_says_so(desk):
+    """NUL in the search box: the list says the search was not applied (no 500, no
+    silent 'all tickets' as if it had matched)."""
+    _reference, _alice, staff = desk
+    page = staff.get("/tickets/?q=atlas%00").content.decode()
+    assert "Search: Null characters are not allowed. (filters not applied)" in page
+
+
+def test_admin_forms_store_hostile_text_or_say_why(desk):
+    """The Django admin's canned message form (title, body) and its changelist search:
+    every string a browser can send is saved exactly, or the form comes back with an
+    error under the field (NUL), never a 500."""
+    from tests.factories import desk_admin_user
+
+    admin = Client()
+    admin.force_login(desk_admin_user(username="dana", is_superuser=True))
+    failures = Failures("admin canned message form")
+    for n, value in enumerate(filter(browser_sendable, HOSTILE[::8] + HOSTILE_EXTRAS)):
+        title = f"Admin {n}"
+        data = {"title": title, "shortcut": "", "scope": "global", "body": value}
+        response = admin.post("/admin/chat/cannedmessage/add/", data)
+        if response.status_code >= 500:
+            failures.add(value, f"HTTP {response.status_code}")
+            continue
+        saved = CannedMessage.objects.filter(title=title).first()
+        if refused_by_rule(value) or len(value.strip()) > 4000 or "{" in value:
+            if (
+                saved is None
+                and response.status_code == 200
+                and b"errorlist" not in response.content
+            ):
+                failures.add(value, "refused without an error shown")
+        elif saved is None:
+            failures.add(value, f"not saved (HTTP {response.status_code})")
+        elif saved.body != value.strip():
+            failures.add(value, f"saved as {saved.body[:50]!r}")
+        search = admin.get(hostile_query("/admin/chat/cannedmessage/", q=value))
+        if search.status_code >= 500:
+            failures.add(value, f"admin search: HTTP {search.status_code}")
+    failures.check()
