@@ -1,7 +1,7 @@
 """The Reference Analytics form (crispy, bootstrap5 template pack, our own CSS) and the
 reports' filter form."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Fieldset, Layout
@@ -212,6 +212,14 @@ class _ListedChoiceField(forms.ModelChoiceField):
     iterator = _ListedChoices
 
 
+# The dates a report may cover: desk records start long after 1900, and a date such as
+# 0001-01-01 or 9999-12-31 (typed to mean "everything") is outside what the date
+# arithmetic of a report can reach (the day after 9999-12-31 does not exist).
+REPORT_FIRST_DAY = date(1900, 1, 1)
+REPORT_LAST_DAY = date(2999, 12, 31)
+REPORT_PAGE_MAX_DAYS = 10 * 365 + 3  # ten years, leap days included
+
+
 class ReportFilterForm(forms.Form):
     """The reports' filters (GET). Empty dates: the last 30 days."""
 
@@ -238,13 +246,41 @@ class ReportFilterForm(forms.Form):
         queryset=QuestionType.objects.all(), required=False, empty_label="All"
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, max_days=None, **kwargs):
+        """``max_days``: the longest range taken (the report page's chart has a column
+        per day); None for any range within the report dates (the CSV export)."""
         super().__init__(*args, **kwargs)
+        self.max_days = max_days
         self.fields["staff"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+    def _in_report_range(self, name):
+        value = self.cleaned_data.get(name)
+        if value is not None and not REPORT_FIRST_DAY <= value <= REPORT_LAST_DAY:
+            raise forms.ValidationError(
+                f"Choose a date from {REPORT_FIRST_DAY:%d %B %Y} to {REPORT_LAST_DAY:%d %B %Y}.",
+                code="out_of_range",
+            )
+        return value
+
+    def clean_start(self):
+        return self._in_report_range("start")
+
+    def clean_end(self):
+        return self._in_report_range("end")
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
             self.add_error("end", "“To” must be on or after “From”.")
+        elif (
+            self.max_days
+            and start
+            and (end or timezone.localdate()) - start >= timedelta(days=self.max_days)
+        ):
+            self.add_error(
+                "start",
+                f"A report shows at most {self.max_days // 365} years at a time; "
+                "the CSV export takes any range.",
+            )
         return cleaned

@@ -5,14 +5,14 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics import charts, export, free_text, reports, selectors, services
-from analytics.forms import InteractionForm, ReportFilterForm
+from analytics.forms import REPORT_PAGE_MAX_DAYS, InteractionForm, ReportFilterForm
 from analytics.models import Mode
 from chat import selectors as chat_selectors
 from chat.exceptions import DeskError
@@ -155,8 +155,8 @@ def pending(request):
     return render(request, template, {"chats": chats})
 
 
-def _filter_from(request):
-    form = ReportFilterForm(request.GET or None)
+def _filter_from(request, max_days=None):
+    form = ReportFilterForm(request.GET or None, max_days=max_days)
     cleaned = form.cleaned_data if form.is_bound and form.is_valid() else {}
     return form, reports.ReportFilter.from_form(cleaned)
 
@@ -164,7 +164,7 @@ def _filter_from(request):
 @staff_required
 @require_GET
 def report(request):
-    form, flt = _filter_from(request)
+    form, flt = _filter_from(request, max_days=REPORT_PAGE_MAX_DAYS)
     data = reports.report(flt)
     days = charts.day_rows(data["per_day"])  # labels and numbers as text, once per day
     day_chart = charts.columns(days, value_key="value")
@@ -212,6 +212,15 @@ def export_csv(request):
     """Every entry matching the filters, any date range, streamed as CSV; the free text
     of entries the user may not read is withheld (analytics.free_text)."""
     form, flt = _filter_from(request)
+    if form.is_bound and not form.is_valid():
+        # Not the default range in place of the one asked for: say what is wrong.
+        problems = "; ".join(
+            f"{form[name].label if name in form.fields else 'Filters'}: {e[0]}"
+            for name, e in form.errors.items()
+        )
+        return HttpResponseBadRequest(
+            f"The export's filters are not valid. {problems}", content_type="text/plain"
+        )
     qs = reports.interactions(flt)
     # Every entry's figures; free text only of the entries the user may read.
     readable = free_text.readable_entries(request.user)

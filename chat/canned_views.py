@@ -3,8 +3,6 @@
 
 Session + CSRF like every staff page; writes go through chat.services."""
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -12,8 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from chat import canned, selectors, services
-from chat.exceptions import DeskError, Forbidden, InvalidInput, NotFound
+from chat.exceptions import DeskError, Forbidden, NotFound
 from chat.forms import PersonalCannedForm
+from chat.http import json_body
 from chat.models import CannedMessage
 
 
@@ -47,12 +46,7 @@ def _payload(row: CannedMessage, context: dict, operator) -> dict:
 
 
 def _json_fields(request) -> dict:
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidInput("Send a JSON object.", code="bad_json")
+    data = json_body(request)
     return {
         "title": data.get("title", ""),
         "body": data.get("body", ""),

@@ -3,15 +3,27 @@ parsing and dispatch (``DeskConsumer``), close codes. The consumers themselves a
 ``chat.consumers`` (the patron's) and ``chat.consumer_staff`` (the dashboard's)."""
 
 import asyncio
+import functools
 import json
 import logging
 from importlib import import_module
+from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.http import is_same_domain
 
+# Close codes (chat.close_codes: 4000-4999, the only ones Daphne sends), importable here.
+from chat.close_codes import (  # noqa: F401
+    CLOSE_FORBIDDEN,
+    CLOSE_HELLO_TIMEOUT,
+    CLOSE_SERVER_ERROR,
+    CLOSE_TOO_MANY_SOCKETS,
+    CLOSE_UNAUTHENTICATED,
+)
 from chat.consumer_sends import ConcurrentSends
 from chat.exceptions import (
     TRANSIENT_ERRORS,
@@ -19,6 +31,7 @@ from chat.exceptions import (
     InvalidInput,
     Unavailable,
 )
+from chat.text import RefusedText, load_json, refused_character
 
 logger = logging.getLogger(__name__)
 
@@ -27,31 +40,84 @@ try:  # what Daphne's websocket library raises on a send to a closed socket
 except ImportError:  # another server: nothing of the kind to catch
     SOCKET_GONE = ()
 
-# Close codes (4000-4999 are ours): the browser sees them on the close event.
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 
 # Detached presence checks, kept referenced until they finish (see StaffConsumer.disconnect).
 _pending_reconciles: set[asyncio.Task] = set()
 _pending_releases: set[asyncio.Task] = set()  # the same for DeskConsumer._release
 
 
+def socket_is_secure(headers: dict) -> bool:
+    """Whether the browser reached this socket over TLS, as Django's
+    ``request.is_secure()`` decides it: Daphne gives a websocket scope no scheme, so
+    behind a TLS proxy the proxy says so in ``SECURE_PROXY_SSL_HEADER`` (e.g.
+    ``X-Forwarded-Proto: https``), the setting the HTTP side already trusts."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        name, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        header = name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin1")
+        value = headers.get(header, b"").decode("latin1")
+        if value:
+            return value.split(",", 1)[0].strip() == secure_value
+    return False
+
+
+def socket_own_origin(scope) -> str | None:
+    """The desk's origin as this socket's browser addressed it (scheme, host, port: the
+    ``Host`` header, or ``X-Forwarded-Host`` with USE_X_FORWARDED_HOST), or None when
+    the host is not one of ALLOWED_HOSTS."""
+    headers = dict(scope.get("headers", []))
+    host = headers.get(b"host", b"")
+    if settings.USE_X_FORWARDED_HOST and headers.get(b"x-forwarded-host"):
+        host = headers[b"x-forwarded-host"].split(b",")[0].strip()
+    try:
+        host = host.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    secure = scope.get("scheme") in ("wss", "https") or socket_is_secure(headers)
+    return f"{'https' if secure else 'http'}://{host.lower()}"
+
+
+@functools.cache
+def _trusted_origins(_setting_value: tuple) -> CsrfViewMiddleware:
+    """Django's own parsing of CSRF_TRUSTED_ORIGINS (exact, and ``*.`` subdomains)."""
+    return CsrfViewMiddleware(lambda request: None)
+
+
 def origin_allowed(scope) -> bool:
-    """The socket's Origin must be one of our own hosts (ALLOWED_HOSTS): both the
-    dashboard and the widget iframe are served from this desk."""
+    """The socket's Origin must be the desk's own origin, scheme, host and port (both
+    the dashboard and the widget iframe are served from this desk), or one listed in
+    CSRF_TRUSTED_ORIGINS (e.g. the public address behind a proxy that rewrites Host),
+    exactly as Django's CSRF check trusts a form's Origin. Another port or scheme of
+    the same host is another site: cookies are not isolated by port, so a service
+    there must not drive a librarian's socket."""
     origin = dict(scope.get("headers", [])).get(b"origin")
     if not origin:
         return False
     try:
-        value = origin.decode("latin1")
-        scheme, _, rest = value.partition("://")
-        if scheme not in ("http", "https") or not rest:
-            return False
-        host, _port = split_domain_port(rest.split("/")[0])
+        origin = origin.decode("ascii")
+        parsed = urlsplit(origin)
     except (UnicodeDecodeError, ValueError):
         return False
-    allowed = list(settings.ALLOWED_HOSTS)
-    return bool(host) and validate_host(host, allowed)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return False
+    if origin == socket_own_origin(scope):
+        return True
+    trusted = _trusted_origins(tuple(settings.CSRF_TRUSTED_ORIGINS))
+    if origin in trusted.allowed_origins_exact:
+        return True
+    return any(
+        is_same_domain(parsed.netloc, host)
+        for host in trusted.allowed_origin_subdomains.get(parsed.scheme, ())
+    )
+
+
+def _plain_id(value) -> bool:
+    """A ``ref`` or ``client_id`` an error frame may echo: short, storable, not a bool."""
+    if isinstance(value, str):
+        return len(value) <= 200 and refused_character(value) is None
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _session_store(session_key):
@@ -155,11 +221,16 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
             )
             return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self.send_json(
-                InvalidInput("That frame is not valid JSON.", code="bad_json").as_frame()
-            )
+            frame = load_json(text_data)
+        except InvalidInput as error:
+            if error.code == "bad_json":
+                error = InvalidInput("That frame is not valid JSON.", code="bad_json")
+            extra = {}
+            if isinstance(error, RefusedText):  # the frame parsed: name what it was for
+                frame = json.loads(text_data)
+                if isinstance(frame, dict):
+                    extra = {k: frame[k] for k in ("ref", "client_id") if _plain_id(frame.get(k))}
+            await self.send_json(error.as_frame(**extra))
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_json(

@@ -56,6 +56,7 @@ class PatronWatchFrames:
         if self.chat_pk is not None:
             raise InvalidInput("This socket already belongs to a chat.")
         pk, routing = await _watch(frame.get("department"))
+        self.said_hello()  # a widget watching before its chat starts (chat.socket_limits)
         if self.watching_pk is not None and self.watching_pk != pk:
             await self.channel_layer.group_discard(
                 events.department_presence_group(self.watching_pk), self.channel_name

@@ -20,6 +20,7 @@ from collections import deque
 
 from django.conf import settings
 
+from chat.close_codes import CLOSE_SERVER_ERROR
 from chat.consumer_support import DATABASE_FAILURES, database_failed, service
 from chat.services.batched_sends import messages_send
 
@@ -69,7 +70,9 @@ class ConcurrentSends:
         except Exception:
             # What escaping the consumer would have done: logged, the socket closed.
             logger.exception("message.send failed")
-            await self.close(code=1011)
+            message = "That message could not be sent. Reconnecting…"
+            await self.send_json({"type": "error", "code": "server_error", "message": message})
+            await self.close(code=CLOSE_SERVER_ERROR)
 
 
 class SendBatches:

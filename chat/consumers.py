@@ -7,6 +7,7 @@ share ``chat.consumer_base`` (importable from here too, as the routing and tests
 from chat import events, selectors, services
 from chat.consumer_base import (  # noqa: F401 - importable from here
     CLOSE_FORBIDDEN,
+    CLOSE_TOO_MANY_SOCKETS,
     CLOSE_UNAUTHENTICATED,
     DeskConsumer,
     _int_at_least_zero,
@@ -33,6 +34,7 @@ from chat.exceptions import (
     Forbidden,
 )
 from chat.models import Chat, Message
+from chat.socket_limits import PatronSocketLimits
 
 # --- Patron ---------------------------------------------------------------------------
 
@@ -69,7 +71,7 @@ def _patron_welcome(chat, last_seq):
     return chat, {"chat": state, "messages": messages}
 
 
-class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
+class PatronConsumer(PatronSocketLimits, PatronMediaFrames, PatronWatchFrames, DeskConsumer):
     """The widget's socket. The patron proves who they are with their token in the
     first frame (``hello``), never in a cookie or the URL."""
 
@@ -87,9 +89,19 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
                 "bad_origin", "This socket is only for the library's chat widget.", CLOSE_FORBIDDEN
             )
             return
+        if not await self.join_address_count():  # chat.socket_limits
+            await self.refuse(
+                "too_many_sockets",
+                "Too many chat connections from your network. Close another chat window, "
+                "then try again.",
+                CLOSE_TOO_MANY_SOCKETS,
+            )
+            return
         await self.accept()
+        self.start_hello_deadline()
 
     async def disconnect(self, code):
+        await self.leave_address_count()
         await self.stop_watching()
         if self.chat_pk is not None:
             await self.channel_layer.group_discard(
@@ -114,6 +126,7 @@ class PatronConsumer(PatronMediaFrames, PatronWatchFrames, DeskConsumer):
             return
         if self.chat_pk is not None and self.chat_pk != chat.pk:
             raise Forbidden("This socket already belongs to another chat.")
+        self.said_hello()
         await self.stop_watching()
         self.chat_pk, self.department_pk = chat.pk, chat.department_id
         await self.channel_layer.group_add(events.chat_group(chat.pk), self.channel_name)

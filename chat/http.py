@@ -1,17 +1,20 @@
 """Small helpers shared by the JSON endpoints of the chat and tickets apps."""
 
-import json
-
 from django.http import JsonResponse
 
 from chat.exceptions import Conflict, DeskError, Forbidden, InvalidInput, NotFound
+from chat.text import load_json
 
 
 def json_body(request) -> dict:
-    """The request's JSON object; InvalidInput (``bad_json``) for anything else."""
+    """The request's JSON object; InvalidInput (``bad_json``) for anything else, and as
+    ``chat.text.load_json`` says for text the desk cannot store (``bad_characters``, with
+    the field) or nesting too deep (``too_deep``)."""
     try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
+        data = load_json(request.body or b"{}")
+    except InvalidInput as error:
+        if error.code != "bad_json":
+            raise
         raise InvalidInput("Send a JSON object.", code="bad_json") from None
     if not isinstance(data, dict):
         raise InvalidInput("Send a JSON object.", code="bad_json")

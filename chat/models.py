@@ -340,6 +340,11 @@ class CannedMessage(models.Model):
             canned.validate_body(self.body)
         except ValidationError as error:
             errors["body"] = error.messages
+        limit = settings.LIBDESK["MAX_MESSAGE_LENGTH"]
+        if len((self.body or "").strip()) > limit:  # here too, so the admin's form says it
+            errors.setdefault("body", []).append(
+                f"This is too long ({len(self.body.strip())} characters; the limit is {limit})."
+            )
         try:
             canned.validate_shortcut(self.shortcut)
         except ValidationError as error:

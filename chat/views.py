@@ -1,7 +1,5 @@
 """Pages and the widget's small HTTP API. Writes go through chat.services."""
 
-import json
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -11,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from chat import extensions, ratelimit, selectors, services
-from chat.exceptions import DeskError, InvalidInput, RateLimited
+from chat.exceptions import DeskError, RateLimited
 from chat.http import error_response, json_body
 from chat.models import Department
 
@@ -81,13 +79,9 @@ def chat_start(request, slug):
     if department is None:
         raise Http404("No such department.")
     try:
-        data = json.loads(request.body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError
-    except ValueError:
-        return JsonResponse(
-            InvalidInput("Send a JSON object.", code="bad_json").as_frame(), status=400
-        )
+        data = json_body(request)
+    except DeskError as error:
+        return error_response(error)
     fields = {
         "question": data.get("question"),
         "patron_name": data.get("name") if isinstance(data.get("name"), str) else "",

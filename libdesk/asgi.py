@@ -16,7 +16,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from libdesk.health import HealthCheck  # noqa: E402
+from libdesk.request_limits import answer_oversized_requests_in_daphne  # noqa: E402
 from libdesk.routing import websocket_urlpatterns  # noqa: E402
+
+# Under Daphne, a request too long for its HTTP server gets a page, not a dropped line.
+answer_oversized_requests_in_daphne()
 
 application = ProtocolTypeRouter(
     {

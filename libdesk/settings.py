@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an address too long is answered before anything parses it (414 page).
+    "libdesk.request_limits.LongUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -344,6 +346,12 @@ LIBDESK = {
     "MAX_MESSAGE_LENGTH": env_int("MAX_MESSAGE_LENGTH", 4000),
     # Largest websocket frame accepted, in bytes (checked before JSON parsing).
     "MAX_FRAME_BYTES": env_int("MAX_FRAME_BYTES", 16384),
+    # Longest page address (path + query) answered, in bytes; longer gets a 414 page.
+    # Daphne itself reads at most 16 KB of request line and headers.
+    "MAX_URL_BYTES": env_int("MAX_URL_BYTES", 8192),
+    # Seconds a patron socket may stay open without saying hello (or watch); then it
+    # is closed with code 4408 (0: never).
+    "HELLO_TIMEOUT_SECONDS": env_int("HELLO_TIMEOUT_SECONDS", 10),
     # Seconds after an operator's last dashboard socket closes before they go Offline.
     "PRESENCE_GRACE_SECONDS": env_int("PRESENCE_GRACE_SECONDS", 20),
     # Seconds between dashboard heartbeats; a connection silent for 3x this is stale.
@@ -443,6 +451,12 @@ LIBDESK_LIMITS = {
     "CHATS_WINDOW_SECONDS": env_int("LIMIT_CHATS_WINDOW_SECONDS", 600),
     # Messages a patron may send in one chat per minute.
     "PATRON_MESSAGES_PER_MINUTE": env_int("LIMIT_PATRON_MESSAGES_PER_MINUTE", 30),
+    # Patron sockets one address may hold open at once, across every Daphne process
+    # (chat.socket_limits; 0: no limit). Behind NAT a whole campus is one address.
+    "SOCKETS_PER_ADDRESS": env_int("LIMIT_SOCKETS_PER_ADDRESS", 100),
+    # How long a counted socket's place lasts unless its process renews it: the longest
+    # the sockets of a killed process keep counting.
+    "SOCKET_LEASE_SECONDS": env_int("LIMIT_SOCKET_LEASE_SECONDS", 60),
 }
 
 LOGGING = {

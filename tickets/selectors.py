@@ -50,7 +50,9 @@ def ticket_list(
         match = Q(subject__icontains=q) | Q(patron_name__icontains=q) | Q(patron_email__icontains=q)
         match |= Q(question__icontains=q)
         ticket_id = parse_reference(q)
-        if ticket_id is None and q.isdigit():
+        # ASCII digits only: str.isdigit() is also true of "⁰⁴⁵" and "₀₁₂", which int()
+        # refuses; and at most 18 of them, so the id fits the database's bigint.
+        if ticket_id is None and q.isascii() and q.isdigit() and len(q) <= 18:
             ticket_id = int(q)
         if ticket_id is not None:
             match |= Q(pk=ticket_id)

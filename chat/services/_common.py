@@ -17,6 +17,7 @@ from chat.models import (
     ChatAudit,
     Message,
 )
+from chat.text import check_text
 
 CLIENT_ID_MAX = 64
 
@@ -28,7 +29,7 @@ def _desk_setting(name):
 def _clean_body(body) -> str:
     if not isinstance(body, str):
         raise InvalidInput("A message must be text.")
-    body = body.strip()
+    body = check_text(body, "body").strip()
     if not body:
         raise InvalidInput("A message cannot be empty.", code="empty")
     limit = _desk_setting("MAX_MESSAGE_LENGTH")

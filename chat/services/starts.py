@@ -14,6 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 from chat.exceptions import Conflict, InvalidInput
 from chat.models import Chat, Message
 from chat.services._common import _clean_body, _clean_client_id
+from chat.text import check_length, check_text
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ class StartRequest:
 def clean_start(question, patron_name, patron_email, client_id) -> StartRequest:
     body = _clean_body(question)
     client_id = _clean_client_id(client_id)
-    patron_name = (patron_name or "").strip()[:80]
-    patron_email = (patron_email or "").strip()[:254]
+    # Refused, never cut (chat.text): a cut name or address is a wrong one.
+    patron_name = check_length(check_text((patron_name or "").strip(), "name"), "name", 80)
+    patron_email = check_length((patron_email or "").strip(), "email", 254)
     if patron_email:
         try:
             EmailValidator()(patron_email)

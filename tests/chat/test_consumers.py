@@ -18,6 +18,7 @@ from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, sta
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")  # the desk's own origin is the one the socket reached
 TIMEOUT = 10  # generous: a loaded 2-core machine
 
 
@@ -31,7 +32,7 @@ def session_cookie_for(user) -> bytes:
 
 
 async def patron_socket(token=None, last_seq=0, origin=ORIGIN):
-    headers = [origin] if origin else []
+    headers = [HOST] + ([origin] if origin else [])
     communicator = WebsocketCommunicator(application, "/ws/patron/", headers=headers)
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
@@ -42,7 +43,7 @@ async def patron_socket(token=None, last_seq=0, origin=ORIGIN):
 
 async def staff_socket(user, origin=ORIGIN):
     cookie = await database_sync_to_async(session_cookie_for)(user)
-    headers = [(b"cookie", cookie)] + ([origin] if origin else [])
+    headers = [HOST, (b"cookie", cookie)] + ([origin] if origin else [])
     communicator = WebsocketCommunicator(application, "/ws/staff/", headers=headers)
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
@@ -298,7 +299,7 @@ async def test_queue_position_moves_when_a_chat_ahead_is_claimed(desk):
 
 async def test_staff_socket_refuses_anonymous_and_foreign_origin(desk):
     _, alice = desk
-    anonymous = WebsocketCommunicator(application, "/ws/staff/", headers=[ORIGIN])
+    anonymous = WebsocketCommunicator(application, "/ws/staff/", headers=[HOST, ORIGIN])
     connected, _ = await anonymous.connect(timeout=TIMEOUT)
     assert connected
     error = await anonymous.receive_json_from(timeout=TIMEOUT)

@@ -15,7 +15,9 @@ ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 async def dashboard_socket(client):
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     communicator = WebsocketCommunicator(
-        application, "/ws/staff/", headers=[ORIGIN, (b"cookie", cookie)]
+        application,
+        "/ws/staff/",
+        headers=[ORIGIN, (b"host", b"127.0.0.1:8000"), (b"cookie", cookie)],
     )
     connected, _ = await communicator.connect(timeout=10)
     assert connected

@@ -13,6 +13,7 @@ from chat import selectors as chat_selectors
 from chat.exceptions import InvalidInput, NotFound
 from chat.models import Chat, Department, Message, Operator
 from chat.services import attachments as chat_attachments
+from chat.text import check_length, check_text
 from tickets import selectors
 from tickets.models import Ticket, TicketChange, TicketMessage
 
@@ -30,7 +31,7 @@ def _clean_text(value, *, what="text", required=True) -> str:
         value = ""
     if not isinstance(value, str):
         raise InvalidInput(f"The {what} must be text.")
-    value = value.strip()
+    value = check_text(value, what).strip()
     if required and not value:
         raise InvalidInput(f"Please write the {what}.", code="empty")
     limit = settings.LIBDESK["MAX_MESSAGE_LENGTH"]
@@ -43,7 +44,7 @@ def _clean_text(value, *, what="text", required=True) -> str:
 
 
 def _clean_email(value, *, required=True) -> str:
-    value = (value or "").strip()[:254] if isinstance(value, str) else ""
+    value = check_length((value or "").strip(), "email", 254) if isinstance(value, str) else ""
     if not value:
         if required:
             raise InvalidInput("Please give your email address.", code="bad_email")

@@ -14,6 +14,7 @@ from chat import selectors as chat_selectors
 from chat import services as chat_services
 from chat.exceptions import InvalidInput, NotFound
 from chat.models import Chat, Department, Operator
+from chat.text import check_length, check_text
 from tickets.exceptions import RateLimited
 from tickets.models import Ticket, TicketMessage
 from tickets.services._common import (
@@ -114,7 +115,8 @@ def ticket_create_from_offline_form(
     window from one email address or one IP address (RateLimited otherwise)."""
     if not department.is_active:
         raise InvalidInput(f"{department.name} is not taking questions.")
-    name = (name or "").strip()[:80] if isinstance(name, str) else ""
+    name = (name or "").strip() if isinstance(name, str) else ""
+    name = check_length(check_text(name, "name"), "name", 80)
     email = _clean_email(email)
     question = _clean_text(question, what="question")
     digest = origin_digest(remote_addr)
