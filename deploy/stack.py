@@ -9,7 +9,7 @@ worker and beat, on this machine's PostgreSQL and Redis, configured by an env fi
     python -m deploy.stack health --env-file FILE --dir DIR
     python -m deploy.stack backup --env-file FILE --dir DIR OUT
     python -m deploy.stack restore --env-file FILE --dir DIR IN
-    python -m deploy.stack init-env FILE                      # a first env file
+    python -m deploy.stack init-env FILE [KEY=VALUE...]       # a first env file
     python -m deploy.stack render-nginx                       # the checked-in copies
 
 The processes see only the env file (as compose's ``env_file`` passes it: an empty value
@@ -142,6 +142,10 @@ class Stack:
         self.logs = self.dir / "logs"
         self.state_file = self.dir / "stack.json"
         self.processes: dict[str, subprocess.Popen] = {}
+        # Process group ids of what runs, also those another `up` started (the state file).
+        self.pids: dict[str, int] = (
+            json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
+        )
 
     # --- what each process is --------------------------------------------------------
     def values(self, port=0) -> dict:
@@ -275,6 +279,7 @@ http {{
         )
         log.close()
         self.processes[name] = process
+        self.pids[name] = process.pid
         self.save_state()
         return process
 
@@ -342,13 +347,12 @@ http {{
 
     # --- stopping it -------------------------------------------------------------------
     def save_state(self) -> None:
-        pids = {name: process.pid for name, process in self.processes.items()}
-        self.state_file.write_text(json.dumps(pids))
+        self.state_file.write_text(json.dumps(self.pids))
 
     def stop(self, name, sig=signal.SIGTERM, timeout=15.0) -> None:
         """Stop one process (and its children) by its own process group."""
         process = self.processes.pop(name, None)
-        pid = process.pid if process else json.loads(self.state_file.read_text()).get(name)
+        pid = self.pids.pop(name, None)
         if pid is None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -369,9 +373,7 @@ http {{
         self.save_state()
 
     def down(self) -> None:
-        names = list(self.processes) or list(
-            json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
-        )
+        names = list(self.pids)
         for name in ["proxy", *[n for n in names if n != "proxy"]]:
             if name in names:
                 self.stop(name)
@@ -428,11 +430,12 @@ def main(argv=None) -> int:
         "run", "up", "down", "health", "backup", "restore", "init-env", "render-nginx",
     ])
     parser.add_argument("path", nargs="?")
+    parser.add_argument("settings", nargs="*", help="init-env: KEY=VALUE to set")
     parser.add_argument("--env-file", default=str(ROOT / "var" / "stack" / "stack.env"))
     parser.add_argument("--dir", default=str(ROOT / "var" / "stack"))
     args = parser.parse_args(argv)
     if args.action == "init-env":
-        init_env(args.path or args.env_file)
+        init_env(args.path or args.env_file, **dict(item.split("=", 1) for item in args.settings))
         return 0
     if args.action == "render-nginx":
         for path, text in rendered_copies().items():
