@@ -1,0 +1,108 @@
+"""Through nginx, as a patron, a librarian and a load balancer reach the desk: health
+checks, https and its redirect, a terminator in front, CSRF on a port of its own, and
+the patron's address as the rate limit counts it."""
+
+import json
+import re
+import urllib.parse
+
+from tests.stack.conftest import fetch
+
+SPECIAL = "special-collections"  # nobody online there: a start is counted, then refused
+
+
+def test_every_health_check_answers_as_compose_runs_it(stack, stack_url):
+    # Each service's own check (deploy/services.toml, copied into docker-compose.yml).
+    results = stack.health()
+    assert results == {"web1": True, "web2": True, "pages": True, "worker": True}
+    # And through the proxy: pages, sockets, and on plain HTTP for a load balancer's probe.
+    assert fetch(f"{stack_url}/healthz")[::2] == (200, b"ok\n")
+    assert fetch(f"{stack_url}/healthz/sockets")[::2] == (200, b"ok\n")
+    assert fetch(f"http://127.0.0.1:{stack.http_port}/healthz")[::2] == (200, b"ok\n")
+
+
+def test_plain_http_is_sent_to_https_once_and_https_serves(stack, stack_url):
+    status, headers, _ = fetch(f"http://127.0.0.1:{stack.http_port}/dashboard/?x=1")
+    assert status == 301
+    assert headers["Location"] == f"{stack_url}/dashboard/?x=1"
+    # Followed, with SECURE_SSL_REDIRECT=1: the login page, not https again (a loop).
+    url, hops = headers["Location"], 0
+    while True:
+        status, headers, body = fetch(url)
+        if status not in (301, 302):
+            break
+        url = urllib.parse.urljoin(url, headers["Location"])
+        hops += 1
+        assert hops < 3, f"redirected again to {url}"
+    assert status == 200 and url.startswith(f"{stack_url}/accounts/login/")
+    assert b"Log in" in body
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_a_tls_terminator_in_front_is_believed(stack):
+    # A campus load balancer speaks plain HTTP to our nginx and says it got https.
+    status, headers, body = fetch(
+        f"http://127.0.0.1:{stack.http_port}/demo/",
+        headers={"X-Forwarded-Proto": "https", "Host": f"127.0.0.1:{stack.http_port}"},
+    )
+    assert status == 200, headers.get("Location")
+    # Django took the request as secure: only then does it send HSTS.
+    assert "Strict-Transport-Security" in headers
+    assert b"Ask a librarian" in body
+
+
+def cookies_of(headers):
+    jar = {}
+    for value in headers.get_all("Set-Cookie") or []:
+        name, _, rest = value.partition("=")
+        jar[name] = rest.split(";", 1)[0]
+    return jar
+
+
+def test_staff_log_in_with_csrf_on_a_port_of_its_own(stack_url):
+    login = f"{stack_url}/accounts/login/"
+    status, headers, body = fetch(login)
+    assert status == 200
+    jar = cookies_of(headers)
+    assert "Secure" in next(c for c in headers.get_all("Set-Cookie") if c.startswith("csrftoken="))
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+    form = urllib.parse.urlencode(
+        {"username": "alice", "password": "alice-desk-demo", "csrfmiddlewaretoken": token}
+    )
+    status, headers, body = fetch(
+        login,
+        data=form.encode(),
+        headers={
+            # What a browser sends: the origin with its port (not 443).
+            "Origin": stack_url,
+            "Referer": login,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={jar['csrftoken']}",
+        },
+    )
+    assert status == 302, body[:500]
+    assert headers["Location"] == "/dashboard/"
+    assert "sessionid" in cookies_of(headers)
+
+
+def start_chat(stack_url, source, spoofed):
+    status, _, body = fetch(
+        f"{stack_url}/widget/{SPECIAL}/chats",
+        data=json.dumps({"question": "Is the reading room open?"}).encode(),
+        headers={"Content-Type": "application/json", "X-Forwarded-For": spoofed},
+        source=source,
+    )
+    return status, json.loads(body)
+
+
+def test_the_rate_limit_counts_the_address_the_patron_came_from(stack, stack_url):
+    limit = int(stack.file_env["LIMIT_CHATS_PER_ADDRESS"])
+    assert limit == 20  # the example's value
+    # One client (127.0.0.77), each time claiming another address in X-Forwarded-For.
+    answers = [start_chat(stack_url, "127.0.0.77", f"203.0.113.{n}") for n in range(limit)]
+    assert {status for status, _ in answers} == {409}  # counted, then: nobody online
+    status, frame = start_chat(stack_url, "127.0.0.77", "198.51.100.1")
+    assert status == 429 and frame["code"] == "rate_limited"
+    # Another client is not held back, even when it claims to be the first one.
+    status, frame = start_chat(stack_url, "127.0.0.78", "127.0.0.77")
+    assert status == 409 and frame["code"] == "offline"
