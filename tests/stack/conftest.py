@@ -202,3 +202,41 @@ def smtp(mailbox):
 def _need_tools():
     if not shutil.which("openssl"):
         pytest.fail("openssl is needed for the stack's certificate")
+
+
+class StaffSession:
+    """A librarian's session over HTTP through the proxy: cookies, CSRF, forms."""
+
+    def __init__(self, base_url):
+        self.base = base_url
+        self.cookies = {}
+
+    def request(self, path, form=None):
+        import urllib.parse
+
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        data = None
+        if form is not None:
+            data = urllib.parse.urlencode(
+                {**form, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")}
+            ).encode()
+            headers.update(
+                {
+                    "Origin": self.base,
+                    "Referer": self.base + path,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                }
+            )
+        status, response_headers, body = fetch(self.base + path, data=data, headers=headers)
+        for value in response_headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return status, response_headers, body
+
+    def log_in(self, username, password):
+        self.request("/accounts/login/")
+        status, headers, _ = self.request(
+            "/accounts/login/", {"username": username, "password": password}
+        )
+        assert status == 302, f"login as {username}: {status}"
+        return self
