@@ -221,10 +221,22 @@ class Stack:
         if not cert.exists():
             subprocess.run(
                 [
-                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-                    "-subj", f"/CN={self.server_name}",
-                    "-addext", f"subjectAltName=DNS:{self.server_name},DNS:localhost,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert),
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "30",
+                    "-subj",
+                    f"/CN={self.server_name}",
+                    "-addext",
+                    f"subjectAltName=DNS:{self.server_name},DNS:localhost,IP:127.0.0.1",
+                    "-keyout",
+                    str(key),
+                    "-out",
+                    str(cert),
                 ],
                 check=True,
                 capture_output=True,
@@ -261,6 +273,11 @@ http {{
     access_log {self.logs / "nginx-access.log"};
     client_body_temp_path {nginx / "tmp" / "body"};
 {temps}
+    # No temporary files: run as root, nginx's workers are "nobody", who may not reach
+    # this folder. Bodies up to the site's client_max_body_size stay in memory, and
+    # large answers are passed on as they come instead of spooled to disk.
+    client_body_buffer_size 12m;
+    proxy_max_temp_file_size 0;
     include {nginx / "libdesk.conf"};
 }}
 """
@@ -305,7 +322,9 @@ http {{
         try:
             for name, _port, command in self.instances():
                 self.start(name, command)
-            self.start("proxy", [NGINX, "-p", str(conf.parent), "-c", str(conf), "-g", "daemon off;"])
+            self.start(
+                "proxy", [NGINX, "-p", str(conf.parent), "-c", str(conf), "-g", "daemon off;"]
+            )
             for name, port, _command in self.instances():
                 if port:
                     self.wait_for_port(port, self.processes[name])
@@ -391,7 +410,13 @@ http {{
         out.mkdir(parents=True, exist_ok=True)
         database = _libpq_url(self.file_env["DATABASE_URL"])
         subprocess.run(
-            ["pg_dump", "--format=custom", "--no-owner", f"--file={out / 'libdesk.dump'}", database],
+            [
+                "pg_dump",
+                "--format=custom",
+                "--no-owner",
+                f"--file={out / 'libdesk.dump'}",
+                database,
+            ],
             check=True,
         )
         with tarfile.open(out / "media.tar.gz", "w:gz") as tar:
@@ -405,8 +430,13 @@ http {{
         source = Path(source)
         database = _libpq_url(self.file_env["DATABASE_URL"])
         subprocess.run(
-            ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={database}",
-             str(source / "libdesk.dump")],
+            [
+                "pg_restore",
+                "--no-owner",
+                "--exit-on-error",
+                f"--dbname={database}",
+                str(source / "libdesk.dump"),
+            ],
             check=True,
         )
         media = self.media_root()
@@ -426,9 +456,19 @@ def _libpq_url(url) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.stack", description=__doc__)
-    parser.add_argument("action", choices=[
-        "run", "up", "down", "health", "backup", "restore", "init-env", "render-nginx",
-    ])
+    parser.add_argument(
+        "action",
+        choices=[
+            "run",
+            "up",
+            "down",
+            "health",
+            "backup",
+            "restore",
+            "init-env",
+            "render-nginx",
+        ],
+    )
     parser.add_argument("path", nargs="?")
     parser.add_argument("settings", nargs="*", help="init-env: KEY=VALUE to set")
     parser.add_argument("--env-file", default=str(ROOT / "var" / "stack" / "stack.env"))

@@ -104,7 +104,9 @@ def test_the_checked_in_nginx_sites_are_rendered_from_the_template():
     copies = rendered_copies()
     assert set(copies) == {"docker/nginx.conf", "deploy/nginx/libdesk.conf"}
     for path, text in copies.items():
-        assert (ROOT / path).read_text() == text, f"run: python -m deploy.stack render-nginx ({path})"
+        assert (ROOT / path).read_text() == text, (
+            f"run: python -m deploy.stack render-nginx ({path})"
+        )
     assert "server web:8000" in copies["docker/nginx.conf"]
     assert "server 127.0.0.1:8002" in copies["deploy/nginx/libdesk.conf"]
 
@@ -124,9 +126,17 @@ def example_env(**overrides):
 
 def settings_of(env, code):
     return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); from django.conf import settings; {code}"],
+        [
+            sys.executable,
+            "-c",
+            f"import django; django.setup(); from django.conf import settings; {code}",
+        ],
         cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "libdesk.settings", "STATIC_ROOT": "/tmp/libdesk-static"},
+        env={
+            **env,
+            "DJANGO_SETTINGS_MODULE": "libdesk.settings",
+            "STATIC_ROOT": "/tmp/libdesk-static",
+        },
         capture_output=True,
         text=True,
     )
@@ -149,7 +159,10 @@ def test_check_deploy_is_clean_with_the_example_values():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env={**example_env(SECRET_KEY="k" * 20 + "-Q9z" * 12), "STATIC_ROOT": "/tmp/libdesk-static"},
+        env={
+            **example_env(SECRET_KEY="k" * 20 + "-Q9z" * 12),
+            "STATIC_ROOT": "/tmp/libdesk-static",
+        },
         capture_output=True,
         text=True,
     )

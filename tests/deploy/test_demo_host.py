@@ -29,7 +29,10 @@ def test_every_interface_allows_this_machines_names(monkeypatch):
 
 def test_make_demo_serves_on_the_host_it_was_given():
     plan = subprocess.run(
-        ["make", "-n", "demo", "HOST=10.1.2.3", "PORT=8123"], cwd=ROOT, capture_output=True, text=True
+        ["make", "-n", "demo", "HOST=10.1.2.3", "PORT=8123"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     ).stdout
     assert "daphne -b 10.1.2.3 -p 8123" in plan
     assert "deploy.demo_host --allowed 10.1.2.3" in plan

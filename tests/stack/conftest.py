@@ -28,7 +28,6 @@ from tests.e2e.conftest import (  # noqa: F401 - the browser fixtures, reused
 )
 
 
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/stack/" in str(item.fspath).replace(os.sep, "/"):
@@ -185,8 +184,12 @@ def fetch(url, *, data=None, headers=None, source="127.0.0.1", method=None):
         conn = http.client.HTTPConnection(parts.hostname, parts.port, source_address=(source, 0))
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     try:
-        conn.request(method or ("POST" if data is not None else "GET"), path, body=data,
-                     headers=headers or {})
+        conn.request(
+            method or ("POST" if data is not None else "GET"),
+            path,
+            body=data,
+            headers=headers or {},
+        )
         response = conn.getresponse()
         return response.status, response.headers, response.read()
     finally:

@@ -57,7 +57,9 @@ def test_ask_claim_talk_end_record_and_close_through_the_proxy(
             " print(json.dumps({'status': chat.status,"
             " 'messages': list(chat.messages.order_by('seq').values_list('body', flat=True)),"
             " 'entries': Interaction.objects.filter(chat=chat).count()}))"
-        ).strip().splitlines()[-1]
+        )
+        .strip()
+        .splitlines()[-1]
     )
     assert stored["status"] == "closed" and stored["entries"] == 1
     said = stored["messages"]
