@@ -86,3 +86,48 @@ async def test_the_scheme_comes_from_our_proxy_only():
 def test_a_mistyped_proxy_list_stops_the_process():
     with pytest.raises(ValueError):
         TrustedProxies.parse("10.0.0.0/8,not-an-address")
+
+
+def start_chat_through_asgi(application, *, peer, forwarded):
+    from channels.testing import HttpCommunicator
+
+    communicator = HttpCommunicator(
+        application,
+        "POST",
+        "/widget/special-collections/chats",
+        body=b'{"question": "Is the map room open?"}',
+        headers=[
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"x-forwarded-for", forwarded.encode()),
+        ],
+    )
+    communicator.scope["client"] = (peer, 40000)
+    return communicator.get_response()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_behind_nginx_the_asgi_side_counts_the_patron_not_the_spoof(settings):
+    """Issue 6: 24 chats from one client rotating a spoofed first X-Forwarded-For entry
+    were all accepted by Daphne's --proxy-headers. As libdesk.asgi wraps the real
+    application with TRUSTED_PROXIES=1, the limit holds for that client alone."""
+    from asgiref.sync import sync_to_async
+
+    from libdesk.asgi import application
+    from tests.factories import DepartmentFactory
+
+    await sync_to_async(DepartmentFactory)(slug="special-collections")
+    settings.LIBDESK_LIMITS = {**settings.LIBDESK_LIMITS, "CHATS_PER_ADDRESS": 3}
+    behind_nginx = ForwardedForASGI(application, TrustedProxies.parse("1"))
+    statuses = []
+    for n in range(4):
+        response = await start_chat_through_asgi(
+            behind_nginx, peer="127.0.0.1", forwarded=f"203.0.113.{n}, 198.51.100.7"
+        )
+        statuses.append(response["status"])
+    assert statuses[:3] == [409, 409, 409]  # counted (nobody online), then
+    assert statuses[3] == 429
+    other = await start_chat_through_asgi(
+        behind_nginx, peer="127.0.0.1", forwarded="198.51.100.7, 198.51.100.8"
+    )
+    assert other["status"] == 409

@@ -98,7 +98,8 @@ def stack(tmp_path_factory, mailbox):
         CHANNELS_PREFIX=prefix,
         CELERY_TASK_DEFAULT_QUEUE=prefix,
         ALLOWED_HOSTS="127.0.0.1,localhost",
-        CSRF_TRUSTED_ORIGINS=origin,
+        # CSRF_TRUSTED_ORIGINS stays the example's (another host): a login on this port
+        # must pass on the Host nginx passes on, with its port.
         LIBDESK_PUBLIC_URL=origin,
         WIDGET_ALLOWED_EMBEDDERS="*",
         EMAIL_HOST=liveserver.HOST,
