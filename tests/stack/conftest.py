@@ -23,6 +23,7 @@ from tests.e2e.conftest import (  # noqa: F401 - the browser fixtures, reused
     REQUIRE_BROWSER,
     LiveDesk,
     browser,
+    new_page,
     operator_page,
     patron_page,
 )
@@ -144,18 +145,9 @@ def live_desk(stack, stack_url, tmp_path_factory):
 
 
 @pytest.fixture
-def new_page(browser):  # noqa: F811 - the e2e one, with the stack's test certificate
-    contexts = []
-
-    def make(**context_options):
-        context = browser.new_context(ignore_https_errors=True, **context_options)
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+def browser_context_options():
+    """The e2e pages (new_page), trusting the stack's test certificate."""
+    return {"ignore_https_errors": True}
 
 
 def insecure_tls() -> ssl.SSLContext:

@@ -7,13 +7,8 @@ import json
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DEMO_PASSWORDS
-from tests.e2e.helpers import ask, chat_item, unique
+from tests.e2e.helpers import ask, chat_item, send, unique
 from tests.stack.conftest import StaffSession, fetch
-
-
-def send(page_or_frame, text):
-    page_or_frame.get_by_label("Message").fill(text)
-    page_or_frame.get_by_role("button", name="Send").click()
 
 
 def test_ask_claim_talk_end_record_and_close_through_the_proxy(

@@ -7,12 +7,7 @@ import signal
 
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import ask, chat_item, unique
-
-
-def send(page_or_frame, text):
-    page_or_frame.get_by_label("Message").fill(text)
-    page_or_frame.get_by_role("button", name="Send").click()
+from tests.e2e.helpers import ask, chat_item, send, unique
 
 
 def test_killing_either_daphne_loses_nothing(
