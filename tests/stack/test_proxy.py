@@ -6,7 +6,8 @@ import json
 import re
 import urllib.parse
 
-from tests.stack.conftest import fetch
+from tests.e2e.conftest import DEMO_PASSWORDS
+from tests.stack.conftest import StaffSession, fetch, insecure_tls
 
 SPECIAL = "special-collections"  # nobody online there: a start is counted, then refused
 
@@ -106,3 +107,35 @@ def test_the_rate_limit_counts_the_address_the_patron_came_from(stack, stack_url
     # Another client is not held back, even when it claims to be the first one.
     status, frame = start_chat(stack_url, "127.0.0.78", "127.0.0.77")
     assert status == 409 and frame["code"] == "offline"
+
+
+def staff_socket(stack_url, session, origin):
+    """The first frame, and the close code, of a staff socket opened through nginx."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    with connect(
+        stack_url.replace("https://", "wss://") + "/ws/staff/",
+        ssl=insecure_tls(),
+        origin=origin,
+        additional_headers={"Cookie": cookie},
+        open_timeout=30,
+    ) as socket:
+        frame = json.loads(socket.recv(timeout=30))
+        try:
+            socket.recv(timeout=5)
+            code = None
+        except TimeoutError:
+            code = None  # still open
+        except ConnectionClosed as closed:
+            code = closed.rcvd.code if closed.rcvd else None
+    return frame, code
+
+
+def test_the_staff_socket_checks_its_origin_behind_the_proxy(stack_url):
+    alice = StaffSession(stack_url).log_in("alice", DEMO_PASSWORDS["alice"])
+    frame, code = staff_socket(stack_url, alice, stack_url)
+    assert frame["type"] == "dashboard.state" and code is None
+    frame, code = staff_socket(stack_url, alice, "https://desk.evil.example")
+    assert (frame["type"], frame["code"], code) == ("error", "bad_origin", 4403)
