@@ -108,6 +108,10 @@ def stack(tmp_path_factory, mailbox):
         EMAIL_USE_TLS=0,
         TICKETS_INBOUND_SECRET=INBOUND_SECRET,
         PRESENCE_GRACE_SECONDS=5,
+        # Patron sockets per address (tests/stack/test_proxy.py opens one more than this
+        # from one client); time to say hello, generous on a busy machine.
+        LIMIT_SOCKETS_PER_ADDRESS=5,
+        HELLO_TIMEOUT_SECONDS=60,
         STACK_HTTPS_PORT=ports["https"],
         STACK_HTTP_PORT=ports["http"],
         STACK_WEB_PORTS=f"{ports['web1']},{ports['web2']}",

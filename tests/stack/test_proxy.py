@@ -6,6 +6,8 @@ import json
 import re
 import urllib.parse
 
+import pytest
+
 from tests.e2e.conftest import DEMO_PASSWORDS
 from tests.stack.conftest import StaffSession, fetch, insecure_tls
 
@@ -133,9 +135,84 @@ def staff_socket(stack_url, session, origin):
     return frame, code
 
 
-def test_the_staff_socket_checks_its_origin_behind_the_proxy(stack_url):
+def full_origin_check_landed() -> bool:
+    """Issue 15's staff-socket check of scheme, host and port (chat.consumer_base)."""
+    from chat import consumer_base
+
+    return hasattr(consumer_base, "socket_own_origin")
+
+
+def test_the_staff_socket_checks_its_origin_behind_the_proxy(stack, stack_url):
     alice = StaffSession(stack_url).log_in("alice", DEMO_PASSWORDS["alice"])
     frame, code = staff_socket(stack_url, alice, stack_url)
     assert frame["type"] == "dashboard.state" and code is None
-    frame, code = staff_socket(stack_url, alice, "https://desk.evil.example")
-    assert (frame["type"], frame["code"], code) == ("error", "bad_origin", 4403)
+    # Another site is refused; once the full-origin check is in (issue 15), so is the
+    # desk's own host on another scheme or port, through the proxy as well.
+    foreign = ["https://desk.evil.example"]
+    if full_origin_check_landed():
+        foreign += [
+            f"http://127.0.0.1:{stack.https_port}",
+            f"https://127.0.0.1:{stack.http_port}",
+            "https://127.0.0.1",
+        ]
+    for origin in foreign:
+        frame, code = staff_socket(stack_url, alice, origin)
+        assert (frame["type"], frame["code"], code) == ("error", "bad_origin", 4403), origin
+
+
+def open_patron_socket(stack, stack_url, source, spoofed):
+    """A patron socket through nginx from the local address ``source``, claiming to be
+    ``spoofed`` in X-Forwarded-For: (socket, None) when let in (it waits for hello),
+    (None, (error code, close code)) when refused."""
+    import socket as sockets
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    raw = sockets.create_connection(
+        ("127.0.0.1", stack.https_port), timeout=30, source_address=(source, 0)
+    )
+    connection = connect(
+        stack_url.replace("https://", "wss://") + "/ws/patron/",
+        sock=raw,
+        ssl=insecure_tls(),
+        server_hostname="127.0.0.1",
+        origin=stack_url,
+        additional_headers={"X-Forwarded-For": spoofed},
+        open_timeout=30,
+    )
+    try:
+        frame = json.loads(connection.recv(timeout=3))
+    except TimeoutError:
+        return connection, None  # let in: the desk waits for its hello
+    try:
+        connection.recv(timeout=10)
+        code = None
+    except ConnectionClosed as closed:
+        code = closed.rcvd.code if closed.rcvd else None
+    connection.close()
+    return None, (frame.get("code"), code)
+
+
+def test_the_socket_cap_counts_the_address_the_patron_came_from(stack, stack_url, settings):
+    if "SOCKETS_PER_ADDRESS" not in settings.LIBDESK_LIMITS:
+        pytest.skip("the per-address socket cap (issue 15, chat.socket_limits) is not in yet")
+    limit = int(stack.file_env["LIMIT_SOCKETS_PER_ADDRESS"])
+    held = []
+    try:
+        for n in range(limit):
+            connection, refused = open_patron_socket(
+                stack, stack_url, "127.0.0.87", f"203.0.113.{n}"
+            )
+            assert refused is None, (n, refused)
+            held.append(connection)
+        # One more from that client, whatever it claims to be: refused.
+        connection, refused = open_patron_socket(stack, stack_url, "127.0.0.87", "198.51.100.1")
+        assert refused == ("too_many_sockets", 4429)
+        # Another client claiming to be the first is its own address, and let in.
+        connection, refused = open_patron_socket(stack, stack_url, "127.0.0.88", "127.0.0.87")
+        assert refused is None
+        held.append(connection)
+    finally:
+        for connection in held:
+            connection.close()
