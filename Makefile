@@ -63,10 +63,10 @@ stack-down:
 	$(BIN)/python -m deploy.stack down --env-file $(STACK_ENV) --dir $(STACK_DIR)
 
 # Brings a stack of its own up (free ports, its own database), runs every check through
-# its proxy (tests/stack/), stops everything it started. Needs DATABASE_URL and REDIS_URL
+# its proxy (tests/e2e/stack/), stops everything it started. Needs DATABASE_URL and REDIS_URL
 # (the servers to use; the stack makes a database and a key prefix of its own).
 stack-test: $(STAMP)
-	$(BIN)/python -m pytest tests/stack $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/e2e/stack $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -160,7 +160,7 @@ def browser():
 
 @pytest.fixture
 def browser_context_options():
-    """Options of every context ``new_page`` opens (tests/stack: its test certificate)."""
+    """Options of every context ``new_page`` opens (tests/e2e/stack: its test certificate)."""
     return {}
 
 

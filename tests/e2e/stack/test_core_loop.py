@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import DEMO_PASSWORDS
 from tests.e2e.helpers import ask, chat_item, send, unique
-from tests.stack.conftest import StaffSession, fetch
+from tests.e2e.stack.conftest import StaffSession, fetch
 
 
 def test_ask_claim_talk_end_record_and_close_through_the_proxy(

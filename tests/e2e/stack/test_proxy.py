@@ -9,7 +9,7 @@ import urllib.parse
 import pytest
 
 from tests.e2e.conftest import DEMO_PASSWORDS
-from tests.stack.conftest import StaffSession, fetch, insecure_tls
+from tests.e2e.stack.conftest import StaffSession, fetch, insecure_tls
 
 SPECIAL = "special-collections"  # nobody online there: a start is counted, then refused
 

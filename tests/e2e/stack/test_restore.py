@@ -13,8 +13,8 @@ import psycopg
 
 from deploy.stack import Stack, _libpq_url, read_env_file
 from tests import liveserver
+from tests.e2e.stack.conftest import INBOUND_SECRET, fetch
 from tests.realworld import corpus, files
-from tests.stack.conftest import INBOUND_SECRET, fetch
 
 # What a restore must bring back, each with rows in it.
 DOMAIN_TABLES = [
@@ -117,7 +117,9 @@ def test_a_backup_of_the_running_stack_restores_every_row_and_file(stack, stack_
             data=mail.read_bytes(),
             headers={"X-LibDesk-Secret": INBOUND_SECRET, "Content-Type": "message/rfc822"},
         )
-        assert status in (201, 202, 400), (mail.name, status, body[:300])
+        # 201 stored, 200 the same mail again (a fixture repeats a Message-ID), 202
+        # kept nowhere (no ticket), 400 refused: never a 500.
+        assert status in (200, 201, 202, 400), (mail.name, status, body[:300])
         stored += status == 201
     assert stored >= 5
     # A chat with a file the patron sent through the proxy, ended, with its entry.

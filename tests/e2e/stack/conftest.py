@@ -19,20 +19,10 @@ import pytest
 
 from deploy.stack import NGINX, Stack, init_env
 from tests import liveserver
-from tests.e2e.conftest import (  # noqa: F401 - the browser fixtures, reused
-    REQUIRE_BROWSER,
-    LiveDesk,
-    browser,
-    new_page,
-    operator_page,
-    patron_page,
-)
 
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "tests/stack/" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.browser)
+# The e2e fixtures (browser, new_page, operator_page, patron_page) come from
+# tests/e2e/conftest.py: one Chromium for the whole run; live_desk is the stack here.
+from tests.e2e.conftest import REQUIRE_BROWSER, LiveDesk
 
 
 class Mailbox:
@@ -108,7 +98,7 @@ def stack(tmp_path_factory, mailbox):
         EMAIL_USE_TLS=0,
         TICKETS_INBOUND_SECRET=INBOUND_SECRET,
         PRESENCE_GRACE_SECONDS=5,
-        # Patron sockets per address (tests/stack/test_proxy.py opens one more than this
+        # Patron sockets per address (tests/e2e/stack/test_proxy.py opens one more than this
         # from one client); time to say hello, generous on a busy machine.
         LIMIT_SOCKETS_PER_ADDRESS=5,
         HELLO_TIMEOUT_SECONDS=60,
