@@ -5,10 +5,12 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN pip install --upgrade pip && pip install -e ".[production]"
 COPY . .
+# (.dockerignore keeps .env, .venv and var/ out of the image.)
 # collectstatic needs no database; the manifest storage is on in production mode.
 RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     SECRET_KEY=build-only STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput -v0
 RUN useradd --system --home /app libdesk && mkdir -p /app/var && chown -R libdesk /app/var
 USER libdesk
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "libdesk.asgi:application"]
+# No --proxy-headers: libdesk.proxy finds the patron's address (TRUSTED_PROXIES).
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "libdesk.asgi:application"]

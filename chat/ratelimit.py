@@ -52,8 +52,9 @@ def address_key(address: str) -> str:
 
 
 def client_address(request) -> str:
-    """The patron's address as the server sees it (Daphne's --proxy-headers behind a
-    proxy). Used only to count; never stored."""
+    """The patron's address: behind our proxies, the one libdesk.proxy found from
+    TRUSTED_PROXIES (the same for pages under Gunicorn and under Daphne). Used only to
+    count; never stored."""
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

@@ -16,6 +16,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from libdesk.health import HealthCheck  # noqa: E402
+from libdesk.proxy import ForwardedForASGI, trusted_proxies  # noqa: E402
 from libdesk.request_limits import answer_oversized_requests_in_daphne  # noqa: E402
 from libdesk.routing import websocket_urlpatterns  # noqa: E402
 
@@ -28,6 +29,11 @@ application = ProtocolTypeRouter(
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
+# Behind our proxies (TRUSTED_PROXIES), the patron's address and scheme as the pages
+# find them (libdesk.proxy); Daphne runs without --proxy-headers, which believes the
+# client-written first X-Forwarded-For entry.
+if trusted_proxies().enabled:
+    application = ForwardedForASGI(application, trusted_proxies())
 
 # What is loaded by now (Django, the project, its URL patterns and consumers) lives
 # as long as the process. Moved out of the collector's generations, it is no longer

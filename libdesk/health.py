@@ -1,6 +1,8 @@
 """``GET /healthz``: answered before Django's host checks, so a container health check
-can ask it on 127.0.0.1 whatever ALLOWED_HOSTS says. It proves the process serves and
-reaches the database; it tells nothing else."""
+can ask it on 127.0.0.1 whatever ALLOWED_HOSTS says, by Daphne (``HealthCheck``) and by
+Gunicorn (``HealthCheckWSGI``) alike; through the proxy ``/healthz`` reaches the pages
+and ``/healthz/sockets`` a Daphne process. It proves the process serves and reaches the
+database; it tells nothing else."""
 
 from asgiref.sync import sync_to_async
 from django.db import connection
@@ -35,3 +37,18 @@ class HealthCheck:
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
+
+
+class HealthCheckWSGI:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":
+            ok = _database_ok()
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable",
+                [("Content-Type", "text/plain"), ("Cache-Control", "no-store")],
+            )
+            return [b"ok\n" if ok else b"database unavailable\n"]
+        return self.app(environ, start_response)

@@ -50,7 +50,10 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if env_bool("LIBDESK_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY is empty. Set it in the env file (.env) to a long random string: "
+            'python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
     # The embedded demo only: a fixed, clearly marked key. Production sets SECRET_KEY.
     SECRET_KEY = "insecure-libdesk-demo-key-set-SECRET_KEY-in-production-0123456789"
 
@@ -263,7 +266,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery -------------------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# Empty (as an env file's "CELERY_BROKER_URL=" passes it) means unset: Redis, not
+# Celery's own default of amqp://guest@localhost.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -339,6 +344,15 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_str("SECURE_HSTS_PRELOAD").strip() == "0":
+    # Said on purpose: preloading binds the whole registrable domain (the university's)
+    # to HTTPS in every browser, a decision for its owner, not for the desk; check
+    # --deploy's reminder (security.W021) has been answered.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+# Reverse proxies allowed to say who the client is (X-Forwarded-For) and how it came
+# (X-Forwarded-Proto): a count of proxies in front ("1": our nginx) or a list of their
+# addresses/networks; empty: none. Pages and sockets read it alike (libdesk/proxy.py).
+TRUSTED_PROXIES = env_str("TRUSTED_PROXIES")
 
 # --- The desk ---------------------------------------------------------------------------
 LIBDESK = {

@@ -159,13 +159,19 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser):
+def browser_context_options():
+    """Options of every context ``new_page`` opens (tests/e2e/stack: its test certificate)."""
+    return {}
+
+
+@pytest.fixture
+def new_page(browser, browser_context_options):
     """``new_page()`` opens a page in a fresh browser context (its own cookies and
     storage: one person). Everything is closed after the test."""
     contexts = []
 
     def make(**context_options):
-        context = browser.new_context(**context_options)
+        context = browser.new_context(**{**browser_context_options, **context_options})
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

@@ -28,3 +28,9 @@ def ask_and_claim(dashboard, widget, question, name):
     """A patron asks ``question`` as ``name``; the dashboard's librarian claims it."""
     ask(widget, question, name=name)
     chat_item(dashboard, name).get_by_role("button", name="Claim Chat").click()
+
+
+def send(page_or_frame, text):
+    """Type a message into the widget's or the dashboard's composer and Send it."""
+    page_or_frame.get_by_label("Message").fill(text)
+    page_or_frame.get_by_role("button", name="Send").click()

@@ -20,3 +20,24 @@ async def test_other_paths_still_check_the_host():
     )
     response = await communicator.get_response()
     assert response["status"] == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pages_server_answers_healthz_on_any_host_too():
+    from libdesk.wsgi import application as wsgi_application
+
+    answer = {}
+
+    def start_response(status, headers):
+        answer["status"] = status
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/healthz",
+        "HTTP_HOST": "10.9.9.9:8000",
+        "wsgi.url_scheme": "http",
+        "SERVER_NAME": "x",
+        "SERVER_PORT": "8000",
+    }
+    body = b"".join(wsgi_application(environ, start_response))
+    assert answer["status"] == "200 OK" and body == b"ok\n"
