@@ -175,6 +175,15 @@ class PatronSocketLimits:
     _limit_key: str | None = None
     _hello_deadline: asyncio.Task | None = None
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when the consumer was cancelled without its disconnect (Daphne ends a
+            # consumer slow to close): the place is given back (at once in memory; in
+            # Redis its lease is no longer renewed even if the removal is cut short).
+            await self.leave_address_count()
+
     async def join_address_count(self) -> bool:
         """Count the socket (before accepting it); False when its address is full."""
         self._limit_key = await socket_join(self.scope, self.channel_name)

@@ -46,7 +46,7 @@ def _clean_client_id(client_id) -> str:
         return ""
     if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
         raise InvalidInput(f"client_id must be a string of at most {CLIENT_ID_MAX} characters.")
-    return client_id
+    return check_text(client_id, "client_id")  # a form post (a file's) can carry NUL
 
 
 def _clean_sent(body, client_id) -> tuple[str, str]:

@@ -382,3 +382,48 @@ def test_admin_forms_store_hostile_text_or_say_why(desk):
         if search.status_code >= 500:
             failures.add(value, f"admin search: HTTP {search.status_code}")
     failures.check()
+
+
+def test_file_names_and_client_ids_of_uploads(desk, settings, tmp_path):
+    """A patron's file with every string as its name (a name is cleaned of paths and
+    control characters, by design: it becomes a file name) and as its client id (kept
+    as sent, or refused clearly): never a 500."""
+    from django.core.exceptions import SuspiciousFileOperation
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.chat.test_attachments import PNG
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.ATTACHMENTS = {**settings.ATTACHMENTS, "PER_CHAT": 10**6, "PER_MINUTE": 10**6}
+    reference, alice, _staff = desk
+    chat, token = start_chat(reference, question="A map?", client_id="u-0")
+    services.chat_claim(chat_id=chat.pk, operator=alice)
+    patron = Client()
+    failures = Failures("POST /widget/attachments")
+    for n, value in enumerate(filter(browser_sendable, HOSTILE[::4] + HOSTILE_EXTRAS)):
+        for field in ("name", "client_id"):
+            name = value if field == "name" else "map.png"
+            client_id = value[:64] if field == "client_id" else f"u-{field}-{n}"
+            try:
+                file = SimpleUploadedFile(name, PNG, "image/png")
+            except SuspiciousFileOperation:
+                continue  # "..", "/": no name at all (Django's parser drops such a part too)
+            response = patron.post(
+                "/widget/attachments",
+                {"file": file, "client_id": client_id},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if response.status_code >= 500:
+                failures.add(value, f"{field}: HTTP {response.status_code}")
+            elif response.status_code >= 400:
+                body = response.json()
+                if field == "client_id" and refused_by_rule(client_id):
+                    if body.get("code") != "bad_characters":
+                        failures.add(value, f"client_id refused as {body.get('code')}")
+                elif not (body.get("code") and body.get("message")):
+                    failures.add(value, f"{field}: refused without a reason: {body}")
+                elif field == "client_id" and client_id.strip() and not refused_by_rule(value):
+                    failures.add(value, f"client_id refused: {body}")
+            elif field == "client_id" and response.json()["message"]["client_id"] != client_id:
+                failures.add(value, "client_id altered")
+    failures.check()
