@@ -14,6 +14,7 @@ from chat import events, services
 from chat.models import Chat, Message
 from chat.services.batched_sends import messages_send
 from tests.factories import DepartmentFactory, named_operator, start_chat
+from tests.realworld import naughty_strings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,3 +120,24 @@ def test_batched_sends_build_each_chat_as_stored(desk):
         assert_same_as_orm(message)
         authors.append(events.message_payload(message)["author"])
     assert authors == ["Wanda Waiting", "Alice", "Olga Other"]
+
+
+def _storable(text: str) -> bool:
+    """Lone surrogates and NUL are refused at the door (issue 15's input part)."""
+    return "\x00" not in text and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def test_every_naughty_patron_name_and_body_goes_out_live_as_stored(db):
+    """The Big List of Naughty Strings as patron names and message bodies: the hot
+    path's message (and its hand-built chat) equals the history's read of it."""
+    reference = DepartmentFactory(name="Reference Desk", slug="reference")
+    values = [s for s in naughty_strings() if s.strip() and _storable(s)]
+    assert len(values) > 400
+    for i, text in enumerate(values):
+        chat, _ = start_chat(reference, name=text, client_id=f"n-{i}")
+        message, created = services.message_send(
+            chat_id=chat.pk, body=text, client_id=f"n-{i}-1", sender="patron"
+        )
+        assert created
+        assert events.message_payload(message)["author"] == (text.strip()[:80] or "Patron")
+        assert_same_as_orm(message)
