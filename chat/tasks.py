@@ -65,6 +65,10 @@ def apply_retention(self) -> dict:
 def campus_recheck() -> dict:
     """Periodic (CELERY_BEAT_SCHEDULE): ask the directory (LDAP) again about everyone who
     signs in through it; the disabled and the removed are deprovisioned."""
+    from chat.sign_in import ldap_enabled
+
+    if not ldap_enabled():
+        return {"checked": 0, "deprovisioned": 0}
     from chat.sign_in import ldap
 
     return ldap.recheck_directory()

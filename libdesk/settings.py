@@ -9,6 +9,7 @@ in ``.env.example``.
 
 import json
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -515,7 +516,8 @@ MIDDLEWARE.insert(
 )
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "chat.sign_in.ldap.CampusLDAPBackend",
+    # Only where django-auth-ldap is installed (the "ldap" extra: it builds python-ldap).
+    *(["chat.sign_in.ldap.CampusLDAPBackend"] if find_spec("django_auth_ldap") else []),
     "chat.sign_in.saml.CampusSaml2Backend",
     "chat.sign_in.oidc.CampusOIDCBackend",
     # Desk passwords: everyone's, or (LOCAL_LOGIN=superusers) the break-glass superuser's.

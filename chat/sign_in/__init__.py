@@ -4,6 +4,8 @@ configured from the environment (libdesk.settings, "Campus sign-in") and inert w
 is not. Every provider hands what it verified to chat.services.identity.staff_sign_in,
 the one place that creates and updates desk accounts from the campus."""
 
+from importlib.util import find_spec
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -12,7 +14,10 @@ SESSION_PROVIDER = "libdesk_campus_provider"
 
 
 def ldap_enabled() -> bool:
-    return bool(settings.CAMPUS_SIGN_IN["LDAP"]["SERVER_URI"])
+    """Configured, and django-auth-ldap installed (the "ldap" extra)."""
+    return bool(settings.CAMPUS_SIGN_IN["LDAP"]["SERVER_URI"]) and bool(
+        find_spec("django_auth_ldap")
+    )
 
 
 def saml_enabled() -> bool:

@@ -3,14 +3,14 @@ embedded mode has no celery beat)."""
 
 from django.core.management.base import BaseCommand
 
-from chat.sign_in import ldap
+from chat.tasks import campus_recheck
 
 
 class Command(BaseCommand):
     help = "Ask the LDAP directory again about staff who sign in through it."
 
     def handle(self, *args, **options):
-        result = ldap.recheck_directory()
+        result = campus_recheck()
         self.stdout.write(
             f"Checked {result['checked']} LDAP accounts; deprovisioned {result['deprovisioned']}."
         )
