@@ -11,6 +11,7 @@ refusals."""
 
 import html
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -186,7 +187,7 @@ class Application:
             log.write(request.message.name_id.text + "\n")
         response = self.server.create_logout_response(request.message, [BINDING_HTTP_REDIRECT])
         destination = self.server.config.metadata.single_logout_service(
-            request.message.issuer.text, [BINDING_HTTP_REDIRECT], "spsso"
+            request.message.issuer.text, BINDING_HTTP_REDIRECT, "spsso"
         )[0]["location"]
         http_info = self.server.apply_binding(
             BINDING_HTTP_REDIRECT,
@@ -252,6 +253,7 @@ class SamlIdp:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def main(settings_path):

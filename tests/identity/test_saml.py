@@ -189,3 +189,18 @@ def test_the_metadata_names_the_external_https_addresses_behind_the_proxy(settin
     metadata = response.content.decode()
     assert 'Location="https://desk.library.example/sso/saml/acs/"' in metadata
     assert "http://desk.library.example" not in metadata
+
+
+def test_log_out_ends_the_desk_session_and_signs_out_at_the_idp(campus_saml):
+    client = Client()
+    posted = saml_response_for(client, campus_saml, "maria", "maria-campus-pw")
+    assert client.post("/sso/saml/acs/", posted).status_code == 302
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session  # the desk session ended first
+    at_idp = re.search(r'content="0;url=([^"]+)"', response.content.decode()).group(1)
+    answer = requests.get(unescape(at_idp), allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, (answer.text, (campus_saml.folder / "idp.log").read_text())
+    assert len(campus_saml.logged_out()) == 1  # the IdP ended its session of maria
+    back = client.get(answer.headers["Location"].removeprefix("http://testserver"))
+    assert back.status_code == 302 and back["Location"] == "/accounts/login/"

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ class OpenIdProvider:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.issuer = f"{self.base_url}/o"
-        self.process = None
+        self.process = self.log = None
 
     def endpoints(self) -> dict:
         """What an IT admin copies from /.well-known/openid-configuration."""
@@ -55,4 +56,6 @@ class OpenIdProvider:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
-        self.log.close()
+        if self.log:
+            self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)

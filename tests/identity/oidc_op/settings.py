@@ -54,4 +54,7 @@ OAUTH2_PROVIDER = {
     },
     "OAUTH2_VALIDATOR_CLASS": "tests.identity.oidc_op.validator.CampusValidator",
     "ID_TOKEN_EXPIRE_SECONDS": 300,
+    # Single logout started by the desk (its Log out): back to the desk's login page.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
 }
