@@ -12,7 +12,7 @@ memberships and Desk admin group go. If the campus gives them access again, thei
 sign-in brings the account back."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -87,6 +87,7 @@ def staff_sign_in(*, person: CampusPerson):
     Locks the person's CampusIdentity row, so two sign-ins at once make one account."""
     if not person.subject or len(person.subject) > SUBJECT_MAX or not person.username.strip():
         raise SignInRefused("The identity provider did not say who you are.", code="no_subject")
+    person = replace(person, subject=storable(person.subject), username=storable(person.username))
     outcome = _provision(person)
     if isinstance(outcome, SignInRefused):
         raise outcome
@@ -153,8 +154,15 @@ def _account_for(person: CampusPerson):
     return user
 
 
+def storable(text) -> str:
+    """An identity provider's text as the database can keep it: a JSON claim may carry
+    a lone surrogate (not UTF-8) or a NUL (PostgreSQL refuses it in text)."""
+    text = str(text or "").replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _clip(text, field_name):
-    return str(text or "")[: USER_FIELD_LIMITS[field_name]]
+    return storable(text)[: USER_FIELD_LIMITS[field_name]]
 
 
 def _update_user(user, person: CampusPerson, grants: Grants) -> None:
