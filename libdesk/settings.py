@@ -539,7 +539,7 @@ CAMPUS_SIGN_IN = {
         "BIND_PASSWORD": env_str("LDAP_BIND_PASSWORD"),
         "START_TLS": env_bool("LDAP_START_TLS", False),
         "USER_BASE": env_str("LDAP_USER_BASE"),
-        # Active Directory: (&(sAMAccountName=%(user)s)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))
+        # Active Directory (disabled accounts left out): see .env.example.
         "USER_FILTER": env_str("LDAP_USER_FILTER", "(uid=%(user)s)"),
         "GROUP_BASE": env_str("LDAP_GROUP_BASE"),
         "GROUP_FILTER": env_str("LDAP_GROUP_FILTER", "(objectClass=groupOfNames)"),

@@ -16,10 +16,10 @@ from django.conf import settings
 from django_auth_ldap.backend import LDAPBackend
 from django_auth_ldap.config import (
     ActiveDirectoryGroupType,
-    LDAPSettings,
     GroupOfNamesType,
     GroupOfUniqueNamesType,
     LDAPSearch,
+    LDAPSettings,
     NestedActiveDirectoryGroupType,
     PosixGroupType,
 )

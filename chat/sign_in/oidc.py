@@ -107,7 +107,7 @@ def _as_list(value):
 
 
 class OIDCStartView(OIDCAuthenticationRequestView):
-    """"Sign in with …": off to the provider (unless this address is locked out)."""
+    """ "Sign in with …": off to the provider (unless this address is locked out)."""
 
     get_settings = staticmethod(oidc_setting)
 

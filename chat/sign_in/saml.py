@@ -127,7 +127,7 @@ def _name():
 
 
 class SamlLoginView(saml_views.LoginView):
-    """"Sign in with …": the AuthnRequest to the IdP (unless this address is locked out)."""
+    """ "Sign in with …": the AuthnRequest to the IdP (unless this address is locked out)."""
 
     def get(self, request, *args, **kwargs):
         if not saml_enabled():
@@ -176,4 +176,3 @@ def logout_response(request):
     if response.status_code >= 400:
         return None
     return response
-

@@ -34,9 +34,7 @@ def refused(request, provider: str, *, reason: str, name: str, status: int = 403
     """The clear page for a refused sign-in. An answer that could not be trusted counts
     as a failed login; a person the desk does not let in is not an attack."""
     if reason == "invalid":
-        user_login_failed.send(
-            sender=__name__, credentials=credentials(provider), request=request
-        )
+        user_login_failed.send(sender=__name__, credentials=credentials(provider), request=request)
     return render(
         request,
         "registration/sign_in_refused.html",

@@ -5,9 +5,9 @@ The browser goes on from a page of ours (a meta refresh and a link), not by a re
 of the Log out form: the desk's Content-Security-Policy (form-action 'self') stops a form
 whose answer redirects to another site."""
 
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import views as auth_views
-from django.conf import settings
 from django.shortcuts import render
 
 from chat.models import SignInProvider
@@ -22,7 +22,9 @@ class DeskLogoutView(auth_views.LogoutView):
             if request.user.is_authenticated:
                 auth.logout(request)
             if response is not None and response.has_header("Location"):
-                return _continue_at(request, response["Location"], settings.CAMPUS_SIGN_IN["SAML"]["NAME"])
+                return _continue_at(
+                    request, response["Location"], settings.CAMPUS_SIGN_IN["SAML"]["NAME"]
+                )
             if response is not None:
                 return response
         elif provider == SignInProvider.OIDC and request.user.is_authenticated:

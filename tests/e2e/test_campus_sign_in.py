@@ -71,7 +71,10 @@ def campus_desk(tmp_path_factory):
         liveserver.manage(env, "seed_demo")
         liveserver.manage(env, "shell", "-c", MAPPING)
         # The desk's SP metadata is what the campus IdP registers.
-        idp.start(liveserver.manage(env, "shell", "--no-imports", "-c", SP_METADATA.format(port=port)), SAML_PEOPLE)
+        idp.start(
+            liveserver.manage(env, "shell", "--no-imports", "-c", SP_METADATA.format(port=port)),
+            SAML_PEOPLE,
+        )
         op.start(
             OIDC_PEOPLE,
             [
@@ -163,8 +166,10 @@ def test_with_desk_passwords_off_the_form_says_where_to_sign_in(new_page, campus
     page.get_by_label("Password").fill(DEMO_PASSWORDS["alice"])
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_have_text(
-        re.compile("Desk passwords are turned off for staff accounts. "
-                   "Sign in with Campus SSO or Campus account instead.")
+        re.compile(
+            "Desk passwords are turned off for staff accounts. "
+            "Sign in with Campus SSO or Campus account instead."
+        )
     )
     # The break-glass superuser still signs in with a desk password.
     page.get_by_label("Username").fill("admin")

@@ -139,7 +139,9 @@ class Application:
             return self._page(start_response, query["SAMLRequest"], query.get("RelayState", ""))
         if path == "/sso/login" and method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
-            form = {k: v[0] for k, v in parse_qs(environ["wsgi.input"].read(length).decode()).items()}
+            form = {
+                k: v[0] for k, v in parse_qs(environ["wsgi.input"].read(length).decode()).items()
+            }
             return self._login(start_response, form)
         if path == "/slo/redirect":
             return self._logout(start_response, query)
@@ -264,7 +266,9 @@ def main(settings_path):
             pass
 
     conf = json.loads(Path(settings_path).read_text())
-    with make_server("127.0.0.1", conf["port"], Application(conf), handler_class=QuietHandler) as httpd:
+    with make_server(
+        "127.0.0.1", conf["port"], Application(conf), handler_class=QuietHandler
+    ) as httpd:
         httpd.serve_forever()
 
 

@@ -23,8 +23,7 @@ def test_a_staff_password_is_refused_with_where_to_sign_in(passwords_off):
     assert response.status_code == 200
     page = response.content.decode()
     assert (
-        "Desk passwords are turned off for staff accounts. Sign in with Campus SSO instead."
-        in page
+        "Desk passwords are turned off for staff accounts. Sign in with Campus SSO instead." in page
     )
     assert "Sign in with Campus SSO</a>" in page
     assert "_auth_user_id" not in Client().session
