@@ -46,3 +46,13 @@ def redirect_providers(next_url: str = "") -> list[dict]:
             {"key": "oidc", "name": name, "url": reverse("oidc_authentication_init") + query}
         )
     return buttons
+
+
+class ActiveUsersOnly:
+    """An authentication backend mixin: a session of a deactivated (deprovisioned)
+    account is no session. django-auth-ldap's and mozilla-django-oidc's ``get_user``
+    do not look."""
+
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None

@@ -26,7 +26,7 @@ from django_auth_ldap.config import (
 
 from chat.models import CampusIdentity, SignInProvider
 from chat.services import identity
-from chat.sign_in import ldap_enabled
+from chat.sign_in import ActiveUsersOnly, ldap_enabled
 
 logger = logging.getLogger(__name__)
 PROVIDER = SignInProvider.LDAP
@@ -44,7 +44,7 @@ def _first(attrs, name):
     return values[0]
 
 
-class CampusLDAPBackend(LDAPBackend):
+class CampusLDAPBackend(ActiveUsersOnly, LDAPBackend):
     """django-auth-ldap configured from CAMPUS_SIGN_IN["LDAP"] (not AUTH_LDAP_* settings),
     and provisioning through the desk's service. Does nothing when LDAP is not set up."""
 
@@ -63,10 +63,6 @@ class CampusLDAPBackend(LDAPBackend):
         if not ldap_enabled() or not username or not password:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
-
-    def get_user(self, user_id):
-        user = super().get_user(user_id)
-        return user if user is not None and user.is_active else None
 
     def get_or_build_user(self, username, ldap_user):
         """Called once the directory has vouched for the person (their bind succeeded, or

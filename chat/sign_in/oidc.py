@@ -16,7 +16,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from chat.models import SignInProvider
 from chat.services import identity
-from chat.sign_in import SESSION_PROVIDER, oidc_enabled, throttle
+from chat.sign_in import SESSION_PROVIDER, ActiveUsersOnly, oidc_enabled, throttle
 
 logger = logging.getLogger(__name__)
 PROVIDER = SignInProvider.OIDC
@@ -39,17 +39,13 @@ def oidc_setting(attr, *default):
     return import_from_settings(attr, *default)
 
 
-class CampusOIDCBackend(OIDCAuthenticationBackend):
+class CampusOIDCBackend(ActiveUsersOnly, OIDCAuthenticationBackend):
     get_settings = staticmethod(oidc_setting)
 
     def authenticate(self, request, **kwargs):
         if not oidc_enabled() or request is None or "code" not in request.GET:
             return None
         return super().authenticate(request, **kwargs)
-
-    def get_user(self, user_id):
-        user = super().get_user(user_id)
-        return user if user is not None and user.is_active else None
 
     def _verify_jws(self, payload, key):
         """The signature (as mozilla-django-oidc checks it) and the claims it leaves
@@ -113,11 +109,8 @@ class OIDCStartView(OIDCAuthenticationRequestView):
 
     def get(self, request):
         name = settings.CAMPUS_SIGN_IN["OIDC"]["NAME"]
-        if not oidc_enabled():
-            return throttle.refused(request, PROVIDER, reason="cancelled", name=name, status=404)
-        if throttle.locked_out(request, PROVIDER):
-            return throttle.refused(request, PROVIDER, reason="locked_out", name=name)
-        return super().get(request)
+        refusal = throttle.before_sign_in(request, PROVIDER, enabled=oidc_enabled(), name=name)
+        return refusal or super().get(request)
 
 
 class OIDCCallbackView(OIDCAuthenticationCallbackView):
@@ -127,8 +120,9 @@ class OIDCCallbackView(OIDCAuthenticationCallbackView):
 
     def get(self, request):
         name = settings.CAMPUS_SIGN_IN["OIDC"]["NAME"]
-        if throttle.locked_out(request, PROVIDER):
-            return throttle.refused(request, PROVIDER, reason="locked_out", name=name)
+        refusal = throttle.before_sign_in(request, PROVIDER, enabled=oidc_enabled(), name=name)
+        if refusal:
+            return refusal
         try:
             response = super().get(request)
         except (SuspiciousOperation, requests.RequestException) as error:

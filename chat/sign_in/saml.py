@@ -22,7 +22,7 @@ from saml2.saml import NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT
 
 from chat.models import SignInProvider
 from chat.services import identity
-from chat.sign_in import SESSION_PROVIDER, saml_enabled, throttle
+from chat.sign_in import SESSION_PROVIDER, ActiveUsersOnly, saml_enabled, throttle
 
 logger = logging.getLogger(__name__)
 PROVIDER = SignInProvider.SAML
@@ -89,7 +89,7 @@ def _one(ava, name) -> str:
     return str(values[0]) if values else ""
 
 
-class CampusSaml2Backend(Saml2Backend):
+class CampusSaml2Backend(ActiveUsersOnly, Saml2Backend):
     """A verified assertion → the desk account, through the one write path."""
 
     def authenticate(self, request, session_info=None, assertion_info=None, **kwargs):
@@ -117,10 +117,6 @@ class CampusSaml2Backend(Saml2Backend):
             request.libdesk_refusal = refusal
             return None
 
-    def get_user(self, user_id):
-        user = super().get_user(user_id)
-        return user if user is not None and user.is_active else None
-
 
 def _name():
     return settings.CAMPUS_SIGN_IN["SAML"]["NAME"]
@@ -130,22 +126,16 @@ class SamlLoginView(saml_views.LoginView):
     """ "Sign in with …": the AuthnRequest to the IdP (unless this address is locked out)."""
 
     def get(self, request, *args, **kwargs):
-        if not saml_enabled():
-            return throttle.refused(request, PROVIDER, reason="cancelled", name=_name(), status=404)
-        if throttle.locked_out(request, PROVIDER):
-            return throttle.refused(request, PROVIDER, reason="locked_out", name=_name())
-        return super().get(request, *args, **kwargs)
+        refusal = throttle.before_sign_in(request, PROVIDER, enabled=saml_enabled(), name=_name())
+        return refusal or super().get(request, *args, **kwargs)
 
 
 class SamlAcsView(saml_views.AssertionConsumerServiceView):
     """The IdP's answer: signed in, or a clear page saying why not."""
 
     def post(self, request, *args, **kwargs):
-        if not saml_enabled():
-            return throttle.refused(request, PROVIDER, reason="cancelled", name=_name(), status=404)
-        if throttle.locked_out(request, PROVIDER):
-            return throttle.refused(request, PROVIDER, reason="locked_out", name=_name())
-        return super().post(request, *args, **kwargs)
+        refusal = throttle.before_sign_in(request, PROVIDER, enabled=saml_enabled(), name=_name())
+        return refusal or super().post(request, *args, **kwargs)
 
     def handle_acs_failure(self, request, exception=None, status=403, **kwargs):
         refusal = getattr(request, "libdesk_refusal", None)

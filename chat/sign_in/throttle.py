@@ -41,3 +41,13 @@ def refused(request, provider: str, *, reason: str, name: str, status: int = 403
         {"provider_name": name, "reason": REASONS[reason], "reason_code": reason},
         status=429 if reason == "locked_out" else status,
     )
+
+
+def before_sign_in(request, provider: str, *, enabled: bool, name: str):
+    """The refusal page when this provider is off or the address is locked out; None
+    when the sign-in may go on."""
+    if not enabled:
+        return refused(request, provider, reason="cancelled", name=name, status=404)
+    if locked_out(request, provider):
+        return refused(request, provider, reason="locked_out", name=name)
+    return None
