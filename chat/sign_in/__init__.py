@@ -5,6 +5,7 @@ is not. Every provider hands what it verified to chat.services.identity.staff_si
 the one place that creates and updates desk accounts from the campus."""
 
 from importlib.util import find_spec
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
@@ -35,7 +36,7 @@ def local_login_for_everyone() -> bool:
 
 def redirect_providers(next_url: str = "") -> list[dict]:
     """The "Sign in with …" buttons of the login page (LDAP uses the page's own form)."""
-    query = f"?next={next_url}" if next_url else ""
+    query = f"?{urlencode({'next': next_url})}" if next_url else ""
     buttons = []
     if saml_enabled():
         name = settings.CAMPUS_SIGN_IN["SAML"]["NAME"]
