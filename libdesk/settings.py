@@ -552,7 +552,7 @@ CAMPUS_SIGN_IN = {
     },
     "SAML": {
         # The button's words: "Sign in with <NAME>".
-        "NAME": env_str("SAML_NAME", "campus sign-in"),
+        "NAME": env_str("SAML_NAME", "Campus SSO"),
         # The IdP's metadata: a URL (fetched at sign-in) or a file.
         "IDP_METADATA_URL": env_str("SAML_IDP_METADATA_URL"),
         "IDP_METADATA_FILE": env_str("SAML_IDP_METADATA_FILE"),
@@ -569,7 +569,7 @@ CAMPUS_SIGN_IN = {
         "XMLSEC_BINARY": env_str("SAML_XMLSEC_BINARY", "/usr/bin/xmlsec1"),
     },
     "OIDC": {
-        "NAME": env_str("OIDC_NAME", "campus account"),
+        "NAME": env_str("OIDC_NAME", "Campus account"),
         "ISSUER": env_str("OIDC_ISSUER"),
         "CLIENT_ID": env_str("OIDC_CLIENT_ID"),
         "CLIENT_SECRET": env_str("OIDC_CLIENT_SECRET"),
@@ -599,7 +599,6 @@ OIDC_USE_PKCE = True
 OIDC_STORE_ID_TOKEN = True  # the hint for logging out at the provider
 OIDC_TIMEOUT = 10
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
-LOGIN_REDIRECT_URL_FAILURE = "/sso/refused/"
 CELERY_BEAT_SCHEDULE["chat-campus-recheck"] = {
     "task": "chat.tasks.campus_recheck",
     "schedule": float(CAMPUS_SIGN_IN["RECHECK_SECONDS"]),
