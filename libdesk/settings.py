@@ -516,12 +516,15 @@ MIDDLEWARE.insert(
 )
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Desk passwords: everyone's, or (LOCAL_LOGIN=superusers) the break-glass superuser's:
+    # the gate stops a desk password of anyone else before ModelBackend sees it. Campus
+    # accounts have none (an account the campus takes over loses its password).
+    "chat.sign_in.local.LocalPasswordGate",
+    "django.contrib.auth.backends.ModelBackend",
     # Only where django-auth-ldap is installed (the "ldap" extra: it builds python-ldap).
     *(["chat.sign_in.ldap.CampusLDAPBackend"] if find_spec("django_auth_ldap") else []),
     "chat.sign_in.saml.CampusSaml2Backend",
     "chat.sign_in.oidc.CampusOIDCBackend",
-    # Desk passwords: everyone's, or (LOCAL_LOGIN=superusers) the break-glass superuser's.
-    "chat.sign_in.local.LocalPasswordBackend",
 ]
 CAMPUS_SIGN_IN = {
     # "everyone": desk passwords work for every account; "superusers": only for

@@ -141,6 +141,9 @@ def _account_for(person: CampusPerson):
     existing = User.objects.filter(username=username).first()
     if existing is not None and not existing.is_superuser:
         if not CampusIdentity.objects.filter(user=existing).exists():
+            # From now on the campus checks who this is: the desk password goes.
+            existing.set_unusable_password()
+            existing.save(update_fields=["password"])
             return existing
     if existing is not None:
         base, number = _clip(f"{username}.{person.provider}", "username"), 1

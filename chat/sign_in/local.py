@@ -7,18 +7,28 @@ same form also takes campus usernames and passwords when LDAP is set up."""
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied
 
 from chat import sign_in
 
 
-class LocalPasswordBackend(ModelBackend):
-    def user_can_authenticate(self, user):
-        if not super().user_can_authenticate(user):
-            return False
-        return sign_in.local_login_for_everyone() or user.is_superuser
+class LocalPasswordGate:
+    """Before ModelBackend (AUTHENTICATION_BACKENDS): with LOCAL_LOGIN=superusers, a desk
+    password of an account that is not a superuser ends the attempt (PermissionDenied:
+    Django stops there and counts a failed login). Accounts without a desk password
+    (campus accounts) pass on to LDAP. No ``get_user``: sessions never name this gate."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if sign_in.local_login_for_everyone() or username is None or password is None:
+            return None
+        User = get_user_model()
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+        if user is not None and user.has_usable_password() and not user.is_superuser:
+            raise PermissionDenied("Desk passwords are turned off for this account.")
+        return None
 
 
 def login_page_notice() -> str:

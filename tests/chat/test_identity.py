@@ -72,6 +72,7 @@ def test_a_local_account_of_the_same_username_is_taken_over(departments):
     user = identity.staff_sign_in(person=person(["reference-staff"]))
     assert user.pk == operator.user.pk
     assert user.first_name == "Pat" and memberships(user) == [("reference", "operator")]
+    assert not user.has_usable_password()  # the old desk password no longer lets anyone in
 
 
 def test_a_superuser_is_never_taken_over_by_a_campus_sign_in(departments):
