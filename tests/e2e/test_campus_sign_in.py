@@ -68,6 +68,7 @@ def campus_desk(tmp_path_factory):
     processes = []
     try:
         liveserver.manage(env, "migrate", "--noinput", "-v0")
+        liveserver.manage(env, "collectstatic", "--noinput", "-v0")  # production mode: manifest
         liveserver.manage(env, "seed_demo")
         liveserver.manage(env, "shell", "-c", MAPPING)
         # The desk's SP metadata is what the campus IdP registers.
