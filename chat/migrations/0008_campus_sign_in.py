@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0006_patron_minute'),
+        ('chat', '0007_chat_start_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -50,23 +50,10 @@ class Migration(migrations.Migration):
 
 def grant_desk_admins(apps, schema_editor):
     """The Desk admin group keeps the mapping and reads the identities."""
-    from django.contrib.auth.management import create_permissions
+    from libdesk.migration_permissions import grant_permissions
 
-    app_config = apps.get_app_config("chat")
-    if not getattr(app_config, "models_module", None):
-        app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group = Group.objects.filter(name="Desk admin").first()
-    if group is None:
-        return
-    codenames = [
-        f"{action}_signinmapping" for action in ("add", "change", "delete", "view")
-    ] + ["view_campusidentity"]
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="chat", codename__in=codenames)
-    )
+    codenames = [f"{action}_signinmapping" for action in ("add", "change", "delete", "view")]
+    grant_permissions(apps, "chat", "Desk admin", [*codenames, "view_campusidentity"])
 
 
 Migration.operations.append(migrations.RunPython(grant_desk_admins, migrations.RunPython.noop))
