@@ -398,3 +398,6 @@ class ChatAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+# Campus sign-in (issue 18): the group → department mapping.
+import chat.sign_in.admin  # noqa: E402, F401

@@ -6,7 +6,7 @@ call chat.services.staff_sessions_end.
 """
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
@@ -39,3 +39,24 @@ def end_sockets_when_credentials_change(sender, instance, created, **kwargs):
         services.staff_sessions_end(user_id=instance.pk, reason="password_changed")
     elif before["is_active"] and not instance.is_active:
         services.staff_sessions_end(user_id=instance.pk, reason="deactivated")
+
+
+CAMPUS_BACKENDS = {
+    "chat.sign_in.ldap.CampusLDAPBackend": "ldap",
+    "chat.sign_in.saml.CampusSaml2Backend": "saml",
+    "chat.sign_in.oidc.CampusOIDCBackend": "oidc",
+}
+
+
+@receiver(user_logged_in)
+def bound_campus_sessions(sender, request, user, **kwargs):
+    """A desk session begun through the campus lasts CAMPUS_SESSION_SECONDS at most: then
+    the identity provider is asked again (and refuses someone the campus disabled)."""
+    from django.conf import settings
+
+    from chat.sign_in import SESSION_PROVIDER
+
+    provider = CAMPUS_BACKENDS.get(getattr(user, "backend", ""))
+    if provider and request is not None:
+        request.session[SESSION_PROVIDER] = provider
+        request.session.set_expiry(settings.CAMPUS_SIGN_IN["SESSION_SECONDS"])

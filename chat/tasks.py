@@ -56,3 +56,19 @@ def apply_retention(self) -> dict:
     report = retention_apply_all()
     logging.getLogger(__name__).info("retention applied: %s", report)
     return report
+
+
+# --- Campus sign-in (issue 18) -------------------------------------------------------------
+
+
+@shared_task(acks_late=True)
+def campus_recheck() -> dict:
+    """Periodic (CELERY_BEAT_SCHEDULE): ask the directory (LDAP) again about everyone who
+    signs in through it; the disabled and the removed are deprovisioned."""
+    from chat.sign_in import ldap_enabled
+
+    if not ldap_enabled():
+        return {"checked": 0, "deprovisioned": 0}
+    from chat.sign_in import ldap
+
+    return ldap.recheck_directory()

@@ -9,6 +9,7 @@ in ``.env.example``.
 
 import json
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -517,3 +518,105 @@ SCREENSHARE_ICE_SERVERS = json.loads(env_str("SCREENSHARE_ICE_SERVERS") or "[]")
 SCREENSHARE_MEETING_TEMPLATE = (
     env_str("SCREENSHARE_MEETING_TEMPLATE") or "https://meet.jit.si/libdesk-{room}"
 )
+
+# --- Campus sign-in (issue 18): LDAP, SAML 2.0, OpenID Connect -------------------------
+# Each provider is off until its variables are set (.env.example, docs/operations.md,
+# "Campus sign-in"); chat.sign_in reads this dict at each sign-in.
+INSTALLED_APPS += ["djangosaml2"]
+# After the session middleware: djangosaml2 keeps its request state in a session of its own.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "djangosaml2.middleware.SamlSessionMiddleware",
+)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    # Desk passwords: everyone's, or (LOCAL_LOGIN=superusers) the break-glass superuser's:
+    # the gate stops a desk password of anyone else before ModelBackend sees it. Campus
+    # accounts have none (an account the campus takes over loses its password).
+    "chat.sign_in.local.LocalPasswordGate",
+    "django.contrib.auth.backends.ModelBackend",
+    # Only where django-auth-ldap is installed (the "ldap" extra: it builds python-ldap).
+    *(["chat.sign_in.ldap.CampusLDAPBackend"] if find_spec("django_auth_ldap") else []),
+    "chat.sign_in.saml.CampusSaml2Backend",
+    "chat.sign_in.oidc.CampusOIDCBackend",
+]
+CAMPUS_SIGN_IN = {
+    # "everyone": desk passwords work for every account; "superusers": only for
+    # superusers (the break-glass account), everyone else signs in with the campus.
+    "LOCAL_LOGIN": env_str("LOCAL_LOGIN", "everyone"),
+    # A desk session begun through the campus lasts at most this long; then the person
+    # signs in again at the identity provider (which refuses them if they were disabled).
+    "SESSION_SECONDS": env_int("CAMPUS_SESSION_SECONDS", 8 * 3600),
+    # The directory (LDAP) is asked again about everyone who signed in through it this
+    # often: a disabled account or a group removal ends their sessions then.
+    "RECHECK_SECONDS": env_int("CAMPUS_RECHECK_SECONDS", 300),
+    "LDAP": {
+        "SERVER_URI": env_str("LDAP_SERVER_URI"),  # e.g. ldaps://ldap.campus.example
+        "BIND_DN": env_str("LDAP_BIND_DN"),
+        "BIND_PASSWORD": env_str("LDAP_BIND_PASSWORD"),
+        "START_TLS": env_bool("LDAP_START_TLS", False),
+        "USER_BASE": env_str("LDAP_USER_BASE"),
+        # Active Directory (disabled accounts left out): see .env.example.
+        "USER_FILTER": env_str("LDAP_USER_FILTER", "(uid=%(user)s)"),
+        "GROUP_BASE": env_str("LDAP_GROUP_BASE"),
+        "GROUP_FILTER": env_str("LDAP_GROUP_FILTER", "(objectClass=groupOfNames)"),
+        # groupOfNames, groupOfUniqueNames, posixGroup, activeDirectory, nestedActiveDirectory
+        "GROUP_TYPE": env_str("LDAP_GROUP_TYPE", "groupOfNames"),
+        "ATTR_FIRST_NAME": env_str("LDAP_ATTR_FIRST_NAME", "givenName"),
+        "ATTR_LAST_NAME": env_str("LDAP_ATTR_LAST_NAME", "sn"),
+        "ATTR_EMAIL": env_str("LDAP_ATTR_EMAIL", "mail"),
+        "TIMEOUT": env_int("LDAP_TIMEOUT", 10),
+    },
+    "SAML": {
+        # The button's words: "Sign in with <NAME>".
+        "NAME": env_str("SAML_NAME", "Campus SSO"),
+        # The IdP's metadata: a URL (fetched at sign-in) or a file.
+        "IDP_METADATA_URL": env_str("SAML_IDP_METADATA_URL"),
+        "IDP_METADATA_FILE": env_str("SAML_IDP_METADATA_FILE"),
+        # Empty: <LIBDESK_PUBLIC_URL>/sso/saml/metadata/ (what the IdP registers).
+        "SP_ENTITY_ID": env_str("SAML_SP_ENTITY_ID"),
+        # Optional key pair: signs requests and logouts, decrypts encrypted assertions.
+        "SP_KEY_FILE": env_str("SAML_SP_KEY_FILE"),
+        "SP_CERT_FILE": env_str("SAML_SP_CERT_FILE"),
+        "ATTR_USERNAME": env_str("SAML_ATTR_USERNAME", "uid"),
+        "ATTR_FIRST_NAME": env_str("SAML_ATTR_FIRST_NAME", "givenName"),
+        "ATTR_LAST_NAME": env_str("SAML_ATTR_LAST_NAME", "sn"),
+        "ATTR_EMAIL": env_str("SAML_ATTR_EMAIL", "mail"),
+        "ATTR_GROUPS": env_str("SAML_ATTR_GROUPS", "isMemberOf"),
+        "XMLSEC_BINARY": env_str("SAML_XMLSEC_BINARY", "/usr/bin/xmlsec1"),
+    },
+    "OIDC": {
+        "NAME": env_str("OIDC_NAME", "Campus account"),
+        "ISSUER": env_str("OIDC_ISSUER"),
+        "CLIENT_ID": env_str("OIDC_CLIENT_ID"),
+        "CLIENT_SECRET": env_str("OIDC_CLIENT_SECRET"),
+        # From the provider's /.well-known/openid-configuration:
+        "AUTHORIZATION_ENDPOINT": env_str("OIDC_AUTHORIZATION_ENDPOINT"),
+        "TOKEN_ENDPOINT": env_str("OIDC_TOKEN_ENDPOINT"),
+        "USERINFO_ENDPOINT": env_str("OIDC_USERINFO_ENDPOINT"),
+        "JWKS_ENDPOINT": env_str("OIDC_JWKS_ENDPOINT"),
+        "END_SESSION_ENDPOINT": env_str("OIDC_END_SESSION_ENDPOINT"),
+        "SCOPES": env_str("OIDC_SCOPES", "openid email profile"),
+        "SIGN_ALGO": env_str("OIDC_SIGN_ALGO", "RS256"),
+        "ATTR_USERNAME": env_str("OIDC_CLAIM_USERNAME", "preferred_username"),
+        "ATTR_GROUPS": env_str("OIDC_CLAIM_GROUPS", "groups"),
+    },
+}
+# djangosaml2 builds its configuration per request (chat.sign_in.saml.sp_config), so the
+# ACS URL follows the address the browser used (behind the proxy: SECURE_PROXY_SSL_HEADER).
+SAML_CONFIG_LOADER = "chat.sign_in.saml.sp_config"
+SAML_CSP_HANDLER = ""  # our ContentSecurityPolicyMiddleware sets the policy
+SAML_SESSION_COOKIE_SAMESITE = "None" if SESSION_COOKIE_SECURE else "Lax"
+SAML_DJANGO_USER_MAIN_ATTRIBUTE = "username"
+SAML_CREATE_UNKNOWN_USER = True
+SAML_ATTRIBUTE_MAPPING = {"uid": ("username",)}  # unused: chat.sign_in.saml maps
+# mozilla-django-oidc reads its provider's endpoints and client from CAMPUS_SIGN_IN["OIDC"]
+# (chat.sign_in.oidc); authorization code + PKCE (S256).
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the hint for logging out at the provider
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+CELERY_BEAT_SCHEDULE["chat-campus-recheck"] = {
+    "task": "chat.tasks.campus_recheck",
+    "schedule": float(CAMPUS_SIGN_IN["RECHECK_SECONDS"]),
+}

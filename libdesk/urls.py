@@ -1,13 +1,17 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
+
+from chat.sign_in.local import DeskLoginView
+from chat.sign_in.views import DeskLogoutView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="chat:dashboard", permanent=False)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The login page offers the campus sign-in (issue 18) beside desk passwords.
+    path("accounts/login/", DeskLoginView.as_view(), name="login"),
+    path("accounts/logout/", DeskLogoutView.as_view(), name="logout"),
+    path("sso/", include("chat.sign_in.urls")),
     path("", include("chat.urls")),
     # Reference Analytics: reports, /analytics/new/, CSV export, the after-chat form.
     path("analytics/", include("analytics.urls")),
