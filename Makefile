@@ -11,6 +11,9 @@ STACK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/libdesk_stack
 STACK_REDIS_URL ?= redis://127.0.0.1:6379/1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# make demo installs the desk alone (pure-Python wheels: nothing but Python needed); the
+# test extras add python-ldap, which builds against Debian's libldap-dev (CI installs it).
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test install serve lint benchmark clean stack stack-up stack-down stack-test
 
@@ -20,11 +23,16 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
