@@ -24,6 +24,7 @@ from chat.models import (
     Membership,
     Message,
     Operator,
+    PatronBlock,
 )
 from chat.services import departments
 
@@ -128,6 +129,7 @@ class DepartmentAdmin(DepartmentScopedAdmin, ServiceSavedAdmin):
         ("Chat widget", {"fields": ["greeting", "offline_message", "widget_embed_snippet"]}),
         ("When nobody is online", {"fields": ["fallback"]}),
         ("Request Screenshare", {"fields": ["screenshare_mode"]}),
+        ("Blocking abuse", {"fields": ["block_days"]}),
     ]
     inlines = [MembershipInline]
 
@@ -388,7 +390,12 @@ class ChatAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
     inlines = [MessageInline, AttachmentInline, RatingInline, AuditInline]
     # The token's digest, and the patron's message count of the current minute (the
     # rate limit's, meaningless to a reader of the transcript).
-    exclude = ["patron_token_digest", "patron_minute", "patron_minute_messages"]
+    exclude = [
+        "patron_token_digest",
+        "patron_minute",
+        "patron_minute_messages",
+        "origin_digest",  # a keyed digest: meaningless to a reader, kept out of sight
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -398,3 +405,59 @@ class ChatAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Blocking abuse (issue 20) -------------------------------------------------------------
+
+
+@admin.register(PatronBlock)
+class PatronBlockAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
+    """Every block, in force or not: who blocked whom (which chat), why, until when.
+    Blocks are made from a chat (Block on the dashboard or in Chat History) and lifted
+    here; nothing else about them is edited. A Department admin sees and lifts their
+    departments' blocks."""
+
+    scoped_actions = ("view", "change")
+    list_display = ["created_at", "department", "reason", "created_by", "expires_at", "state"]
+    list_filter = ["department", "created_at", "expires_at"]
+    list_select_related = ["department", "created_by", "lifted_by"]
+    readonly_fields = [
+        "chat_link",
+        "department",
+        "reason",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "lifted_at",
+        "lifted_by",
+    ]
+    fields = readonly_fields
+    actions = ["lift_blocks"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record stays: lift instead
+
+    @admin.display(description="State")
+    def state(self, block):
+        if block.lifted_at:
+            return "Lifted"
+        return "In force" if block.is_in_force() else "Expired"
+
+    @admin.display(description="Chat")
+    def chat_link(self, block):
+        if not block.chat_id:
+            return "—"
+        return format_html('<a href="/history/chats/{}/">{}</a>', block.chat.public_id, block.chat)
+
+    @admin.action(description="Lift the selected blocks")
+    def lift_blocks(self, request, queryset):
+        from chat.services import blocks
+
+        lifted = 0
+        for block in queryset.filter(lifted_at__isnull=True):
+            blocks.block_lift(block_id=block.pk, actor=request.user)
+            lifted += 1
+        self.message_user(request, f"{lifted} block{'s' if lifted != 1 else ''} lifted.")

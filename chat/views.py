@@ -10,7 +10,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import extensions, ratelimit, selectors, services
+from chat import blocks, extensions, ratelimit, selectors, services
 from chat.exceptions import DeskError, InvalidInput, RateLimited
 from chat.http import error_response, json_body
 from chat.models import Department
@@ -89,7 +89,8 @@ def chat_start(request, slug):
             InvalidInput("Send a JSON object.", code="bad_json").as_frame(), status=400
         )
     limits = settings.LIBDESK_LIMITS
-    address = ratelimit.address_key(ratelimit.client_address(request))
+    client_address = ratelimit.client_address(request)
+    address = ratelimit.address_key(client_address)
     if not ratelimit.allow(
         "chat-start",
         address,
@@ -116,7 +117,10 @@ def chat_start(request, slug):
             patron_email=data.get("email") if isinstance(data.get("email"), str) else "",
             client_id=data.get("client_id") if isinstance(data.get("client_id"), str) else "",
             page_url=data.get("page_url") if isinstance(data.get("page_url"), str) else "",
+            origin_digest=blocks.address_digest(client_address),
         )
+    except blocks.Blocked as error:
+        return JsonResponse(error.as_frame(), status=403)
     except DeskError as error:
         return JsonResponse(error.as_frame(), status=400)
     return JsonResponse({"chat": str(chat.public_id), "token": token}, status=201)

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "chat",
     "tickets",
     "analytics",
+    "history",  # Chat History, patron context, Block (issue 20): reads chat, tickets, analytics
+    "supervisor",  # the supervisor's view (issue 20)
 ]
 
 MIDDLEWARE = [

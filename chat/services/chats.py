@@ -9,7 +9,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat import events, selectors
+from chat import blocks, events, selectors
 from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from chat.models import (
     Chat,
@@ -46,14 +46,20 @@ def chat_start(
     patron_email: str = "",
     client_id: str = "",
     page_url: str = "",
+    origin_digest: str = "",
 ) -> tuple[Chat, str]:
     """A patron asks a question: a new waiting chat with the question as message 1.
+
+    ``origin_digest`` is ``chat.blocks.address_digest`` of the patron's address: kept
+    on the chat (so its patron can be blocked), and refused (``Blocked``, a neutral
+    message) while a block matches it.
 
     Returns the chat and the patron's token, which is shown only this once (the
     database keeps its digest).
     """
     if not department.is_active:
         raise InvalidInput("This department is not taking chats.", code="department_inactive")
+    blocks.refuse_if_blocked(origin_digest)
     body = _clean_body(question)
     client_id = _clean_client_id(client_id)
     patron_name = (patron_name or "").strip()[:80]
@@ -72,6 +78,7 @@ def chat_start(
         patron_name=patron_name,
         patron_email=patron_email,
         page_url=strip_query(page_url),
+        origin_digest=origin_digest or "",
     )
     chat = _lock_chat(chat.pk)
     _append_message(chat, sender=Message.Sender.PATRON, body=body, client_id=client_id)

@@ -1,0 +1,98 @@
+"""Word search over chat messages, one selector over two engines.
+
+PostgreSQL: ``to_tsvector('english', body) @@ websearch_to_tsquery('english', words)``,
+the very expression of the GIN index made in history's migration 0001, so the planner
+reads the index. SQLite (the embedded default): the FTS5 table that migration keeps in
+step by triggers, ``rowid IN (SELECT rowid … MATCH …)``.
+
+Both take what a person types: websearch_to_tsquery accepts any text; for FTS5 each
+word is quoted (no operators reach MATCH, so no input can be a syntax error).
+
+``highlight`` marks the words in a snippet for display: each piece of patron text is
+escaped on its own and only our <mark> tags are added, so text stays text.
+"""
+
+import re
+
+from django.db import connection
+from django.db.models import BooleanField, F, Func, Value
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+WORD = re.compile(r"\w+", re.UNICODE)
+SNIPPET_CHARS = 220
+
+
+def words_of(text: str) -> list[str]:
+    return WORD.findall(text or "")[:16]
+
+
+class _PostgresWordsMatch(Func):
+    output_field = BooleanField()
+    template = "(to_tsvector('english'::regconfig, %(expressions)s))"
+    arg_joiner = ") @@ websearch_to_tsquery('english'::regconfig, "
+
+
+class _SqliteWordsMatch(Func):
+    output_field = BooleanField()
+    template = "(%(expressions)s))"
+    arg_joiner = " IN (SELECT rowid FROM history_message_fts WHERE history_message_fts MATCH "
+
+
+def fts5_query(text: str) -> str:
+    """Every word quoted, all required (FTS5's implicit AND)."""
+    return " ".join(f'"{word}"' for word in words_of(text))
+
+
+def message_matches(text: str):
+    """A boolean expression for a Message queryset: the message contains the words of
+    ``text``. None when ``text`` has no words."""
+    if not words_of(text):
+        return None
+    if connection.vendor == "postgresql":
+        return _PostgresWordsMatch(F("body"), Value(" ".join(words_of(text))))
+    return _SqliteWordsMatch(F("id"), Value(fts5_query(text)))
+
+
+def _stems(text: str) -> list[str]:
+    # A rough English stem (what both engines match): "atlases" finds "atlas", so mark
+    # every word that starts like a searched word, less its common endings.
+    stems = []
+    for word in words_of(text):
+        stem = word.lower()
+        for ending in ("ies", "es", "s", "ing", "ed"):
+            if len(stem) > len(ending) + 2 and stem.endswith(ending):
+                stem = stem[: -len(ending)]
+                break
+        stems.append(stem)
+    return sorted(set(stems), key=len, reverse=True)
+
+
+def _window(body: str, stems: list[str]) -> str:
+    """The part of ``body`` around its first searched word, at most SNIPPET_CHARS."""
+    lowered = body.lower()
+    positions = [lowered.find(stem) for stem in stems if lowered.find(stem) >= 0]
+    if len(body) <= SNIPPET_CHARS:
+        return body
+    start = max(0, min(positions) - SNIPPET_CHARS // 3) if positions else 0
+    piece = body[start : start + SNIPPET_CHARS]
+    return ("…" if start else "") + piece + ("…" if start + SNIPPET_CHARS < len(body) else "")
+
+
+def highlight(body: str, text: str) -> SafeString:
+    """``body`` (patron or staff text), cut around the searched words, escaped, with
+    each word that begins with a searched word's stem in <mark>."""
+    body = body or ""
+    stems = _stems(text)
+    snippet = _window(body, stems)
+    if not stems:
+        return escape(snippet)
+    marked = []
+    last = 0
+    for match in WORD.finditer(snippet):
+        if any(match.group().lower().startswith(stem) for stem in stems):
+            marked.append(escape(snippet[last : match.start()]))
+            marked.append(f"<mark>{escape(match.group())}</mark>")
+            last = match.end()
+    marked.append(escape(snippet[last:]))
+    return mark_safe("".join(marked))  # noqa: S308 - every piece above is escaped
