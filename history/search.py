@@ -1,11 +1,11 @@
 """Word search over chat messages, one selector over two engines.
 
-PostgreSQL: ``to_tsvector('english', body) @@ websearch_to_tsquery('english', words)``,
+PostgreSQL: ``to_tsvector('english', body) @@ plainto_tsquery('english', words)``,
 the very expression of the GIN index made in history's migration 0001, so the planner
 reads the index. SQLite (the embedded default): the FTS5 table that migration keeps in
 step by triggers, ``rowid IN (SELECT rowid … MATCH …)``.
 
-Both take what a person types: websearch_to_tsquery accepts any text; for FTS5 each
+Both take what a person types: plainto_tsquery accepts any text; for FTS5 each
 word is quoted (no operators reach MATCH, so no input can be a syntax error).
 
 ``highlight`` marks the words in a snippet for display: each piece of patron text is
@@ -23,14 +23,20 @@ WORD = re.compile(r"\w+", re.UNICODE)
 SNIPPET_CHARS = 220
 
 
+def _storable(text: str) -> str:
+    """``text`` without what no database takes (lone surrogates; NUL on PostgreSQL)."""
+    return (text or "").encode("utf-8", "ignore").decode("utf-8").replace("\x00", " ")
+
+
 def words_of(text: str) -> list[str]:
-    return WORD.findall(text or "")[:16]
+    """The words searched for (at most 16)."""
+    return WORD.findall(_storable(text))[:16]
 
 
 class _PostgresWordsMatch(Func):
     output_field = BooleanField()
     template = "(to_tsvector('english'::regconfig, %(expressions)s))"
-    arg_joiner = ") @@ websearch_to_tsquery('english'::regconfig, "
+    arg_joiner = ") @@ plainto_tsquery('english'::regconfig, "
 
 
 class _SqliteWordsMatch(Func):
@@ -50,7 +56,9 @@ def message_matches(text: str):
     if not words_of(text):
         return None
     if connection.vendor == "postgresql":
-        return _PostgresWordsMatch(F("body"), Value(" ".join(words_of(text))))
+        # The text as typed: PostgreSQL's own parser splits it as it split the messages
+        # ("1.00", "e-mail" stay one word), every word required, no operators.
+        return _PostgresWordsMatch(F("body"), Value(_storable(text)[:500]))
     return _SqliteWordsMatch(F("id"), Value(fts5_query(text)))
 
 
