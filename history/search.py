@@ -35,7 +35,9 @@ def words_of(text: str) -> list[str]:
 
 class _PostgresWordsMatch(Func):
     output_field = BooleanField()
-    template = "(to_tsvector('english'::regconfig, %(expressions)s))"
+    # translate(): PostgreSQL's parser reads "<maps>" as an HTML tag and indexes no word
+    # in it; patron text is text, so the angle brackets are spaces here and in the index.
+    template = "(to_tsvector('english'::regconfig, translate(%(expressions)s, '<>', '  ')))"
     arg_joiner = ") @@ plainto_tsquery('english'::regconfig, "
 
 
@@ -58,7 +60,8 @@ def message_matches(text: str):
     if connection.vendor == "postgresql":
         # The text as typed: PostgreSQL's own parser splits it as it split the messages
         # ("1.00", "e-mail" stay one word), every word required, no operators.
-        return _PostgresWordsMatch(F("body"), Value(_storable(text)[:500]))
+        typed = _storable(text)[:500].replace("<", " ").replace(">", " ")
+        return _PostgresWordsMatch(F("body"), Value(typed))
     return _SqliteWordsMatch(F("id"), Value(fts5_query(text)))
 
 

@@ -1,7 +1,8 @@
 """The word index over chat messages, for Chat History's search (history.search).
 
-PostgreSQL: a GIN expression index on to_tsvector('english', body); the search's
-WHERE clause spells the same expression, so the planner uses it.
+PostgreSQL: a GIN expression index on to_tsvector('english', body) (angle brackets read
+as spaces: the parser would take "<maps>" for a tag and index nothing of it); the
+search's WHERE clause spells the same expression, so the planner uses it.
 
 SQLite (the embedded default): an FTS5 table with external content (the rows stay in
 chat_message; the index holds only the words), kept in step by triggers on
@@ -13,7 +14,7 @@ from django.db import migrations
 
 POSTGRES_CREATE = (
     "CREATE INDEX IF NOT EXISTS history_message_words "
-    "ON chat_message USING GIN (to_tsvector('english', body))"
+    "ON chat_message USING GIN (to_tsvector('english', translate(body, '<>', '  ')))"
 )
 POSTGRES_DROP = "DROP INDEX IF EXISTS history_message_words"
 
