@@ -34,11 +34,19 @@ def words_of(text: str) -> list[str]:
 
 
 class _PostgresWordsMatch(Func):
+    """``body @@ words``, spelled as the GIN index of history's migration 0001 is.
+    translate(): PostgreSQL's parser reads "<maps>" as an HTML tag and indexes no word
+    of it; patron text is text, so angle brackets are spaces, in the index and here."""
+
     output_field = BooleanField()
-    # translate(): PostgreSQL's parser reads "<maps>" as an HTML tag and indexes no word
-    # in it; patron text is text, so the angle brackets are spaces here and in the index.
-    template = "(to_tsvector('english'::regconfig, translate(%(expressions)s, '<>', '  ')))"
-    arg_joiner = ") @@ plainto_tsquery('english'::regconfig, "
+
+    def as_sql(self, compiler, connection, **extra):
+        body, words = (compiler.compile(expression) for expression in self.source_expressions)
+        sql = (
+            f"(to_tsvector('english'::regconfig, translate({body[0]}, '<>', '  ')) "
+            f"@@ plainto_tsquery('english'::regconfig, {words[0]}))"
+        )
+        return sql, (*body[1], *words[1])
 
 
 class _SqliteWordsMatch(Func):
