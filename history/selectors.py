@@ -7,7 +7,6 @@ tests/history/test_page_queries.py).
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
@@ -18,6 +17,11 @@ from tickets.models import Ticket
 from tickets.selectors import visible_tickets
 
 PAGE_SIZE = 25
+# A word in more messages than this is "broad": its chats are found newest first and
+# tested one by one (a few dozen reach a page), and not counted (counting tens of
+# thousands costs more than the page). Fewer: the matching messages' chats are listed
+# first and counted exactly. See benchmarks/history_search.py.
+BROAD_MESSAGES = 5000
 
 
 def sees_every_department(user) -> bool:
@@ -68,18 +72,29 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _matching_messages(words: str):
+def words_are_broad(words: str) -> bool:
+    """Whether the words are in more than BROAD_MESSAGES messages: one query, stopped
+    at that many."""
     match = search.message_matches(words)
-    return None if match is None else Message.objects.filter(match)
+    if match is None:
+        return False
+    # order_by(): no ORDER BY (Message's own ordering would join every chat to sort).
+    probe = Message.objects.filter(match).order_by().values("pk")[:BROAD_MESSAGES]
+    return probe.count() >= BROAD_MESSAGES
 
 
-def filtered_chats(operator: Operator, filters: HistoryFilters):
+def filtered_chats(operator: Operator, filters: HistoryFilters, *, broad: bool = False):
     """The chats that pass ``filters`` among those the operator may read, newest first.
-    Words match a message of the chat (all the words, in one message)."""
+    Words match a message of the chat (all the words, in one message); ``broad``
+    (words_are_broad) chooses how: each chat tested, newest first, or the matching
+    messages' chats looked up."""
     chats = visible_chats(operator)
-    matching = _matching_messages(filters.words)
-    if matching is not None:
-        chats = chats.filter(pk__in=matching.values("chat_id"))
+    match = search.message_matches(filters.words)
+    if match is not None and broad:
+        chats = chats.filter(Exists(Message.objects.filter(match, chat=OuterRef("pk")).order_by()))
+    elif match is not None:
+        matching = Message.objects.filter(match).order_by().values("chat_id")
+        chats = chats.filter(search.id_in("pk", matching))
     if filters.patron.strip():
         patron = filters.patron.strip()
         chats = chats.filter(Q(patron_name__icontains=patron) | Q(patron_email__icontains=patron))
@@ -114,12 +129,49 @@ def _snippet_source(words: str):
     return Subquery(messages.order_by("seq").values("body")[:1])
 
 
-def history_page(operator: Operator, filters: HistoryFilters, page_number=1):
-    """One page of results: a Paginator page whose objects are chats with
-    ``snippet_body``, ``has_ticket`` and ``has_entry``. Two queries (the count and the
-    page), whatever the filters and the page's length."""
+@dataclass
+class ResultsPage:
+    """A page of results. ``count`` is None when the words are too common to count
+    (then ``num_pages`` is None too, and ``has_next`` says whether more follow)."""
+
+    object_list: list
+    number: int
+    count: int | None
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def num_pages(self) -> int | None:
+        return None if self.count is None else max(1, -(-self.count // PAGE_SIZE))
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def _page_number(value) -> int:
+    try:
+        return max(1, min(int(value), 10_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def history_page(operator: Operator, filters: HistoryFilters, page_number=1) -> ResultsPage:
+    """One page of results: chats with ``snippet`` (marked, escaped), ``has_ticket`` and
+    ``has_entry``. At most three queries whatever the filters and the number of results:
+    how common the words are (with words), the count (unless they are broad), the page."""
+    broad = words_are_broad(filters.words) if filters.words else False
     chats = (
-        filtered_chats(operator, filters)
+        filtered_chats(operator, filters, broad=broad)
         .select_related("department", "operator__user")
         .annotate(
             snippet_body=_snippet_source(filters.words),
@@ -127,10 +179,17 @@ def history_page(operator: Operator, filters: HistoryFilters, page_number=1):
             has_entry=Exists(Interaction.objects.filter(chat=OuterRef("pk"))),
         )
     )
-    page = Paginator(chats, PAGE_SIZE).get_page(page_number)
-    for chat in page.object_list:
+    count = None if broad else chats.count()
+    number = _page_number(page_number)
+    if count is not None:
+        number = min(number, max(1, -(-count // PAGE_SIZE)))
+    start = (number - 1) * PAGE_SIZE
+    rows = list(chats[start : start + PAGE_SIZE + 1])  # one more: is there a next page?
+    for chat in rows:
         chat.snippet = search.highlight(chat.snippet_body or "", filters.words)
-    return page
+    return ResultsPage(
+        object_list=rows[:PAGE_SIZE], number=number, count=count, has_next=len(rows) > PAGE_SIZE
+    )
 
 
 def chat_for_history(operator: Operator, public_id) -> Chat | None:
