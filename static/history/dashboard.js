@@ -23,17 +23,20 @@ document.getElementById("conversation-actions").append(blockButton);
 
 const dialog = el("dialog", { class: "dialog", "aria-labelledby": "block-dialog-title" });
 const form = el("form", { method: "dialog" });
-const reason = el("textarea", { id: "block-reason", rows: "3", maxlength: "500", required: "" });
+const reason = el("textarea", { id: "block-reason", rows: "3", maxlength: "500", "aria-required": "true" });
 const error = el("p", { class: "error", role: "alert" });
 const cancel = el("button", { type: "button", class: "button" }, "Cancel");
 const submit = el("button", { type: "submit", class: "button danger" }, "Block patron");
+// Cancel first, the main button last: the order of every dialog of the dashboard.
+const actions = el("div", { class: "composer-actions" });
+actions.append(cancel, submit);
 form.append(
   el("h2", { id: "block-dialog-title" }, "Block this patron"),
   el("p", {}, "New chats and offline questions from this patron's address will be refused for the period your admin set. They see a neutral message."),
   el("label", { for: "block-reason" }, "Reason"),
   reason,
   error,
-  el("div", { class: "composer-actions" }, cancel, submit),
+  actions,
 );
 dialog.append(form);
 document.body.append(dialog);
