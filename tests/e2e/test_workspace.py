@@ -171,3 +171,41 @@ def test_the_supervisor_watches_a_chat_as_it_happens(operator_page, patron_page,
     texts = watched.get_by_role("listitem").all_inner_texts()
     assert [i for i, t in enumerate(texts) if "map room" in t] < [i for i, t in enumerate(texts) if "noon to 5" in t]
     assert_accessible(supervisor, "the supervisor watching a chat")
+
+
+def test_an_internal_chat_opens_in_the_main_pane_beside_the_patron_chat(operator_page, patron_page):
+    alice = operator_page("alice")
+    alice.set_viewport_size({"width": 1400, "height": 900})
+    carmen = operator_page("carmen")
+    _, widget = patron_page()
+    patron = unique("Pane")
+    ask(widget, "Letters from 1790, please", name=patron)
+    claim(alice, patron)
+    alice.locator("#department-list li").filter(has_text="Special Collections").get_by_role(
+        "button", name="Special Collections"
+    ).click()
+    pane = alice.get_by_role("region", name="Internal chat with Special Collections")
+    expect(pane).to_be_visible()
+    alice.get_by_label("Write to colleague").fill("Can you take a question about 1790 letters?")
+    alice.get_by_role("button", name="Send to colleague").click()
+    # In the main pane, beside the patron's chat: both in view at 900 px, no scrolling.
+    conversation = alice.get_by_role("region", name=patron)
+    for region in (conversation, alice.locator("#internal-panel")):
+        box = region.bounding_box()
+        assert box["y"] + 40 < 900 and box["x"] > 300, box
+    lists = alice.locator(".dash-lists").bounding_box()
+    assert alice.locator("#internal-panel").bounding_box()["x"] > lists["x"] + lists["width"]
+    expect(alice.get_by_role("button", name="Transfer", exact=True)).to_be_visible()
+
+    # Carmen: a compact list entry, the conversation in her main pane; she closes it.
+    internal = carmen.locator("#internal-list li").filter(has_text="From Alice")
+    internal.get_by_role("button", name="Open").click()
+    expect(carmen.get_by_role("log", name="Internal conversation")).to_contain_text("1790 letters")
+    expect(carmen.locator("#no-conversation")).to_be_hidden()
+    carmen.get_by_label("Write to colleague").fill("Yes, send it over.")
+    carmen.get_by_role("button", name="Send to colleague").click()
+    expect(alice.get_by_role("log", name="Internal conversation")).to_contain_text("Yes, send it over.")
+    alice.get_by_role("button", name="Close internal chat").click()
+    expect(alice.locator("#internal-panel")).to_be_hidden()
+    expect(alice.locator("#internal-list li").filter(has_text="To Special Collections")).to_have_count(0)
+    assert_accessible(carmen, "an internal chat in the main pane")
