@@ -209,3 +209,24 @@ def test_an_internal_chat_opens_in_the_main_pane_beside_the_patron_chat(operator
     expect(alice.locator("#internal-panel")).to_be_hidden()
     expect(alice.locator("#internal-list li").filter(has_text="To Special Collections")).to_have_count(0)
     assert_accessible(carmen, "an internal chat in the main pane")
+
+
+def test_a_new_message_notice_goes_when_its_chat_is_opened(operator_page, patron_page, new_page):
+    dashboard = operator_page("alice")
+    first, second = unique("NoteA"), unique("NoteB")
+    _, widget_a = patron_page()
+    ask(widget_a, "First patron here", name=first)
+    claim(dashboard, first)
+    _, widget_b = patron_page(new_page())
+    ask(widget_b, "Second patron here", name=second)
+    claim(dashboard, second)
+    widget_a.get_by_label("Message").fill("Are you still there?")
+    widget_a.get_by_role("button", name="Send").click()
+    notice = dashboard.locator("#desk-notice")
+    expect(notice).to_have_text(f"New message from {first}")
+    dashboard.locator("#mine-list li").filter(has_text=first).get_by_role("button").first.click()
+    expect(dashboard.locator("#conversation-title")).to_have_text(first)
+    expect(notice).to_have_text("")
+    # The Ctrl+/ hint is part of the Canned Messages button, not a word between buttons.
+    canned = dashboard.get_by_role("button", name="Canned Messages", exact=True)
+    expect(canned.locator(".canned-hint")).to_have_text("Ctrl+/")
