@@ -112,9 +112,7 @@ class FormSettings(models.Model):
 class ChatLocation(models.Model):
     """A department's own starting Location for its chats' entries (an admin setting)."""
 
-    department = models.OneToOneField(
-        "chat.Department", on_delete=models.CASCADE, related_name="+"
-    )
+    department = models.OneToOneField("chat.Department", on_delete=models.CASCADE, related_name="+")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

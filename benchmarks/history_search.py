@@ -60,16 +60,6 @@ def _stored_volume():
         return tuple(conn.execute("SELECT chats, per_chat FROM bench_history_volume").fetchone())
 
 
-def _run(label, sql, params=None):
-    from django.db import connection
-
-    t0 = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.rowcount
-    print(f"  {label:<34} {rows:>10,} rows  {time.perf_counter() - t0:6.1f} s", flush=True)
-
-
 def fill(chats: int, per_chat: int):
     """Departments and operators through the ORM (a handful of rows), then chats and
     messages in two set-based statements."""
@@ -77,6 +67,7 @@ def fill(chats: int, per_chat: int):
 
     from django.contrib.auth import get_user_model
 
+    from benchmarks.pages_seed import _run  # the same set-based load, timed
     from chat.models import Department, Membership, Operator
 
     index = importlib.import_module("history.migrations.0001_message_search_index")
@@ -87,7 +78,9 @@ def fill(chats: int, per_chat: int):
     ]
     operators = []
     for i in range(16):
-        user = User.objects.create_user(f"bench-op-{i}", password="x", is_staff=True, first_name=f"Op{i}")
+        user = User.objects.create_user(
+            f"bench-op-{i}", password="x", is_staff=True, first_name=f"Op{i}"
+        )
         operator = Operator.objects.create(user=user)
         Membership.objects.create(operator=operator, department=departments[i % DEPARTMENTS])
         operators.append(operator)
@@ -108,7 +101,8 @@ def fill(chats: int, per_chat: int):
             origin_digest)
         SELECT gen_random_uuid(), ({dep_ids})[1 + i % {DEPARTMENTS}], 'closed', md5('t' || i),
             'Patron ' || i, 'patron' || (i % 40000) || '@example.org',
-            'https://library.example/page/' || (i % 500), ({op_ids})[1 + i % 16], {int(per_chat)}, 0, 0,
+            'https://library.example/page/' || (i % 500), ({op_ids})[1 + i % 16],
+            {int(per_chat)}, 0, 0,
             now() - make_interval(mins => ({chats} - i) * 5),
             now() - make_interval(mins => ({chats} - i) * 5 - 1),
             now() - make_interval(mins => ({chats} - i) * 5 - 9), 'operator',
@@ -129,7 +123,8 @@ def fill(chats: int, per_chat: int):
         SELECT c.id, s, CASE WHEN s % 2 = 1 THEN 'patron' ELSE 'operator' END,
             CASE WHEN s % 2 = 0 THEN c.operator_id END, 'b' || s,
             (SELECT string_agg(
-                CASE WHEN random() < 0.05 THEN ({words})[1 + floor(random() * {len(LIBRARY_WORDS)})::int]
+                CASE WHEN random() < 0.05
+                     THEN ({words})[1 + floor(random() * {len(LIBRARY_WORDS)})::int]
                      ELSE 'term' || floor(exp(random() * ln({VOCABULARY})))::int END, ' ')
              FROM generate_series(1, 8) AS k WHERE k > 0 * s),
             c.created_at + make_interval(secs => 20 * s)

@@ -566,7 +566,11 @@ class PatronBlock(models.Model):
         verbose_name = "patron block"
 
     def __str__(self):
-        return f"Block of {self.created_at:%Y-%m-%d} ({self.reason[:40]})" if self.created_at else "Block"
+        return (
+            f"Block of {self.created_at:%Y-%m-%d} ({self.reason[:40]})"
+            if self.created_at
+            else "Block"
+        )
 
     def is_in_force(self, now=None) -> bool:
         from django.utils import timezone

@@ -46,9 +46,3 @@ class HistorySearchForm(forms.Form):
         """The filters of a valid form (fields that did not validate are left out)."""
         data = getattr(self, "cleaned_data", {}) or {}
         return HistoryFilters(**{k: v for k, v in data.items() if v not in (None, "")})
-
-
-class BlockForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
-    )

@@ -36,9 +36,7 @@ def visible_chats(operator: Operator):
     chats = Chat.objects.all()
     if sees_every_department(operator.user):
         return chats
-    return chats.filter(
-        Q(department__in=operator.departments.values("pk")) | Q(operator=operator)
-    )
+    return chats.filter(Q(department__in=operator.departments.values("pk")) | Q(operator=operator))
 
 
 def visible_departments(operator: Operator):

@@ -1,10 +1,7 @@
 """Chat History's pages. Reads through history.selectors; the two actions of a
 transcript (Email transcript, Create a ticket) and Block call the existing services."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,20 +16,8 @@ from chat.services import blocks as block_services
 from history import forms, selectors
 from tickets import services as ticket_services
 
-
-def staff_page(view):
-    """Logged in, active staff with an operator profile: ``request.operator``."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        operator = chat_selectors.operator_for_user(request.user)
-        if operator is None:
-            return render(request, "chat/not_operator.html", status=403)
-        request.operator = operator
-        return view(request, *args, **kwargs)
-
-    return wrapped
+# Logged-in staff with an operator profile (request.operator): the desk's one check.
+from tickets.views import staff_view
 
 
 def _query_without_page(request) -> str:
@@ -42,14 +27,12 @@ def _query_without_page(request) -> str:
 
 
 @require_GET
-@staff_page
+@staff_view
 def history_search(request):
     """Chat History: the search form and a page of results."""
     form = forms.HistorySearchForm(request.GET or None, operator=request.operator)
     form.is_valid()  # an invalid field is left out of the search and shown with its error
-    page = selectors.history_page(
-        request.operator, form.filters(), request.GET.get("page") or 1
-    )
+    page = selectors.history_page(request.operator, form.filters(), request.GET.get("page") or 1)
     return render(
         request,
         "history/search.html",
@@ -70,14 +53,14 @@ def _chat_or_404(request, public_id):
     return chat
 
 
-def _ticket_choices(operator: Operator):
+def _ticket_choices():
     departments = Department.objects.filter(is_active=True)
     colleagues = Operator.objects.select_related("user").order_by("user__username")
     return departments, colleagues
 
 
 def _render_transcript(request, chat, status=200):
-    departments, colleagues = _ticket_choices(request.operator)
+    departments, colleagues = _ticket_choices()
     return render(
         request,
         "history/transcript.html",
@@ -89,7 +72,6 @@ def _render_transcript(request, chat, status=200):
             "entry": getattr(chat, "interaction", None),
             "departments": departments,
             "colleagues": colleagues,
-            "block_form": forms.BlockForm(),
             "can_block": bool(chat.origin_digest),
         },
         status=status,
@@ -97,14 +79,14 @@ def _render_transcript(request, chat, status=200):
 
 
 @require_GET
-@staff_page
+@staff_view
 def history_transcript(request, public_id):
     """One chat, read-only: its conversation, audit trail, ticket and entry links."""
     return _render_transcript(request, _chat_or_404(request, public_id))
 
 
 @require_POST
-@staff_page
+@staff_view
 def history_email_transcript(request, public_id):
     chat = _chat_or_404(request, public_id)
     try:
@@ -119,7 +101,7 @@ def history_email_transcript(request, public_id):
 
 
 @require_POST
-@staff_page
+@staff_view
 def history_create_ticket(request, public_id):
     chat = _chat_or_404(request, public_id)
     department = Department.objects.filter(pk=request.POST.get("department") or None).first()
@@ -152,7 +134,7 @@ def _block(request, public_id, reason):
 
 
 @require_POST
-@staff_page
+@staff_view
 def history_block(request, public_id):
     """Block (from the transcript page): a form post."""
     try:
@@ -160,14 +142,12 @@ def history_block(request, public_id):
     except DeskError as error:
         messages.error(request, error.message)
     else:
-        messages.success(
-            request, f"The patron is blocked until {block.expires_at:%Y-%m-%d %H:%M}."
-        )
+        messages.success(request, f"The patron is blocked until {block.expires_at:%Y-%m-%d %H:%M}.")
     return redirect("history:transcript", public_id=public_id)
 
 
 @require_POST
-@staff_page
+@staff_view
 def block_from_dashboard(request, public_id):
     """Block (from the Chat Dashboard): JSON in, JSON out; CSRF header as every
     dashboard call."""
@@ -182,13 +162,15 @@ def block_from_dashboard(request, public_id):
 
 
 @require_GET
-@staff_page
+@staff_view
 def patron_context(request, public_id):
     """For the Chat Dashboard's header: the page the patron asked from and how many
     earlier chats and tickets they have (same email, not scrubbed, readable)."""
     chat = chat_selectors.chat_for_staff(request.operator, public_id)
     if chat is None:
-        return JsonResponse({"type": "error", "code": "not_found", "message": "No such chat."}, status=404)
+        return JsonResponse(
+            {"type": "error", "code": "not_found", "message": "No such chat."}, status=404
+        )
     contacts = selectors.patron_contacts(request.operator, chat)
     return JsonResponse(
         {
@@ -203,7 +185,7 @@ def patron_context(request, public_id):
 
 
 @require_GET
-@staff_page
+@staff_view
 def history_patron(request, public_id):
     """The patron's earlier chats and tickets, one click from their chat."""
     chat = chat_selectors.chat_for_staff(request.operator, public_id)

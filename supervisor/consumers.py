@@ -5,10 +5,10 @@ source of truth); ``chat.watch`` follows one chat's messages as they are sent.
 Frames: docs/protocol.md, "Supervisor socket"."""
 
 from chat import events
-from chat.consumer_base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, DeskConsumer, origin_allowed
-from chat.consumer_support import SentSeqs, service, socket_db
-from chat.exceptions import InvalidInput, NotFound
 from chat import selectors as chat_selectors
+from chat.consumer_base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, DeskConsumer, origin_allowed
+from chat.consumer_support import SentSeqs, socket_db
+from chat.exceptions import InvalidInput, NotFound
 from supervisor import selectors
 
 # Department and staff events after which the overview is read again.
@@ -42,8 +42,14 @@ def _watch(user, public_id):
     chat = selectors.watched_chat(supervised, public_id) if supervised != [] else None
     if chat is None:
         raise NotFound()
-    messages = [events.message_payload(m) for m in chat_selectors.messages_after(chat, 0, limit=10**6)]
-    return chat.pk, {"type": "chat.watched", "chat": events.chat_summary(chat), "messages": messages}
+    messages = [
+        events.message_payload(m) for m in chat_selectors.messages_after(chat, 0, limit=10**6)
+    ]
+    return chat.pk, {
+        "type": "chat.watched",
+        "chat": events.chat_summary(chat),
+        "messages": messages,
+    }
 
 
 class SupervisorConsumer(DeskConsumer):
@@ -56,12 +62,16 @@ class SupervisorConsumer(DeskConsumer):
             return
         user = self.scope.get("user")
         if not getattr(user, "is_authenticated", False):
-            await self.refuse("not_authenticated", "Log in as library staff first.", CLOSE_UNAUTHENTICATED)
+            await self.refuse(
+                "not_authenticated", "Log in as library staff first.", CLOSE_UNAUTHENTICATED
+            )
             return
         department_ids = await _open(user)
         if department_ids is None:
             await self.refuse(
-                "forbidden", "The supervisor's view is for Desk admins and Department admins.", CLOSE_FORBIDDEN
+                "forbidden",
+                "The supervisor's view is for Desk admins and Department admins.",
+                CLOSE_FORBIDDEN,
             )
             return
         self.user = user
@@ -90,7 +100,9 @@ class SupervisorConsumer(DeskConsumer):
         if kind == "message.new" and chat_pk in self.seen:
             if self.seen[chat_pk].add(event["message"]["seq"]):
                 await self.send_json(event)
-        elif kind in ("chat.ended", "chat.closed", "chat.claimed") and event["chat"] in self.watched:
+        elif (
+            kind in ("chat.ended", "chat.closed", "chat.claimed") and event["chat"] in self.watched
+        ):
             await self.send_json(event)
             await self.send_json({"type": "supervisor.changed", "because": kind})
         elif kind in CHANGES:

@@ -25,7 +25,9 @@ def supervised_department_ids(user) -> list[int] | None:
 
 
 def _in(queryset, department_ids, lookup="department_id"):
-    return queryset if department_ids is None else queryset.filter(**{f"{lookup}__in": department_ids})
+    return (
+        queryset if department_ids is None else queryset.filter(**{f"{lookup}__in": department_ids})
+    )
 
 
 def departments(department_ids) -> list[Department]:
@@ -61,7 +63,9 @@ def staff_on_duty(department_ids) -> list[dict]:
     operators = _in(Operator.objects.all(), department_ids, "departments").distinct()
     operators = (
         operators.select_related("user")
-        .annotate(active_chats=Count("chats", filter=Q(chats__status=Chat.Status.ACTIVE), distinct=True))
+        .annotate(
+            active_chats=Count("chats", filter=Q(chats__status=Chat.Status.ACTIVE), distinct=True)
+        )
         .order_by("user__username")
     )
     rank = {Operator.Status.ONLINE: 0, Operator.Status.AWAY: 1, Operator.Status.OFFLINE: 2}
@@ -117,7 +121,12 @@ def coverage_gaps(department_ids, now=None) -> list[dict]:
             key = (row["department__name"], row["hour"])
             gap = gaps.setdefault(
                 key,
-                {"department": key[0], "hour": timezone.localtime(key[1], tz), "abandoned": 0, "offline": 0},
+                {
+                    "department": key[0],
+                    "hour": timezone.localtime(key[1], tz),
+                    "abandoned": 0,
+                    "offline": 0,
+                },
             )
             gap[kind] += row["n"]
     return sorted(gaps.values(), key=lambda gap: (-gap["hour"].timestamp(), gap["department"]))

@@ -65,9 +65,15 @@ def watch(request, public_id):
     chat = selectors.watched_chat(request.supervised, public_id)
     if chat is None:
         raise Http404("No such chat.")
-    messages = [events.message_payload(m) for m in chat_selectors.messages_after(chat, 0, limit=10**6)]
+    messages = [
+        events.message_payload(m) for m in chat_selectors.messages_after(chat, 0, limit=10**6)
+    ]
     return render(
         request,
         "supervisor/watch.html",
-        {"chat": chat, "messages_shown": messages, "last_seq": messages[-1]["seq"] if messages else 0},
+        {
+            "chat": chat,
+            "messages_shown": messages,
+            "last_seq": messages[-1]["seq"] if messages else 0,
+        },
     )

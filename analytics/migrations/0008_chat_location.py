@@ -19,28 +19,54 @@ def chats_are_virtual(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0007_interaction_report_indexes'),
-        ('chat', '0008_desk_admin_blocks'),
+        ("analytics", "0007_interaction_report_indexes"),
+        ("chat", "0008_desk_admin_blocks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='formsettings',
-            name='chat_location',
-            field=models.ForeignKey(blank=True, help_text="Where the form's Location starts for a chat. Departments may have their own.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='analytics.location', verbose_name='location of chat entries'),
+            model_name="formsettings",
+            name="chat_location",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Where the form's Location starts for a chat. Departments may have their own.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="analytics.location",
+                verbose_name="location of chat entries",
+            ),
         ),
         migrations.CreateModel(
-            name='ChatLocation',
+            name="ChatLocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('department', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chat.department')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='analytics.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "department",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="chat.department",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="analytics.location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "chat entries' location",
-                'verbose_name_plural': "chat entries' locations (per department)",
+                "verbose_name": "chat entries' location",
+                "verbose_name_plural": "chat entries' locations (per department)",
             },
         ),
         migrations.RunPython(chats_are_virtual, migrations.RunPython.noop),

@@ -6,50 +6,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0006_patron_minute'),
+        ("chat", "0006_patron_minute"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='chat',
-            name='origin_digest',
-            field=models.CharField(blank=True, db_default='', default='', max_length=64),
+            model_name="chat",
+            name="origin_digest",
+            field=models.CharField(blank=True, db_default="", default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='chat',
-            name='patron_scrubbed_at',
+            model_name="chat",
+            name="patron_scrubbed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='chat',
-            name='transcript_deleted_at',
+            model_name="chat",
+            name="transcript_deleted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='department',
-            name='block_days',
-            field=models.PositiveSmallIntegerField(db_default=30, default=30, help_text="How many days a patron blocked from this department's chats stays blocked (new chats and offline questions from their address are refused)."),
+            model_name="department",
+            name="block_days",
+            field=models.PositiveSmallIntegerField(
+                db_default=30,
+                default=30,
+                help_text="How many days a patron blocked from this department's chats stays blocked (new chats and offline questions from their address are refused).",
+            ),
         ),
         migrations.CreateModel(
-            name='PatronBlock',
+            name="PatronBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_digest', models.CharField(db_index=True, max_length=64)),
-                ('reason', models.CharField(max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('lifted_at', models.DateTimeField(blank=True, null=True)),
-                ('chat', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='blocks', to='chat.chat')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='chat.department')),
-                ('lifted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address_digest", models.CharField(db_index=True, max_length=64)),
+                ("reason", models.CharField(max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                ("lifted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "chat",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="blocks",
+                        to="chat.chat",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="chat.department",
+                    ),
+                ),
+                (
+                    "lifted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'patron block',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "patron block",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
     ]

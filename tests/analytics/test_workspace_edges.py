@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.models import ChatLocation, FormSettings, Location
 from analytics import services as analytics_services
+from analytics.models import ChatLocation, FormSettings, Location
 from chat import services
 from tests.factories import DepartmentFactory, analytics_choice, named_operator, start_chat
 
@@ -57,7 +57,9 @@ def test_a_chat_entry_starts_at_virtual_or_its_departments_location(client):
     html = client.get(reverse("analytics:chat_entry", args=[chat.public_id])).content.decode()
     assert selected_location(html) == "Virtual (online)"
     reading_room = analytics_choice(Location, "Reading Room")
-    analytics_services.chat_location_save(chat_location=ChatLocation(department=special, location=reading_room))
+    analytics_services.chat_location_save(
+        chat_location=ChatLocation(department=special, location=reading_room)
+    )
     chat = ended_chat(special, alice)
     html = client.get(reverse("analytics:chat_entry", args=[chat.public_id])).content.decode()
     assert selected_location(html) == "Reading Room"

@@ -128,11 +128,13 @@ def test_blocks_are_listed_in_the_admin_and_lifted_there(client, desk):
 
 
 def test_retention_scrubs_the_address_digest(client, desk, settings):
-    from chat.services import retention, chat_end
+    from chat.services import chat_end, retention
 
     response = start_over_http(client, desk["reference"])
     chat = Chat.objects.get(public_id=response.json()["chat"])
     chat_end(chat_id=chat.pk, by="patron")
-    retention.retention_apply(now=timezone.now() + timedelta(days=settings.RETENTION["PATRON_DAYS"] + 1))
+    retention.retention_apply(
+        now=timezone.now() + timedelta(days=settings.RETENTION["PATRON_DAYS"] + 1)
+    )
     chat.refresh_from_db()
     assert chat.origin_digest == "" and chat.patron_scrubbed_at is not None

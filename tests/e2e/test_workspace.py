@@ -41,7 +41,9 @@ def test_chat_history_finds_a_past_chat_by_a_word_said_in_it(operator_page, patr
     dashboard.get_by_role("button", name="End Chat").click()
     expect(dashboard.locator("#conversation-state")).to_contain_text("This chat has ended")
 
-    dashboard.get_by_role("navigation", name="Desk").get_by_role("link", name="Chat History").click()
+    dashboard.get_by_role("navigation", name="Desk").get_by_role(
+        "link", name="Chat History"
+    ).click()
     expect(dashboard.get_by_role("heading", name="Chat History", level=1)).to_be_visible()
     assert_accessible(dashboard, "Chat History, before a search")
     dashboard.get_by_label("Words in the conversation").fill(word)
@@ -51,7 +53,9 @@ def test_chat_history_finds_a_past_chat_by_a_word_said_in_it(operator_page, patr
     expect(results.first.get_by_role("heading")).to_have_text(patron)
     # The word is marked; the patron's markup is shown as the text it was.
     expect(results.first.locator("mark")).to_have_text(word)
-    expect(results.first.locator(".history-snippet")).to_contain_text(f"<b>{word}</b> pamphlets & maps")
+    expect(results.first.locator(".history-snippet")).to_contain_text(
+        f"<b>{word}</b> pamphlets & maps"
+    )
     assert results.first.locator(".history-snippet b").count() == 0
     assert_accessible(dashboard, "Chat History with a result")
 
@@ -61,7 +65,11 @@ def test_chat_history_finds_a_past_chat_by_a_word_said_in_it(operator_page, patr
     items = log.get_by_role("listitem")
     expect(items.nth(0)).to_contain_text(f"Looking for the <b>{word}</b> pamphlets")
     expect(log).to_contain_text("They are in the pamphlet files on floor 3.")
-    expect(dashboard.get_by_role("region", name="Audit trail").or_(dashboard.locator("section", has_text="Audit trail"))).to_contain_text("Claimed")
+    expect(
+        dashboard.get_by_role("region", name="Audit trail").or_(
+            dashboard.locator("section", has_text="Audit trail")
+        )
+    ).to_contain_text("Claimed")
     expect(dashboard.get_by_role("button", name="Email transcript")).to_be_visible()
     expect(dashboard.get_by_role("button", name="Create Ticket")).to_be_visible()
     assert_accessible(dashboard, "a transcript in Chat History")
@@ -90,8 +98,14 @@ def test_the_chat_header_shows_where_the_patron_asked_and_their_earlier_chats(
     earlier = context.get_by_role("link", name="Earlier chats (1) and tickets (0)")
     expect(earlier).to_be_visible()
     earlier.click()
-    expect(dashboard.get_by_role("heading", name=f"Earlier chats and tickets of {patron}")).to_be_visible()
-    expect(dashboard.get_by_role("region", name="Earlier chats").or_(dashboard.locator("section", has_text="Earlier chats")).get_by_role("listitem")).to_have_count(1)
+    expect(
+        dashboard.get_by_role("heading", name=f"Earlier chats and tickets of {patron}")
+    ).to_be_visible()
+    expect(
+        dashboard.get_by_role("region", name="Earlier chats")
+        .or_(dashboard.locator("section", has_text="Earlier chats"))
+        .get_by_role("listitem")
+    ).to_have_count(1)
     assert_accessible(dashboard, "a patron's earlier chats and tickets")
 
 
@@ -130,7 +144,9 @@ def test_block_refuses_the_patrons_next_chat_until_an_admin_lifts_it(
         admin.get_by_label("Action:").select_option(label="Lift the selected blocks")
         admin.get_by_role("button", name="Go").click()
         expect(admin.get_by_text("1 block lifted.")).to_be_visible()
-        expect(admin.get_by_role("row").filter(has_text="Spam links, three times today")).to_contain_text("Lifted")
+        expect(
+            admin.get_by_role("row").filter(has_text="Spam links, three times today")
+        ).to_contain_text("Lifted")
         _, third = patron_page(new_page())
         ask(third, "Now may I ask?", name=unique("Ok"))
         expect(third.get_by_role("log")).to_contain_text("Now may I ask?")
@@ -142,19 +158,29 @@ def test_block_refuses_the_patrons_next_chat_until_an_admin_lifts_it(
         )
 
 
-def test_the_supervisor_watches_a_chat_as_it_happens(operator_page, patron_page, new_page, live_desk):
+def test_the_supervisor_watches_a_chat_as_it_happens(
+    operator_page, patron_page, new_page, live_desk
+):
     dashboard = operator_page("alice")
     supervisor = log_in(new_page, live_desk, "admin", "/dashboard/")
     supervisor.get_by_role("link", name="Supervisor").click()
     expect(supervisor.get_by_role("heading", name="Supervisor", level=1)).to_be_visible()
     expect(supervisor.locator("#supervisor-connection")).to_have_text("Live")
-    staff = supervisor.get_by_role("region", name="Who is on").get_by_role("row").filter(has_text="alice")
+    staff = (
+        supervisor.get_by_role("region", name="Who is on")
+        .get_by_role("row")
+        .filter(has_text="alice")
+    )
     expect(staff).to_contain_text("Online")
 
     _, widget = patron_page()
     patron = unique("Sup")
     ask(widget, "Is the map room open on Sunday?", name=patron)
-    live_row = supervisor.get_by_role("region", name="Waiting and active chats").get_by_role("row").filter(has_text=patron)
+    live_row = (
+        supervisor.get_by_role("region", name="Waiting and active chats")
+        .get_by_role("row")
+        .filter(has_text=patron)
+    )
     expect(live_row).to_contain_text("Waiting")  # arrived without a reload
     assert_accessible(supervisor, "the supervisor's view with a waiting chat")
     live_row.get_by_role("link", name=patron).click()
@@ -169,7 +195,9 @@ def test_the_supervisor_watches_a_chat_as_it_happens(operator_page, patron_page,
     expect(supervisor.locator("#watch-status")).to_have_text("Active")
     expect(supervisor.locator("#watch-operator")).to_have_text("Alice")
     texts = watched.get_by_role("listitem").all_inner_texts()
-    assert [i for i, t in enumerate(texts) if "map room" in t] < [i for i, t in enumerate(texts) if "noon to 5" in t]
+    assert [i for i, t in enumerate(texts) if "map room" in t] < [
+        i for i, t in enumerate(texts) if "noon to 5" in t
+    ]
     assert_accessible(supervisor, "the supervisor watching a chat")
 
 
@@ -204,10 +232,14 @@ def test_an_internal_chat_opens_in_the_main_pane_beside_the_patron_chat(operator
     expect(carmen.locator("#no-conversation")).to_be_hidden()
     carmen.get_by_label("Write to colleague").fill("Yes, send it over.")
     carmen.get_by_role("button", name="Send to colleague").click()
-    expect(alice.get_by_role("log", name="Internal conversation")).to_contain_text("Yes, send it over.")
+    expect(alice.get_by_role("log", name="Internal conversation")).to_contain_text(
+        "Yes, send it over."
+    )
     alice.get_by_role("button", name="Close internal chat").click()
     expect(alice.locator("#internal-panel")).to_be_hidden()
-    expect(alice.locator("#internal-list li").filter(has_text="To Special Collections")).to_have_count(0)
+    expect(
+        alice.locator("#internal-list li").filter(has_text="To Special Collections")
+    ).to_have_count(0)
     assert_accessible(carmen, "an internal chat in the main pane")
 
 

@@ -16,7 +16,9 @@ def desk(db):
 def answered_chat(department, operator, lines, *, name="Pat", email="", end=True, client="c"):
     """A chat with the patron's question ``lines[0]`` and alternate replies after it,
     claimed by ``operator`` and ended (unless ``end`` is False)."""
-    chat, _ = start_chat(department, question=lines[0], name=name, email=email, client_id=f"{client}-0")
+    chat, _ = start_chat(
+        department, question=lines[0], name=name, email=email, client_id=f"{client}-0"
+    )
     services.chat_claim(chat_id=chat.pk, operator=operator)
     for i, line in enumerate(lines[1:], start=1):
         sender = "operator" if i % 2 else "patron"

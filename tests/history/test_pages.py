@@ -26,9 +26,15 @@ def results_of(html: str) -> list[str]:
 
 
 def test_search_page_lists_matches_with_marked_snippets(client, desk):
-    answered_chat(desk["reference"], desk["alice"], ["Where are the <maps>?", "Floor 2."], name="Ann")
+    answered_chat(
+        desk["reference"], desk["alice"], ["Where are the <maps>?", "Floor 2."], name="Ann"
+    )
     answered_chat(desk["reference"], desk["alice"], ["Renew a book"], name="Ben", client="b")
-    html = login(client, desk["alice"]).get(reverse("history:search"), {"words": "maps"}).content.decode()
+    html = (
+        login(client, desk["alice"])
+        .get(reverse("history:search"), {"words": "maps"})
+        .content.decode()
+    )
     assert results_of(html) == ["Ann"]
     assert "&lt;<mark>maps</mark>&gt;" in html
     assert "1 chat found" in html
@@ -44,11 +50,15 @@ def queries_for_search(client, **params) -> int:
 def test_search_page_runs_a_fixed_number_of_queries(client, desk):
     login(client, desk["alice"])
     for i in range(2):
-        answered_chat(desk["reference"], desk["alice"], [f"atlas question {i}", "answer"], client=f"a{i}")
+        answered_chat(
+            desk["reference"], desk["alice"], [f"atlas question {i}", "answer"], client=f"a{i}"
+        )
     few = queries_for_search(client, words="atlas")
     few_all = queries_for_search(client)
     for i in range(2, 20):
-        chat = answered_chat(desk["reference"], desk["alice"], [f"atlas question {i}", "answer"], client=f"a{i}")
+        chat = answered_chat(
+            desk["reference"], desk["alice"], [f"atlas question {i}", "answer"], client=f"a{i}"
+        )
         if i % 3 == 0:
             from tickets import services as ticket_services
 
@@ -61,15 +71,22 @@ def test_search_page_runs_a_fixed_number_of_queries(client, desk):
 
 def test_transcript_page_shows_conversation_audit_ticket_and_scope(client, desk):
     chat = answered_chat(
-        desk["reference"], desk["alice"], ["Do you have the 1902 atlas?", "Yes, in Special Collections."],
-        name="Ann", email="ann@example.org",
+        desk["reference"],
+        desk["alice"],
+        ["Do you have the 1902 atlas?", "Yes, in Special Collections."],
+        name="Ann",
+        email="ann@example.org",
     )
     from tickets import services as ticket_services
 
     ticket = ticket_services.ticket_create_from_chat(
         chat_id=chat.pk, department=desk["reference"], actor=desk["alice"]
     )
-    html = login(client, desk["alice"]).get(reverse("history:transcript", args=[chat.public_id])).content.decode()
+    html = (
+        login(client, desk["alice"])
+        .get(reverse("history:transcript", args=[chat.public_id]))
+        .content.decode()
+    )
     log = html.split('role="log"')[1].split("</ol>")[0]
     assert log.index("Do you have the 1902 atlas?") < log.index("Yes, in Special Collections.")
     assert ticket.reference in html and "Claimed" in html and "Ended" in html
@@ -90,7 +107,9 @@ def test_desk_admin_sees_every_department(client, desk):
 def test_create_a_ticket_and_email_transcript_from_history(
     client, desk, mailoutbox, django_capture_on_commit_callbacks
 ):
-    chat = answered_chat(desk["reference"], desk["alice"], ["Question"], name="Ann", email="ann@example.org")
+    chat = answered_chat(
+        desk["reference"], desk["alice"], ["Question"], name="Ann", email="ann@example.org"
+    )
     login(client, desk["alice"])
     response = client.post(
         reverse("history:create_ticket", args=[chat.public_id]),
@@ -110,9 +129,15 @@ def test_create_a_ticket_and_email_transcript_from_history(
 
 
 def test_patron_context_counts_earlier_chats_and_tickets(client, desk):
-    answered_chat(desk["reference"], desk["alice"], ["First visit"], email="ann@example.org", client="x")
-    answered_chat(desk["special"], desk["carmen"], ["Elsewhere"], email="ann@example.org", client="y")
-    chat, _ = start_chat(desk["reference"], question="Back again", email="Ann@Example.org", client_id="z")
+    answered_chat(
+        desk["reference"], desk["alice"], ["First visit"], email="ann@example.org", client="x"
+    )
+    answered_chat(
+        desk["special"], desk["carmen"], ["Elsewhere"], email="ann@example.org", client="y"
+    )
+    chat, _ = start_chat(
+        desk["reference"], question="Back again", email="Ann@Example.org", client_id="z"
+    )
     login(client, desk["alice"])
     data = client.get(reverse("history:patron_context", args=[chat.public_id])).json()
     # Only what Alice may read: her department's chat, not Special Collections'.
@@ -129,5 +154,8 @@ def test_block_from_dashboard_needs_a_reason_and_is_recorded(client, desk):
     url = reverse("history:block_from_dashboard", args=[chat.public_id])
     assert client.post(url, {"reason": ""}, content_type="application/json").status_code == 400
     # The chat of start_chat has no address (made without a request): nothing to block.
-    assert client.post(url, {"reason": "spam"}, content_type="application/json").json()["code"] == "no_address"
+    assert (
+        client.post(url, {"reason": "spam"}, content_type="application/json").json()["code"]
+        == "no_address"
+    )
     assert PatronBlock.objects.count() == 0

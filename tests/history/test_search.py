@@ -22,8 +22,19 @@ def found(operator, **filters):
 
 
 def test_words_find_the_chat_they_were_said_in_and_only_it(desk):
-    answered_chat(desk["reference"], desk["alice"], ["Where are the atlases?", "Second floor, by the maps."], name="Ann")
-    answered_chat(desk["reference"], desk["alice"], ["Can I renew a book?", "Yes, online."], name="Ben", client="b")
+    answered_chat(
+        desk["reference"],
+        desk["alice"],
+        ["Where are the atlases?", "Second floor, by the maps."],
+        name="Ann",
+    )
+    answered_chat(
+        desk["reference"],
+        desk["alice"],
+        ["Can I renew a book?", "Yes, online."],
+        name="Ben",
+        client="b",
+    )
     names, _ = found(desk["alice"], words="maps")
     assert names == ["Ann"]
     # A word's other forms match (English stemming on both engines).
@@ -35,7 +46,9 @@ def test_words_find_the_chat_they_were_said_in_and_only_it(desk):
 
 
 def test_all_the_words_must_be_in_one_message(desk):
-    answered_chat(desk["reference"], desk["alice"], ["Do you have old maps of Ohio?", "Yes."], name="Ann")
+    answered_chat(
+        desk["reference"], desk["alice"], ["Do you have old maps of Ohio?", "Yes."], name="Ann"
+    )
     assert found(desk["alice"], words="maps Ohio")[0] == ["Ann"]
     assert found(desk["alice"], words="maps Texas")[0] == []
 
@@ -84,9 +97,13 @@ def test_history_is_department_scoped(desk):
 
 
 def test_filters_patron_status_ticket_and_entry(desk):
-    ann = answered_chat(desk["reference"], desk["alice"], ["Question one"], name="Ann", email="ann@example.org")
+    ann = answered_chat(
+        desk["reference"], desk["alice"], ["Question one"], name="Ann", email="ann@example.org"
+    )
     ben = answered_chat(desk["reference"], desk["alice"], ["Question two"], name="Ben", client="b")
-    answered_chat(desk["reference"], desk["alice"], ["Question three"], name="Cy", end=False, client="c3")
+    answered_chat(
+        desk["reference"], desk["alice"], ["Question three"], name="Cy", end=False, client="c3"
+    )
     ticket_services.ticket_create_from_chat(
         chat_id=ann.pk, department=desk["reference"], actor=desk["alice"], notes=""
     )
@@ -102,7 +119,9 @@ def test_filters_patron_status_ticket_and_entry(desk):
 
 
 def test_a_scrubbed_chat_is_found_by_its_facts_and_says_it_was_scrubbed(desk, settings):
-    chat = answered_chat(desk["reference"], desk["alice"], ["Old question about atlases"], name="Ann")
+    chat = answered_chat(
+        desk["reference"], desk["alice"], ["Old question about atlases"], name="Ann"
+    )
     later = timezone.now() + timedelta(days=max(settings.RETENTION.values()) + 1)
     retention.retention_apply(now=later)
     chat.refresh_from_db()

@@ -84,9 +84,7 @@ def count_queries(client, name):
 def add_activity(desk, n, tag):
     for i in range(n):
         department = desk["reference"] if i % 2 else desk["special"]
-        colleague = bring_online(
-            OperatorFactory(departments=[department]), channel=f"{tag}-{i}"
-        )
+        colleague = bring_online(OperatorFactory(departments=[department]), channel=f"{tag}-{i}")
         chat, _ = start_chat(department, question=f"q {tag} {i}", client_id=f"{tag}{i}")
         services.chat_claim(chat_id=chat.pk, operator=colleague)
         start_chat(department, question=f"w {tag} {i}", client_id=f"w{tag}{i}")
@@ -99,7 +97,10 @@ def test_pages_run_a_fixed_number_of_queries(client, desk):
     admin = OperatorFactory(user=desk_admin_user("dana"))
     client.force_login(admin.user)
     add_activity(desk, 2, "a")
-    overview, live = count_queries(client, "supervisor:overview"), count_queries(client, "supervisor:live")
+    overview, live = (
+        count_queries(client, "supervisor:overview"),
+        count_queries(client, "supervisor:live"),
+    )
     add_activity(desk, 8, "b")
     assert count_queries(client, "supervisor:overview") == overview
     assert count_queries(client, "supervisor:live") == live
