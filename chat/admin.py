@@ -52,9 +52,19 @@ class DepartmentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Optional in the form: a department saved without choosing gets built-in sharing.
         self.fields["screenshare_mode"].required = False
+        # Likewise a block's period: empty keeps what the department has (30 days new).
+        self.fields["block_days"].required = False
 
     def clean_screenshare_mode(self):
         return self.cleaned_data.get("screenshare_mode") or "webrtc"
+
+    def clean_block_days(self):
+        days = self.cleaned_data.get("block_days")
+        if days is None:
+            return self.instance.block_days if self.instance.pk else 30
+        if days < 1:
+            raise ValidationError("A block lasts at least one day.")
+        return days
 
     def clean_fallback(self):
         """A fallback chain must end: A → B → A would pass chats round forever (the
