@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from analytics import free_text, services
 from analytics.models import (
+    ChatLocation,
     FormSettings,
     Interaction,
     Location,
@@ -73,6 +74,7 @@ class FormSettingsAdmin(admin.ModelAdmin):
             "Who reads the free text (question, answer, internal note)",
             {"fields": ["free_text_library_wide"]},
         ),
+        ("Chats", {"fields": ["chat_location"]}),
     ]
 
     def has_add_permission(self, request):
@@ -142,3 +144,17 @@ class InteractionAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for interaction in queryset:
             services.interaction_delete(interaction=interaction)
+
+
+@admin.register(ChatLocation)
+class ChatLocationAdmin(admin.ModelAdmin):
+    """Per department: where a chat's entry starts (else the form settings' location)."""
+
+    list_display = ["department", "location"]
+    list_select_related = ["department", "location"]
+
+    def save_model(self, request, obj, form, change):
+        services.chat_location_save(chat_location=obj)
+
+    def delete_model(self, request, obj):
+        services.chat_location_delete(chat_location=obj)

@@ -90,6 +90,17 @@ class FormSettings(models.Model):
         "counts are library-wide either way. On: every staff member reads every entry's "
         "free text, in the reports' CSV export and in the admin.",
     )
+    # Issue 20: a chat's entry starts at this Location, unless its department has its own
+    # (ChatLocation). The demo's is "Virtual (online)" (migration 0008).
+    chat_location = models.ForeignKey(
+        "Location",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="location of chat entries",
+        help_text="Where the form's Location starts for a chat. Departments may have their own.",
+    )
 
     class Meta:
         verbose_name = "form settings"
@@ -105,6 +116,31 @@ class FormSettings(models.Model):
 
     def required_fields(self) -> set[str]:
         return {name for name in OPTIONAL_FIELDS if getattr(self, f"require_{name}")}
+
+
+class ChatLocation(models.Model):
+    """A department's own starting Location for its chats' entries (an admin setting)."""
+
+    department = models.OneToOneField("chat.Department", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = "chat entries' location"
+        verbose_name_plural = "chat entries' locations (per department)"
+
+    def __str__(self):
+        return f"{self.department}: {self.location}"
+
+
+def chat_location_for(department_id: int | None):
+    """The Location a chat entry of ``department_id`` starts at: the department's own,
+    else the form settings' (None: "Choose…"). Two small queries at most."""
+    own = ChatLocation.objects.filter(department_id=department_id).select_related("location")
+    own = own.filter(location__is_active=True).first()
+    if own is not None:
+        return own.location
+    location = FormSettings.current().chat_location
+    return location if location is not None and location.is_active else None
 
 
 # The entry columns a report counts or filters by, carried in the indexes it reads

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from analytics import rollups
 from analytics.models import (
+    ChatLocation,
     Choice,
     FormSettings,
     Interaction,
@@ -203,6 +204,19 @@ def form_settings_save(*, form_settings: FormSettings) -> FormSettings:
     else:
         form_settings.save(force_insert=True)
     return form_settings
+
+
+@transaction.atomic
+def chat_location_save(*, chat_location: ChatLocation) -> ChatLocation:
+    """A department's starting Location for its chats' entries (one per department)."""
+    chat_location.full_clean()
+    chat_location.save()
+    return chat_location
+
+
+@transaction.atomic
+def chat_location_delete(*, chat_location: ChatLocation) -> None:
+    chat_location.delete()
 
 
 # --- Privacy: retention of free text ------------------------------------------------------

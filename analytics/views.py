@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics import charts, export, free_text, reports, selectors, services
 from analytics.forms import REPORT_PAGE_MAX_DAYS, InteractionForm, ReportFilterForm
-from analytics.models import Mode
+from analytics.models import Mode, chat_location_for
 from chat import selectors as chat_selectors
 from chat.exceptions import DeskError
 from chat.models import Chat
@@ -46,6 +46,7 @@ def _chat_for(request, public_id) -> Chat:
 
 def _chat_initial(chat: Chat) -> dict:
     return {
+        "location": chat_location_for(chat.department_id),
         "mode": _chat_mode(),
         "duration_minutes": services.chat_duration_minutes(chat),
         "question": selectors.first_patron_message(chat),
@@ -157,8 +158,18 @@ def pending(request):
 
 def _filter_from(request, max_days=None):
     form = ReportFilterForm(request.GET or None, max_days=max_days)
-    cleaned = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    return form, reports.ReportFilter.from_form(cleaned)
+    valid = form.is_bound and form.is_valid()
+    cleaned = form.cleaned_data if valid else {}
+    flt = reports.ReportFilter.from_form(cleaned)
+    if form.is_bound and not valid:
+        return form, flt  # shown as typed, with its errors
+    # Empty dates mean the last 30 days: From and To show the range applied.
+    data = request.GET.copy()
+    data["start"] = data.get("start") or flt.start.isoformat()
+    data["end"] = data.get("end") or flt.end.isoformat()
+    shown = ReportFilterForm(data, max_days=max_days)
+    shown.is_valid()
+    return shown, flt
 
 
 @staff_required

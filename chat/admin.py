@@ -24,6 +24,7 @@ from chat.models import (
     Membership,
     Message,
     Operator,
+    PatronBlock,
 )
 from chat.services import departments
 
@@ -51,9 +52,19 @@ class DepartmentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Optional in the form: a department saved without choosing gets built-in sharing.
         self.fields["screenshare_mode"].required = False
+        # Likewise a block's period: empty keeps what the department has (30 days new).
+        self.fields["block_days"].required = False
 
     def clean_screenshare_mode(self):
         return self.cleaned_data.get("screenshare_mode") or "webrtc"
+
+    def clean_block_days(self):
+        days = self.cleaned_data.get("block_days")
+        if days is None:
+            return self.instance.block_days if self.instance.pk else 30
+        if days < 1:
+            raise ValidationError("A block lasts at least one day.")
+        return days
 
     def clean_fallback(self):
         """A fallback chain must end: A → B → A would pass chats round forever (the
@@ -128,6 +139,7 @@ class DepartmentAdmin(DepartmentScopedAdmin, ServiceSavedAdmin):
         ("Chat widget", {"fields": ["greeting", "offline_message", "widget_embed_snippet"]}),
         ("When nobody is online", {"fields": ["fallback"]}),
         ("Request Screenshare", {"fields": ["screenshare_mode"]}),
+        ("Blocking abuse", {"fields": ["block_days"]}),
     ]
     inlines = [MembershipInline]
 
@@ -386,9 +398,16 @@ class ChatAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["patron_name", "patron_email", "messages__body"]
     inlines = [MessageInline, AttachmentInline, RatingInline, AuditInline]
-    # The token's and the start id's digests, and the patron's message count of the
-    # current minute (the rate limit's, meaningless to a reader of the transcript).
-    exclude = ["patron_token_digest", "start_key", "patron_minute", "patron_minute_messages"]
+    # The token's and the start id's digests, the patron's message count of the current
+    # minute (the rate limit's, meaningless to a reader of the transcript), and the
+    # address's keyed digest (Block's: meaningless to a reader, kept out of sight).
+    exclude = [
+        "patron_token_digest",
+        "start_key",
+        "patron_minute",
+        "patron_minute_messages",
+        "origin_digest",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -398,6 +417,63 @@ class ChatAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Blocking abuse (issue 20) -------------------------------------------------------------
+
+
+@admin.register(PatronBlock)
+class PatronBlockAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
+    """Every block, in force or not: who blocked whom (which chat), why, until when.
+    Blocks are made from a chat (Block on the dashboard or in Chat History) and lifted
+    here; nothing else about them is edited. A Department admin sees and lifts their
+    departments' blocks."""
+
+    scoped_actions = ("view", "change")
+    list_display = ["created_at", "department", "reason", "created_by", "expires_at", "state"]
+    list_filter = ["department", "created_at", "expires_at"]
+    list_select_related = ["department", "created_by", "lifted_by"]
+    readonly_fields = [
+        "chat_link",
+        "department",
+        "reason",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "lifted_at",
+        "lifted_by",
+    ]
+    fields = readonly_fields
+    actions = ["lift_blocks"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record stays: lift instead
+
+    @admin.display(description="State")
+    def state(self, block):
+        if block.lifted_at:
+            return "Lifted"
+        return "In force" if block.is_in_force() else "Expired"
+
+    @admin.display(description="Chat")
+    def chat_link(self, block):
+        if not block.chat_id:
+            return "—"
+        return format_html('<a href="/history/chats/{}/">{}</a>', block.chat.public_id, block.chat)
+
+    @admin.action(description="Lift the selected blocks")
+    def lift_blocks(self, request, queryset):
+        from chat.services import blocks
+
+        lifted = 0
+        for block in queryset.filter(lifted_at__isnull=True):
+            blocks.block_lift(block_id=block.pk, actor=request.user)
+            lifted += 1
+        self.message_user(request, f"{lifted} block{'s' if lifted != 1 else ''} lifted.")
+
 
 # Campus sign-in (issue 18): the group → department mapping.
 import chat.sign_in.admin  # noqa: E402, F401

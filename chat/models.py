@@ -44,6 +44,13 @@ class Department(models.Model):
         default="webrtc",
         help_text="How Request Screenshare works in this department.",
     )
+    # Blocking abuse (issue 20): how long a Block by this department's operators lasts.
+    block_days = models.PositiveSmallIntegerField(
+        default=30,
+        db_default=30,
+        help_text="How many days a patron blocked from this department's chats stays "
+        "blocked (new chats and offline questions from their address are refused).",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -182,6 +189,13 @@ class Chat(models.Model):
     start_key = models.CharField(
         max_length=64, blank=True, default="", db_default="", editable=False
     )
+    # Retention (chat.services.retention) marks what it took, so that Chat History can
+    # say "scrubbed" instead of showing an empty conversation as if nothing was said.
+    transcript_deleted_at = models.DateTimeField(null=True, blank=True)
+    patron_scrubbed_at = models.DateTimeField(null=True, blank=True)
+    # A keyed digest of the address the chat was started from (chat.blocks.address_digest):
+    # what Block matches later. Never the address itself; scrubbed with the patron.
+    origin_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["created_at"]
@@ -246,6 +260,8 @@ class ChatAudit(models.Model):
         TRANSFERRED = "transferred", "Transfer offered"
         TRANSFER_DECLINED = "transfer_declined", "Transfer declined"
         TRANSFER_EXPIRED = "transfer_expired", "Transfer expired"
+        BLOCKED = "blocked", "Patron blocked"
+        UNBLOCKED = "unblocked", "Block lifted"
 
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="audit")
     action = models.CharField(max_length=20)
@@ -536,6 +552,49 @@ class ChatRating(models.Model):
 
     def __str__(self):
         return f"{self.score}/5"
+
+
+# --- Blocking abuse (issue 20) -------------------------------------------------------------
+
+
+class PatronBlock(models.Model):
+    """An operator blocked the patron of a chat: new chats and offline questions from
+    the same address are refused until ``expires_at`` (or until an admin lifts it).
+    The address is kept only as a keyed digest (chat.blocks.address_digest)."""
+
+    address_digest = models.CharField(max_length=64, db_index=True)
+    chat = models.ForeignKey(
+        Chat, null=True, blank=True, on_delete=models.SET_NULL, related_name="blocks"
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "patron block"
+
+    def __str__(self):
+        return (
+            f"Block of {self.created_at:%Y-%m-%d} ({self.reason[:40]})"
+            if self.created_at
+            else "Block"
+        )
+
+    def is_in_force(self, now=None) -> bool:
+        from django.utils import timezone
+
+        return self.lifted_at is None and self.expires_at > (now or timezone.now())
 
 
 # Campus sign-in (issue 18), in a module of its own: this one is past its size.

@@ -8,7 +8,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import extensions, ratelimit, selectors, services
+from chat import blocks, extensions, ratelimit, selectors, services
 from chat.exceptions import DeskError, RateLimited
 from chat.http import error_response, json_body
 from chat.models import Department
@@ -97,7 +97,8 @@ def chat_start(request, slug):
     if retried is not None:
         return _started(*retried)
     limits = settings.LIBDESK_LIMITS
-    address = ratelimit.address_key(ratelimit.client_address(request))
+    client_address = ratelimit.client_address(request)
+    address = ratelimit.address_key(client_address)
     if not ratelimit.allow(
         "chat-start",
         address,
@@ -121,7 +122,10 @@ def chat_start(request, slug):
             department=answering,
             page_url=data.get("page_url") if isinstance(data.get("page_url"), str) else "",
             **fields,
+            origin_digest=blocks.address_digest(client_address),
         )
+    except blocks.Blocked as error:
+        return JsonResponse(error.as_frame(), status=403)
     except DeskError as error:
         return JsonResponse(error.as_frame(), status=409 if error.code == "start_conflict" else 400)
     return _started(chat, token)

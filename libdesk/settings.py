@@ -64,7 +64,11 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 WIDGET_ALLOWED_EMBEDDERS = env_list("WIDGET_ALLOWED_EMBEDDERS", ["*"])
 # The public base URL of this desk, used in embed snippets and emails.
 LIBDESK_PUBLIC_URL = env_str("LIBDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-LIBRARY_NAME = env_str("LIBRARY_NAME", "the Library")
+# The library's name and the address its emails come from: one setting each, used in
+# the header, the sample page, canned-message placeholders and every email. The defaults
+# are the demo's library (make demo).
+LIBRARY_NAME = env_str("LIBRARY_NAME", "Riverside University Library")
+LIBRARY_EMAIL = env_str("LIBRARY_EMAIL", "ask@library.example")
 
 INSTALLED_APPS = [
     "daphne",
@@ -83,6 +87,8 @@ INSTALLED_APPS = [
     "tickets",
     "analytics",
     "anymail",
+    "history",  # Chat History, patron context, Block (issue 20): reads chat, tickets, analytics
+    "supervisor",  # the supervisor's view (issue 20)
 ]
 
 MIDDLEWARE = [
@@ -295,7 +301,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LibDesk <libdesk@localhost>")
+# Emails come from the library, by name: "Riverside University Library <ask@library.example>".
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{LIBRARY_NAME} <{LIBRARY_EMAIL}>")
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -18,4 +18,8 @@ urlpatterns = [
     # The ticket desk, the widget's offline form and the inbound-mail webhook
     # (POST /tickets/inbound/email).
     path("tickets/", include("tickets.urls")),
+    # Chat History (issue 20): search, read-only transcripts, a patron's earlier contacts.
+    path("history/", include("history.urls")),
+    # The supervisor's view (issue 20): live chats, who is on, coverage.
+    path("supervisor/", include("supervisor.urls")),
 ]

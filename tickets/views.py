@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from chat import ratelimit
 from chat import selectors as chat_selectors
 from chat.exceptions import DeskError, InvalidInput
 from chat.http import json_body
@@ -296,10 +297,10 @@ def offline_question(request, slug):
             name=_text(data, "name"),
             email=_text(data, "email"),
             question=_text(data, "question"),
-            remote_addr=request.META.get("REMOTE_ADDR", ""),
+            remote_addr=ratelimit.client_address(request),
         )
     except DeskError as error:
-        status = 429 if error.code == "rate_limited" else 400
+        status = {"rate_limited": 429, "blocked": 403}.get(error.code, 400)
         return JsonResponse(error.as_frame(), status=status)
     return JsonResponse({"ticket": ticket.reference}, status=201)
 

@@ -9,7 +9,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat import events, selectors
+from chat import blocks, events, selectors
 from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from chat.models import (
     Chat,
@@ -45,6 +45,7 @@ def chat_start(
     patron_email: str = "",
     client_id: str = "",
     page_url: str = "",
+    origin_digest: str = "",
 ) -> tuple[Chat, str]:
     """A patron asks a question: a new waiting chat with the question as message 1.
 
@@ -55,13 +56,17 @@ def chat_start(
     make one chat (the constraint on ``Chat.start_key`` decides, the loser reads the
     winner's chat). The same id with another question, name or email is Conflict
     (``start_conflict``). Without a client id every call makes a chat.
+
+    ``origin_digest`` is ``chat.blocks.address_digest`` of the patron's address: kept
+    on the chat (so its patron can be blocked), and refused (``Blocked``, a neutral
+    message) while a block matches it.
     """
     start = clean_start(question, patron_name, patron_email, client_id)
     retried = retried_start(start)
     if retried is not None:
         return retried
     try:
-        return _chat_start_new(department, start, page_url)
+        return _chat_start_new(department, start, page_url, origin_digest)
     except IntegrityError:
         # The same start arrived twice at once (two processes): the other one committed
         # first; the unique index made this INSERT wait for it, then refused it.
@@ -72,9 +77,12 @@ def chat_start(
 
 
 @transaction.atomic
-def _chat_start_new(department: Department, start: StartRequest, page_url: str):
+def _chat_start_new(
+    department: Department, start: StartRequest, page_url: str, origin_digest: str
+):
     if not department.is_active:
         raise InvalidInput("This department is not taking chats.", code="department_inactive")
+    blocks.refuse_if_blocked(origin_digest)
     public_id = uuid.uuid4()
     token = start_token(public_id, start.client_id)
     chat = Chat.objects.create(
@@ -85,6 +93,7 @@ def _chat_start_new(department: Department, start: StartRequest, page_url: str):
         patron_email=start.patron_email,
         page_url=strip_query(page_url),
         start_key=start.key,
+        origin_digest=origin_digest or "",
     )
     chat = _lock_chat(chat.pk)
     # Message 1 carries no client id: the start's id answers a retry with the token, and

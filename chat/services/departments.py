@@ -26,6 +26,7 @@ DEPARTMENT_FIELDS = [
     "offline_message",
     "fallback",
     "screenshare_mode",
+    "block_days",
 ]
 OPERATOR_FIELDS = ["user", "display_name", "max_chats", "meeting_url", "shift_ends_at"]
 

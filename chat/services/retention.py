@@ -20,9 +20,9 @@ from chat.services import attachments
 FINISHED = (Chat.Status.ENDED, Chat.Status.CLOSED)
 
 
-def _scrub(chats) -> int:
-    return chats.exclude(patron_name="", patron_email="", page_url="").update(
-        patron_name="", patron_email="", page_url=""
+def _scrub(chats, now) -> int:
+    return chats.filter(patron_scrubbed_at__isnull=True).update(
+        patron_name="", patron_email="", page_url="", origin_digest="", patron_scrubbed_at=now
     )
 
 
@@ -42,10 +42,12 @@ def retention_apply(*, now=None) -> dict[str, int]:
     attachments.delete_files_of(Attachment.objects.filter(chat__in=old_transcripts))
     ChatRating.objects.filter(chat__in=old_transcripts).exclude(comment="").update(comment="")
     messages_deleted, _ = messages.delete()
+    old_transcripts.filter(transcript_deleted_at__isnull=True).update(transcript_deleted_at=now)
     scrubbed = _scrub(
         Chat.objects.filter(
             status__in=FINISHED, ended_at__lt=now - timedelta(days=periods["PATRON_DAYS"])
-        )
+        ),
+        now,
     )
     return {
         "transcripts_deleted": transcripts,
@@ -81,6 +83,9 @@ def chat_delete_by_patron(*, chat_id: int) -> Chat:
         patron_name="",
         patron_email="",
         page_url="",
+        origin_digest="",
+        transcript_deleted_at=timezone.now(),
+        patron_scrubbed_at=timezone.now(),
         # The old token no longer matches anything; nobody knows the new one.
         patron_token_digest=hash_token(secrets.token_urlsafe(32)),
     )

@@ -73,7 +73,10 @@ status.id = "canned-status";
 status.className = "visually-hidden";
 status.setAttribute("role", "status");
 status.setAttribute("aria-live", "polite");
-$("composer-extra").append(button, hint, status);
+// The hint sits inside the button (not squeezed between it and the next one); hidden
+// from assistive technology, which has aria-keyshortcuts.
+button.append(hint);
+$("composer-extra").append(button, status);
 
 // --- The list -------------------------------------------------------------------------------
 

@@ -23,8 +23,9 @@ let chosenPresence = null; // Online/Away/Offline chosen while not connected: se
 
 // --- Small helpers ---------------------------------------------------------------------
 
-function notice(text) {
+function notice(text, aboutChat = "") {
   $("desk-notice").textContent = text;
+  $("desk-notice").dataset.chat = aboutChat; // a notice about a chat goes when it is opened
 }
 
 function lastSeqOf(chatId) {
@@ -39,8 +40,8 @@ function updateTitle() {
   document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
 }
 
-function alert(text) {
-  notice(text); // the visual equivalent of every sound
+function alert(text, aboutChat = "") {
+  notice(text, aboutChat); // the visual equivalent of every sound
   if (alertsOn) {
     const sound = $("alert-sound");
     sound.currentTime = 0;
@@ -204,6 +205,7 @@ function renderConversation() {
 
 function openChat(chatId) {
   current = chatId;
+  if ($("desk-notice").dataset.chat === chatId) notice(""); // read now: not news any more
   document.dispatchEvent(new CustomEvent("libdesk:chat-opened", { detail: { chat: chatId } }));
   socket.send({ type: "chat.open", chat: chatId, after_seq: lastSeqOf(chatId) });
   renderLists();
@@ -226,7 +228,7 @@ function addMessage(chatId, message, { announce = true } = {}) {
     placeMessage(list, messageItem(message, { selfSender: "operator" }));
     list.scrollTop = list.scrollHeight;
   } else if (announce && message.sender === "patron" && mine.has(chatId)) {
-    alert(`New message from ${mine.get(chatId).patron_name}`);
+    alert(`New message from ${mine.get(chatId).patron_name}`, chatId);
   }
 }
 

@@ -1,5 +1,5 @@
-// Internal Chat (issue 4): staff-to-staff conversations, shown below Patron Chats with the
-// same alert and title count. Started from the Departments section (an online
+// Internal Chat (issue 4): staff-to-staff conversations, listed below Patron Chats with the
+// same alert and title count, and opened in the main pane as a patron chat is (issue 20). Started from the Departments section (an online
 // department's name, or a colleague's). Text goes in with textContent only.
 import { desk } from "./dashboard.js";
 import { messageItem, newClientId, placeMessage, resendLater } from "../common/live.js";
@@ -27,8 +27,12 @@ function el(tag, props = {}, ...children) {
 
 const section = $("internal-list").closest("section");
 const empty = section.querySelector("p.empty");
-const panel = el("div", { id: "internal-panel", className: "internal-panel", hidden: true });
-const title = el("h4", { id: "internal-title", className: "internal-title" });
+// The main pane, beside the lists (issue 20): next to the open patron chat on a wide
+// screen, below it on a narrower one (.dash-grid.internal-open, desk.css), so the
+// procedure's "agree in an internal chat, then transfer" needs no scrolling of the lists.
+const grid = document.querySelector(".dash-grid");
+const panel = el("section", { id: "internal-panel", className: "conversation internal-pane", hidden: true, "aria-labelledby": "internal-title" });
+const title = el("h2", { id: "internal-title", className: "internal-title" });
 const meta = el("p", { id: "internal-meta", className: "meta", role: "status" });
 const log = el("div", { className: "transcript-log", role: "log", "aria-live": "polite", "aria-label": "Internal conversation" });
 const list = el("ol", { id: "internal-transcript", className: "transcript internal-transcript" });
@@ -64,7 +68,7 @@ panel.append(
   form,
   el("div", { className: "composer-actions" }, closeButton, hideButton),
 );
-section.append(panel);
+grid.append(panel);
 
 // --- Helpers --------------------------------------------------------------------------------
 
@@ -118,6 +122,7 @@ function renderList() {
 
 function renderPanel() {
   panel.hidden = !current && !draft;
+  grid.classList.toggle("internal-open", !panel.hidden);
   if (panel.hidden) return;
   aboutLog.hidden = true;
   if (draft) {

@@ -79,7 +79,8 @@ dialogForm.append(
   el("label", { for: "transfer-note" }, "Note for your colleague (optional)"),
   noteInput,
   dialogError,
-  el("div", { className: "composer-actions" }, submit, cancel),
+  // Cancel first, the main button last: the same order in every dialog (Create Ticket).
+  el("div", { className: "composer-actions" }, cancel, submit),
 );
 dialog.append(dialogForm);
 document.body.append(dialog);

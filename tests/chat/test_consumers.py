@@ -41,10 +41,10 @@ async def patron_socket(token=None, last_seq=0, origin=ORIGIN):
     return communicator
 
 
-async def staff_socket(user, origin=ORIGIN):
+async def staff_socket(user, origin=ORIGIN, path="/ws/staff/"):
     cookie = await database_sync_to_async(session_cookie_for)(user)
     headers = [HOST, (b"cookie", cookie)] + ([origin] if origin else [])
-    communicator = WebsocketCommunicator(application, "/ws/staff/", headers=headers)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
     return communicator

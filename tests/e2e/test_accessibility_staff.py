@@ -47,6 +47,7 @@ def test_dashboard_in_each_state_has_no_violations(operator_page, patron_page):
     panel = dashboard.locator("#after-chat")
     expect(panel.get_by_role("heading", name="Reference Analytics")).to_be_visible()
     assert_accessible(dashboard, "dashboard with the Reference Analytics form after End Chat")
+    panel.get_by_label("Location").select_option(label="Choose…")  # it starts at Virtual
     panel.get_by_role("button", name="Save", exact=True).click()  # errors shown
     expect(panel.get_by_label("Location")).to_have_attribute("aria-invalid", "true")
     assert_accessible(dashboard, "the Reference Analytics form with errors")

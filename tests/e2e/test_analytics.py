@@ -64,9 +64,22 @@ def test_transcript_end_chat_record_statistics_and_close(
     expect(panel.get_by_label("Duration (minutes)")).to_have_value(re.compile(r"^[1-9]\d*$"))
     expect(panel.get_by_role("textbox", name="Question", exact=True)).to_have_value(question)
 
-    # Save without Location: refused, with the error tied to the field.
-    panel.get_by_role("button", name="Save", exact=True).click()
+    # Location starts at Virtual for a chat (issue 20); the referring fields show only
+    # for the kind of referral chosen; Save stays in view at the bottom of the screen.
     location = panel.get_by_label("Location")
+    expect(location.locator("option:checked")).to_have_text("Virtual (online)")
+    expect(panel.get_by_label("Referring operator")).to_be_hidden()
+    panel.get_by_role("radio", name="An operator").check()
+    expect(panel.get_by_label("Referring operator")).to_be_visible()
+    expect(panel.get_by_label("Referring department")).to_be_hidden()
+    panel.get_by_role("radio", name="Nobody").check()
+    expect(panel.get_by_label("Referring operator")).to_be_hidden()
+    save_box = panel.get_by_role("button", name="Save", exact=True).bounding_box()
+    assert save_box["y"] + save_box["height"] <= dashboard.viewport_size["height"], save_box
+
+    # Save without Location: refused, with the error tied to the field.
+    location.select_option(label="Choose…")
+    panel.get_by_role("button", name="Save", exact=True).click()
     expect(location).to_have_attribute("aria-invalid", "true")
     expect(location).to_have_attribute("aria-describedby", "id_location_error")
     expect(panel.locator("#id_location_error")).to_have_text("This field is required.")

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chat import blocks as chat_blocks
 from chat import events as chat_events
 from chat import selectors as chat_selectors
 from chat import services as chat_services
@@ -112,9 +113,11 @@ def ticket_create_from_offline_form(
     *, department: Department, name: str, email: str, question: str, remote_addr: str = ""
 ) -> Ticket:
     """The widget's offline question form. At most ``OFFLINE_FORM_LIMIT`` tickets per
-    window from one email address or one IP address (RateLimited otherwise)."""
+    window from one email address or one IP address (RateLimited otherwise); none from
+    an address an operator blocked (``chat.blocks.Blocked``, a neutral message)."""
     if not department.is_active:
         raise InvalidInput(f"{department.name} is not taking questions.")
+    chat_blocks.refuse_if_blocked(chat_blocks.address_digest(remote_addr))
     name = (name or "").strip() if isinstance(name, str) else ""
     name = check_length(check_text(name, "name"), "name", 80)
     email = _clean_email(email)
