@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install serve lint benchmark clean
+.PHONY: demo test install serve lint benchmark clean catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# The translations (locale/*.po) compiled to .mo with polib: no GNU gettext needed.
+catalogs: $(STAMP)
+	$(BIN)/python manage.py compile_catalogs
+
+demo: $(STAMP) catalogs
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
@@ -28,7 +32,7 @@ demo: $(STAMP)
 	@echo ""
 	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) libdesk.asgi:application
 
-test: $(STAMP)
+test: $(STAMP) catalogs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -3,6 +3,7 @@
 import json
 
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 
 from chat.exceptions import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 
@@ -12,9 +13,9 @@ def json_body(request) -> dict:
     try:
         data = json.loads(request.body or b"{}")
     except ValueError:
-        raise InvalidInput("Send a JSON object.", code="bad_json") from None
+        raise InvalidInput(_("Send a JSON object."), code="bad_json") from None
     if not isinstance(data, dict):
-        raise InvalidInput("Send a JSON object.", code="bad_json")
+        raise InvalidInput(_("Send a JSON object."), code="bad_json")
     return data
 
 
