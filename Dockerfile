@@ -6,6 +6,8 @@ COPY pyproject.toml README.md ./
 RUN pip install --upgrade pip && pip install -e ".[production]"
 COPY . .
 # (.dockerignore keeps .env, .venv and var/ out of the image.)
+# The translations compiled (pure Python, polib): locale/*.po → .mo.
+RUN python manage.py compile_catalogs
 # collectstatic needs no database; the manifest storage is on in production mode.
 RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     SECRET_KEY=build-only STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput -v0

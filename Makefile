@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed
 # test extras add python-ldap, which builds against Debian's libldap-dev (CI installs it).
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test install serve lint benchmark clean stack stack-up stack-down stack-test
+.PHONY: demo test install serve lint benchmark clean catalogs stack stack-up stack-down stack-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,11 @@ $(DEMO_STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-demo: $(DEMO_STAMP)
+# The translations (locale/*.po) compiled to .mo with polib: no GNU gettext needed.
+catalogs: $(DEMO_STAMP)
+	$(BIN)/python manage.py compile_catalogs
+
+demo: $(DEMO_STAMP) catalogs
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
@@ -48,7 +52,7 @@ demo: $(DEMO_STAMP)
 	ALLOWED_HOSTS="$$($(BIN)/python -m deploy.demo_host --allowed $(HOST))" \
 	  $(BIN)/daphne -b $(HOST) -p $(PORT) libdesk.asgi:application
 
-test: $(STAMP)
+test: $(STAMP) catalogs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The production topology on this machine (nginx + TLS, Gunicorn, two Daphne, Celery
@@ -61,10 +65,10 @@ $(STACK_ENV):
 	  CSRF_TRUSTED_ORIGINS=https://localhost:8443 WIDGET_ALLOWED_EMBEDDERS='*' SECURE_HSTS_SECONDS=0
 	@echo "wrote $(STACK_ENV) (from .env.example, with a new SECRET_KEY)"
 
-stack: $(STAMP) $(STACK_ENV)
+stack: $(STAMP) catalogs $(STACK_ENV)
 	$(BIN)/python -m deploy.stack run --env-file $(STACK_ENV) --dir $(STACK_DIR)
 
-stack-up: $(STAMP) $(STACK_ENV)
+stack-up: $(STAMP) catalogs $(STACK_ENV)
 	$(BIN)/python -m deploy.stack up --env-file $(STACK_ENV) --dir $(STACK_DIR)
 
 stack-down:
@@ -73,7 +77,7 @@ stack-down:
 # Brings a stack of its own up (free ports, its own database), runs every check through
 # its proxy (tests/e2e/stack/), stops everything it started. Needs DATABASE_URL and REDIS_URL
 # (the servers to use; the stack makes a database and a key prefix of its own).
-stack-test: $(STAMP)
+stack-test: $(STAMP) catalogs
 	$(BIN)/python -m pytest tests/e2e/stack $(PYTEST_ARGS)
 
 lint: $(STAMP)

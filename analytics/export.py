@@ -41,6 +41,8 @@ COLUMNS = [
     ("answer", F("answer")),
     ("internal_note", F("note")),
     ("chat_id", F("chat__public_id")),
+    # The patron's language (issue 19), for entries from a chat.
+    ("patron_language", F("chat__language")),
     ("ticket", F("ticket_ref")),
     # Set ("yes") when question, answer and internal_note are withheld (left empty): the
     # entry is another department's and its free text is not library-wide

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from analytics.models import (
     FormSettings,
@@ -70,17 +72,17 @@ class InteractionForm(forms.ModelForm):
         }
         labels = {
             "occurred_at": "Time",
-            "duration_minutes": "Duration (minutes)",
-            "referral_kind": "Referred by",
-            "referred_by_operator": "Referring operator",
-            "referred_by_department": "Referring department",
-            "referred_by_text": "Referred by (other)",
+            "duration_minutes": gettext_lazy("Duration (minutes)"),
+            "referral_kind": gettext_lazy("Referred by"),
+            "referred_by_operator": gettext_lazy("Referring operator"),
+            "referred_by_department": gettext_lazy("Referring department"),
+            "referred_by_text": gettext_lazy("Referred by (other)"),
             "read_scale": "READ scale",
-            "note": "Internal note",
+            "note": gettext_lazy("Internal note"),
         }
         help_texts = {
-            "occurred_at": "Now, unless you are recording an earlier interaction.",
-            "note": "Staff only; never shown to the patron.",
+            "occurred_at": gettext_lazy("Now, unless you are recording an earlier interaction."),
+            "note": gettext_lazy("Staff only; never shown to the patron."),
         }
 
     def __init__(self, *args, chat=None, settings: FormSettings | None = None, **kwargs):
@@ -101,12 +103,12 @@ class InteractionForm(forms.ModelForm):
             f"{op.public_name} ({op.user.get_username()})"
         )
         f["read_scale"] = forms.TypedChoiceField(
-            label="READ scale",
+            label=_("READ scale"),
             choices=READ_SCALE_CHOICES,
             coerce=int,
             empty_value=None,
             required=False,
-            help_text="Reference Effort Assessment Data: 1 (least) to 6 (most effort).",
+            help_text=_("Reference Effort Assessment Data: 1 (least) to 6 (most effort)."),
         )
         f["occurred_at"].required = False
         f["duration_minutes"].widget.attrs.update(
@@ -133,7 +135,7 @@ class InteractionForm(forms.ModelForm):
         helper.layout = Layout(
             Div(Field("location"), Field("mode"), Field("duration_minutes"), css_class="ra-row"),
             Fieldset(
-                "Who referred this question to you?",
+                _("Who referred this question to you?"),
                 Field("referral_kind"),
                 Div(
                     Field("referred_by_operator"),
@@ -161,7 +163,7 @@ class InteractionForm(forms.ModelForm):
     def clean_occurred_at(self):
         value = self.cleaned_data.get("occurred_at")
         if value and value > timezone.now() + FUTURE_TOLERANCE:
-            raise forms.ValidationError("The time cannot be in the future.", code="future")
+            raise forms.ValidationError(_("The time cannot be in the future."), code="future")
         return value
 
     def clean(self):
@@ -173,9 +175,9 @@ class InteractionForm(forms.ModelForm):
             Interaction.Referral.OTHER: "referred_by_text",
         }.get(kind)
         if target and not cleaned.get(target):
-            self.add_error(target, "Say who referred this question to you.")
+            self.add_error(target, _("Say who referred this question to you."))
         if "referral" in self.form_settings.required_fields() and not kind:
-            self.add_error("referral_kind", "Say who referred this question to you.")
+            self.add_error("referral_kind", _("Say who referred this question to you."))
         # Only the chosen kind of referral is kept.
         for name in ("referred_by_operator", "referred_by_department"):
             if name != target:
@@ -224,26 +226,28 @@ class ReportFilterForm(forms.Form):
     """The reports' filters (GET). Empty dates: the last 30 days."""
 
     start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     department = _ListedChoiceField(
-        queryset=Department.objects.all(), required=False, empty_label="All"
+        queryset=Department.objects.all(), required=False, empty_label=gettext_lazy("All")
     )
     location = _ListedChoiceField(
-        queryset=Location.objects.all(), required=False, empty_label="All"
+        queryset=Location.objects.all(), required=False, empty_label=gettext_lazy("All")
     )
-    mode = _ListedChoiceField(queryset=Mode.objects.all(), required=False, empty_label="All")
+    mode = _ListedChoiceField(
+        queryset=Mode.objects.all(), required=False, empty_label=gettext_lazy("All")
+    )
     staff = _ListedChoiceField(
-        label="Staff member",
+        label=gettext_lazy("Staff member"),
         queryset=get_user_model().objects.filter(is_staff=True).order_by("username"),
         required=False,
-        empty_label="All",
+        empty_label=gettext_lazy("All"),
     )
     question_type = _ListedChoiceField(
-        queryset=QuestionType.objects.all(), required=False, empty_label="All"
+        queryset=QuestionType.objects.all(), required=False, empty_label=gettext_lazy("All")
     )
 
     def __init__(self, *args, max_days=None, **kwargs):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analytics import rollups
 from analytics.models import (
@@ -63,15 +64,17 @@ def chat_duration_minutes(chat: Chat) -> int:
 def _entry_values(data: dict[str, Any]) -> dict[str, Any]:
     unknown = set(data) - set(ENTRY_FIELDS)
     if unknown:
-        raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
+        raise InvalidInput(
+            _("Unknown fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     values = dict(data)
     for required in ("location", "mode", "duration_minutes"):
         if values.get(required) in (None, ""):
-            raise InvalidInput(f"{required} is required.")
+            raise InvalidInput(_("%(field)s is required.") % {"field": required})
     if values.get("occurred_at") is None:
         values["occurred_at"] = timezone.now()
     elif values["occurred_at"] > timezone.now() + timedelta(minutes=5):
-        raise InvalidInput("An interaction cannot be in the future.", code="future")
+        raise InvalidInput(_("An interaction cannot be in the future."), code="future")
     kind = values.get("referral_kind") or ""
     keep = {
         Interaction.Referral.OPERATOR: "referred_by_operator",
@@ -87,7 +90,7 @@ def _entry_values(data: dict[str, Any]) -> dict[str, Any]:
     if keep != "referred_by_text":
         values["referred_by_text"] = ""
     if keep and not values.get(keep):
-        raise InvalidInput("Say who referred the question.", code="referral")
+        raise InvalidInput(_("Say who referred the question."), code="referral")
     return values
 
 
@@ -115,11 +118,11 @@ def interaction_record(
         )
         operator = chat_selectors.operator_for_user(recorded_by)
         if operator is None or not chat_selectors.operator_can_see_chat(operator, chat):
-            raise Forbidden("That chat belongs to a department you are not in.")
+            raise Forbidden(_("That chat belongs to a department you are not in."))
         if chat.status not in (Chat.Status.ENDED, Chat.Status.CLOSED):
-            raise Conflict("End the chat before recording it.", code="not_ended")
+            raise Conflict(_("End the chat before recording it."), code="not_ended")
         if Interaction.objects.filter(chat=chat).exists():
-            raise Conflict("This chat's statistics are already recorded.", code="recorded")
+            raise Conflict(_("This chat's statistics are already recorded."), code="recorded")
         values["department"] = chat.department
         if chat.operator_id:
             staff = chat.operator.user
@@ -129,7 +132,7 @@ def interaction_record(
                 chat=chat, staff=staff, recorded_by=recorded_by, **values
             )
     except IntegrityError:
-        raise Conflict("This chat's statistics are already recorded.", code="recorded") from None
+        raise Conflict(_("This chat's statistics are already recorded."), code="recorded") from None
     _report_days_changed(entry.occurred_at, chat.created_at if chat else None)
     return entry
 

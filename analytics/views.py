@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics import charts, export, free_text, reports, selectors, services
@@ -40,7 +41,7 @@ def _chat_for(request, public_id) -> Chat:
     operator = chat_selectors.operator_for_user(request.user)
     chat = chat_selectors.chat_for_staff(operator, public_id) if operator else None
     if chat is None:
-        raise Http404("No such chat.")
+        raise Http404(_("No such chat."))
     return chat
 
 
@@ -184,11 +185,11 @@ def report(request):
         for row in data["by_referral"]
     ]
     figures = [
-        ("mode", "By mode", "Mode", data["by_mode"]),
-        ("location", "By location", "Location", data["by_location"]),
-        ("question-type", "By question type", "Question type", data["by_question_type"]),
-        ("read-scale", "By READ scale", "READ scale", data["by_read_scale"]),
-        ("referral", "By referral source", "Referred by", referral_rows),
+        ("mode", _("By mode"), "Mode", data["by_mode"]),
+        ("location", _("By location"), "Location", data["by_location"]),
+        ("question-type", _("By question type"), _("Question type"), data["by_question_type"]),
+        ("read-scale", _("By READ scale"), "READ scale", data["by_read_scale"]),
+        ("referral", _("By referral source"), _("Referred by"), referral_rows),
     ]
     return render(
         request,

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html
+from modeltranslation.admin import TranslationAdmin
 
 from chat import canned, services
 from chat.admin_scope import DepartmentScopedAdmin, administered
@@ -121,7 +122,8 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(DepartmentScopedAdmin, ServiceSavedAdmin):
+class DepartmentAdmin(DepartmentScopedAdmin, ServiceSavedAdmin, TranslationAdmin):
+    # TranslationAdmin: one greeting and one offline message field per language.
     # A Department admin changes their departments' settings; the name, address and
     # whether it is open, and who works in it, stay the Desk admin's.
     department_lookup = "pk"
@@ -271,11 +273,19 @@ class CannedMessageAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
     # department"), not those for every department or personal to someone.
     scoped_actions = ("view", "add", "change", "delete")
 
-    list_display = ["title", "shortcut", "scope", "department", "operator", "updated_at"]
-    list_filter = ["scope", "department"]
+    list_display = [
+        "title",
+        "shortcut",
+        "language",
+        "scope",
+        "department",
+        "operator",
+        "updated_at",
+    ]
+    list_filter = ["scope", "department", "language"]
     search_fields = ["title", "shortcut", "body"]
     list_select_related = ["department", "operator__user"]
-    fields = ["title", "shortcut", "scope", "department", "operator", "body", "preview"]
+    fields = ["title", "shortcut", "language", "scope", "department", "operator", "body", "preview"]
     readonly_fields = ["preview"]
     radio_fields = {"scope": admin.VERTICAL}
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, JsonResponse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -41,7 +42,8 @@ def _too_large(request):
         length = 0
     if length > limit + _MULTIPART_SLACK:
         error = InvalidInput(
-            f"That file is too large; the limit is {attachments.human_size(limit)}.",
+            _("That file is too large; the limit is %(limit)s.")
+            % {"limit": attachments.human_size(limit)},
             code="too_large",
         )
         return JsonResponse(error.as_frame(), status=413)
@@ -54,7 +56,7 @@ def _upload(request, *, chat, sender, operator=None):
         return refused
     upload = request.FILES.get("file")
     if upload is None:
-        return _error(InvalidInput("Choose a file to send (form field 'file').", code="no_file"))
+        return _error(InvalidInput(_("Choose a file to send (form field 'file')."), code="no_file"))
     client_id = request.POST.get("client_id", "")
     try:
         message, created = attachments.attachment_send(
@@ -88,7 +90,7 @@ def attachment_upload_patron(request):
     chat = selectors.chat_for_token(_bearer(request))
     if chat is None:
         return JsonResponse(
-            {"type": "error", "code": "bad_token", "message": "That chat could not be found."},
+            {"type": "error", "code": "bad_token", "message": _("That chat could not be found.")},
             status=403,
         )
     return _upload(request, chat=chat, sender=Message.Sender.PATRON)
@@ -102,7 +104,7 @@ def attachment_upload_staff(request, public_id):
     chat = selectors.chat_for_staff(operator, public_id) if operator else None
     if chat is None:
         return JsonResponse(
-            {"type": "error", "code": "not_found", "message": "No such chat."}, status=404
+            {"type": "error", "code": "not_found", "message": _("No such chat.")}, status=404
         )
     return _upload(request, chat=chat, sender=Message.Sender.OPERATOR, operator=operator)
 
@@ -122,18 +124,22 @@ def attachment_download(request, public_id: uuid.UUID):
         found = attachments.attachment_for_staff(operator, public_id) if operator else None
     else:
         return JsonResponse(
-            {"type": "error", "code": "not_authenticated", "message": "Log in, or use your chat."},
+            {
+                "type": "error",
+                "code": "not_authenticated",
+                "message": _("Log in, or use your chat."),
+            },
             status=403,
         )
     if found is None:
         return JsonResponse(
-            {"type": "error", "code": "not_found", "message": "No such file."}, status=404
+            {"type": "error", "code": "not_found", "message": _("No such file.")}, status=404
         )
     try:
         handle = default_storage.open(found.file.name, "rb")
     except (FileNotFoundError, OSError):
         return JsonResponse(
-            {"type": "error", "code": "not_found", "message": "No such file."}, status=404
+            {"type": "error", "code": "not_found", "message": _("No such file.")}, status=404
         )
     response = FileResponse(handle, content_type=attachments.download_content_type(found))
     response["Content-Length"] = str(found.size)

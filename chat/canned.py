@@ -15,6 +15,8 @@ from string import Formatter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 PLACEHOLDERS = {
     "patron_name": "the patron's name (or “there” when they gave none)",
@@ -41,8 +43,10 @@ def template_problems(body: str) -> list[str]:
         parsed = list(_formatter.parse(body))
     except ValueError:
         return [
-            "A brace is not closed or not opened. Placeholders look like {patron_name}; "
-            "to show a brace itself, write it twice: {{ or }}."
+            _(
+                "A brace is not closed or not opened. Placeholders look like {patron_name}; "
+                "to show a brace itself, write it twice: {{ or }}."
+            )
         ]
     unknown, bad = [], []
     for _literal, field, spec, conversion in parsed:
@@ -66,13 +70,22 @@ def template_problems(body: str) -> list[str]:
     if unknown:
         names = ", ".join(dict.fromkeys(unknown))
         problems.append(
-            f"Unknown placeholder{'s' if len(unknown) > 1 else ''}: {names}. "
-            f"Use {_placeholder_list()}; to show a brace itself, write it twice: {{{{ or }}}}."
+            ngettext(
+                "Unknown placeholder: %(names)s. Use %(known)s; to show a brace itself, "
+                "write it twice: {{ or }}.",
+                "Unknown placeholders: %(names)s. Use %(known)s; to show a brace itself, "
+                "write it twice: {{ or }}.",
+                len(dict.fromkeys(unknown)),
+            )
+            % {"names": names, "known": _placeholder_list()}
         )
     if bad:
         problems.append(
-            f"Placeholders take no format or conversion: {', '.join(dict.fromkeys(bad))}. "
-            "Write them plainly, like {patron_name}."
+            _(
+                "Placeholders take no format or conversion: %(names)s. "
+                "Write them plainly, like {patron_name}."
+            )
+            % {"names": ", ".join(dict.fromkeys(bad))}
         )
     return problems
 
@@ -87,7 +100,7 @@ def validate_body(body: str) -> None:
 def validate_shortcut(shortcut: str) -> None:
     if shortcut and not SHORTCUT_RE.match(shortcut):
         raise ValidationError(
-            "A shortcut starts with “/” and has no spaces, like /welcome.", code="bad_shortcut"
+            _("A shortcut starts with “/” and has no spaces, like /welcome."), code="bad_shortcut"
         )
 
 

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from chat import canned, selectors, services
@@ -23,12 +24,12 @@ def _error(error: DeskError, status: int) -> JsonResponse:
 def _operator_or_error(request):
     if not request.user.is_authenticated:
         return None, JsonResponse(
-            {"type": "error", "code": "not_authenticated", "message": "Please log in again."},
+            {"type": "error", "code": "not_authenticated", "message": _("Please log in again.")},
             status=401,
         )
     operator = selectors.operator_for_user(request.user)
     if operator is None:
-        return None, _error(Forbidden("Only operators have canned messages."), 403)
+        return None, _error(Forbidden(_("Only operators have canned messages.")), 403)
     return operator, None
 
 
@@ -39,6 +40,7 @@ def _payload(row: CannedMessage, context: dict, operator) -> dict:
         "shortcut": row.shortcut,
         "scope": row.scope,
         "department": row.department.name if row.department_id else None,
+        "language": row.language,
         "body": row.body,
         "text": canned.fill(row.body, context),
         "editable": row.scope == CannedMessage.Scope.PERSONAL and row.operator_id == operator.pk,
@@ -113,7 +115,7 @@ def canned_item(request, pk):
 def _operator_or_404(request):
     operator = selectors.operator_for_user(request.user)
     if operator is None:
-        raise Http404("Only operators have canned messages.")
+        raise Http404(_("Only operators have canned messages."))
     return operator
 
 
@@ -121,7 +123,7 @@ def _own_or_404(operator, pk) -> CannedMessage:
     for row in selectors.canned_personal(operator):
         if row.pk == pk:
             return row
-    raise Http404("No such canned message of yours.")
+    raise Http404(_("No such canned message of yours."))
 
 
 @login_required

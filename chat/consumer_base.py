@@ -14,7 +14,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import translation
 from django.utils.http import is_same_domain
+from django.utils.translation import gettext as _
 
 # Close codes (chat.close_codes: 4000-4999, the only ones Daphne sends), importable here.
 from chat.close_codes import (  # noqa: F401
@@ -32,6 +34,7 @@ from chat.exceptions import (
     Unavailable,
 )
 from chat.text import RefusedText, load_json, refused_character
+from libdesk.i18n import socket_language
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +134,7 @@ def _int_at_least_zero(value, name) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
-        raise InvalidInput(f"{name} must be a whole number of at least 0.")
+        raise InvalidInput(_("%(name)s must be a whole number of at least 0.") % {"name": name})
     return value
 
 
@@ -162,6 +165,23 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
     """
 
     frame_types: frozenset[str] = frozenset()
+    # The language of this socket's error frames and texts: libdesk.i18n.socket_language
+    # at first; the patron's chat's own once it said hello.
+    _language: str | None = None
+
+    @property
+    def language(self) -> str:
+        if self._language is None:
+            self._language = socket_language(self.scope)
+        return self._language
+
+    @language.setter
+    def language(self, code: str) -> None:
+        self._language = code
+
+    async def websocket_connect(self, message):
+        with translation.override(self.language):
+            await super().websocket_connect(message)
 
     async def __call__(self, scope, receive, send):
         try:
@@ -209,14 +229,21 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
         await self.close(code=close_code)
 
     async def receive(self, text_data=None, bytes_data=None):
+        with translation.override(self.language):
+            await self._receive(text_data)
+
+    async def _receive(self, text_data):
         if text_data is None:
-            await self.send_json(InvalidInput("Send JSON text frames.", code="binary").as_frame())
+            await self.send_json(
+                InvalidInput(_("Send JSON text frames."), code="binary").as_frame()
+            )
             return
         limit = settings.LIBDESK["MAX_FRAME_BYTES"]
         if len(text_data) > limit or len(text_data.encode()) > limit:
             await self.send_json(
                 InvalidInput(
-                    f"Frame too large (limit {limit} bytes).", code="frame_too_large"
+                    _("Frame too large (limit %(limit)s bytes).") % {"limit": limit},
+                    code="frame_too_large",
                 ).as_frame()
             )
             return
@@ -224,7 +251,7 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
             frame = load_json(text_data)
         except InvalidInput as error:
             if error.code == "bad_json":
-                error = InvalidInput("That frame is not valid JSON.", code="bad_json")
+                error = InvalidInput(_("That frame is not valid JSON."), code="bad_json")
             extra = {}
             if isinstance(error, RefusedText):  # the frame parsed: name what it was for
                 frame = json.loads(text_data)
@@ -235,7 +262,7 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_json(
                 InvalidInput(
-                    "A frame is a JSON object with a string 'type'.", code="bad_frame"
+                    _("A frame is a JSON object with a string 'type'."), code="bad_frame"
                 ).as_frame()
             )
             return
@@ -244,22 +271,27 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
         if frame["type"] not in self.frame_types:
             await self.send_json(
                 InvalidInput(
-                    f"Unknown frame type {frame['type'][:40]!r}.", code="unknown_type"
+                    _("Unknown frame type %(type)s.") % {"type": repr(frame["type"][:40])},
+                    code="unknown_type",
                 ).as_frame(**extra)
             )
             return
         handler = getattr(self, "frame_" + frame["type"].replace(".", "_"))
 
+        language = self.language
+
         async def handle():
             try:
-                await handler(frame)
+                with translation.override(language):
+                    await handler(frame)
             except (DeskError, *TRANSIENT_ERRORS) as error:
                 if not isinstance(error, DeskError):  # database or Redis away for a moment
                     logger.warning("%s failed, the client will retry: %r", frame["type"], error)
                     error = Unavailable()
                 if isinstance(frame.get("client_id"), str):
                     extra["client_id"] = frame["client_id"]
-                await self.send_json(error.as_frame(**extra))
+                with translation.override(language):
+                    await self.send_json(error.as_frame(**extra))
 
         # Sends run beside the socket's other work, in order per chat (chat.consumer_sends).
         await self.run_frame(frame, handle)

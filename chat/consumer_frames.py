@@ -2,6 +2,8 @@
 the consumers (chat.consumers, chat.consumer_staff): each frame is validated and makes
 one service call. Every frame and reply is documented in docs/protocol.md."""
 
+from django.utils.translation import gettext as _
+
 from chat import events, selectors
 from chat.consumer_support import service, socket_db
 from chat.exceptions import InvalidInput, NotFound
@@ -40,7 +42,7 @@ def _watch(slug):
         else None
     )
     if department is None:
-        raise NotFound("No such department.")
+        raise NotFound(_("No such department."))
     as_of = events.snapshot_time()
     return department.pk, {**selectors.department_routing(department), "as_of": as_of}
 
@@ -54,7 +56,7 @@ class PatronWatchFrames:
 
     async def frame_watch(self, frame):
         if self.chat_pk is not None:
-            raise InvalidInput("This socket already belongs to a chat.")
+            raise InvalidInput(_("This socket already belongs to a chat."))
         pk, routing = await _watch(frame.get("department"))
         self.said_hello()  # a widget watching before its chat starts (chat.socket_limits)
         if self.watching_pk is not None and self.watching_pk != pk:
@@ -86,10 +88,10 @@ class PatronWatchFrames:
 @socket_db
 def _internal(operator, public_id):
     if not isinstance(public_id, str):
-        raise InvalidInput("Name the internal chat: 'internal' is its id.")
+        raise InvalidInput(_("Name the internal chat: 'internal' is its id."))
     found = selectors.internal_for_staff(operator, public_id)
     if found is None:
-        raise NotFound("No such internal chat.")
+        raise NotFound(_("No such internal chat."))
     return found
 
 
@@ -112,10 +114,10 @@ def _internal_start(operator, frame):
             raise NotFound()
     body = frame.get("body") if frame.get("body") is not None else ""
     if not isinstance(body, str):
-        raise InvalidInput("A message must be text.")
+        raise InvalidInput(_("A message must be text."))
     client_id = frame.get("client_id") if frame.get("client_id") is not None else ""
     if not isinstance(client_id, str):
-        raise InvalidInput("client_id must be text.")
+        raise InvalidInput(_("client_id must be text."))
     started = internal.internal_start(
         operator=operator,
         to_operator_id=_optional_int(frame, "operator"),
@@ -131,7 +133,7 @@ def _internal_start(operator, frame):
 def _about_transcript(operator, public_id):
     found = selectors.internal_for_staff(operator, public_id)
     if found is None or found.about_chat is None:
-        raise NotFound("This internal chat is not about a patron chat.")
+        raise NotFound(_("This internal chat is not about a patron chat."))
     chat = found.about_chat
     chat.refresh_from_db()
     messages = [events.message_payload(m) for m in selectors.messages_after(chat, 0, limit=10**6)]
@@ -168,7 +170,7 @@ class StaffDeskFrames:
         found = await _internal(self.operator, frame.get("internal"))
         after = frame.get("after_seq") if frame.get("after_seq") is not None else 0
         if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after < 2**31:
-            raise InvalidInput("after_seq must be a whole number of at least 0.")
+            raise InvalidInput(_("after_seq must be a whole number of at least 0."))
         await self.send_json(await _internal_history(self.operator, str(found.public_id), after))
 
     async def frame_internal_send(self, frame):

@@ -9,6 +9,8 @@ frame is in docs/protocol.md.
 
 import time
 
+from django.utils.translation import gettext as _
+
 from chat import events
 from chat.consumer_support import service, socket_db
 from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
@@ -63,7 +65,7 @@ def clean_candidate(frame) -> dict | None:
     if candidate is None:
         return None
     if not isinstance(candidate, dict):
-        raise InvalidInput("'candidate' must be an ICE candidate object.")
+        raise InvalidInput(_("'candidate' must be an ICE candidate object."))
     text = candidate.get("candidate")
     mid = candidate.get("sdpMid")
     index = candidate.get("sdpMLineIndex")
@@ -80,14 +82,14 @@ def clean_candidate(frame) -> dict | None:
         and (fragment is None or (isinstance(fragment, str) and len(fragment) <= 256))
     )
     if not ok:
-        raise InvalidInput("That ICE candidate is not valid.")
+        raise InvalidInput(_("That ICE candidate is not valid."))
     return {"candidate": text, "sdpMid": mid, "sdpMLineIndex": index, "usernameFragment": fragment}
 
 
 def _active_flag(frame) -> bool:
     active = frame.get("active", True)
     if not isinstance(active, bool):
-        raise InvalidInput("'active' must be true or false.")
+        raise InvalidInput(_("'active' must be true or false."))
     return active
 
 
@@ -105,7 +107,7 @@ class _Budget:
             self.window_start, self.count = now, 0
         self.count += 1
         if self.count > SIGNAL_BUDGET:
-            raise RateLimited("Too many screenshare messages; please wait a moment.")
+            raise RateLimited(_("Too many screenshare messages; please wait a moment."))
 
     def typing_allowed(self, key, active: bool) -> bool:
         now = time.monotonic()
@@ -123,7 +125,7 @@ def _patron_chat_facts(chat_pk):
         .first()
     )
     if chat is None:
-        raise Forbidden("This chat is no longer available.", code="bad_token")
+        raise Forbidden(_("This chat is no longer available."), code="bad_token")
     return chat
 
 
@@ -153,7 +155,7 @@ class PatronMediaFrames:
         # not the librarian's business any more (issue 15 relayed it).
         chat = await _patron_chat_facts(self.chat_pk)
         if chat.status not in (Chat.Status.WAITING, Chat.Status.ACTIVE):
-            raise Conflict("This chat has ended.", code="chat_ended")
+            raise Conflict(_("This chat has ended."), code="chat_ended")
         event = {
             "type": "typing",
             "chat": str(chat.public_id),
@@ -181,7 +183,7 @@ class PatronMediaFrames:
         self._budget().spend()
         operator_id = await service(screenshare.sharing_operator, self.chat_pk)
         if operator_id is None:
-            raise Conflict("No screenshare is running in this chat.", code="no_share")
+            raise Conflict(_("No screenshare is running in this chat."), code="no_share")
         event = {
             "type": kind,
             "chat": await self._public_id(),
@@ -253,14 +255,14 @@ class StaffMediaFrames:
     async def _own_active_chat(self, frame):
         chat = await self._chat(frame)
         if chat.status != Chat.Status.ACTIVE or chat.operator_id != self.operator.pk:
-            raise Forbidden("Only the librarian chatting with this patron can do that.")
+            raise Forbidden(_("Only the librarian chatting with this patron can do that."))
         return chat
 
     async def frame_typing(self, frame):
         public_id = frame.get("chat")
         active = _active_flag(frame)
         if not isinstance(public_id, str) or len(public_id) > 64:
-            raise InvalidInput("Name the chat: 'chat' is the chat's id.")
+            raise InvalidInput(_("Name the chat: 'chat' is the chat's id."))
         if not self._budget().typing_allowed(public_id, active):
             return
         chat = await self._own_active_chat(frame)
@@ -288,7 +290,7 @@ class StaffMediaFrames:
         self._budget().spend()
         chat = await self._own_active_chat(frame)
         if await service(screenshare.sharing_operator, chat.pk) != self.operator.pk:
-            raise Conflict("No screenshare is running in this chat.", code="no_share")
+            raise Conflict(_("No screenshare is running in this chat."), code="no_share")
         event = {
             "type": kind,
             "chat": str(chat.public_id),

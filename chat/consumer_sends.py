@@ -19,6 +19,7 @@ import logging
 from collections import deque
 
 from django.conf import settings
+from django.utils import translation
 
 from chat.close_codes import CLOSE_SERVER_ERROR
 from chat.consumer_support import DATABASE_FAILURES, database_failed, service
@@ -112,7 +113,8 @@ class SendBatches:
     async def send(self, **request):
         """``message_send(**request)``'s result, as a call of its own would give it."""
         future = asyncio.get_running_loop().create_future()
-        self._queue.append((request, future))
+        # The caller's language, for the words of a refusal (services.batched_sends).
+        self._queue.append(({**request, "language": translation.get_language()}, future))
         self._start()
         return await future
 

@@ -8,6 +8,7 @@ import logging
 
 from channels.auth import get_user
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from chat import events, selectors, services
 from chat.consumer_base import (
@@ -134,13 +135,15 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
     async def connect(self):
         if not origin_allowed(self.scope):
             await self.refuse(
-                "bad_origin", "Staff sockets are only for this desk's dashboard.", CLOSE_FORBIDDEN
+                "bad_origin",
+                _("Staff sockets are only for this desk's dashboard."),
+                CLOSE_FORBIDDEN,
             )
             return
         self.operator = await service(selectors.operator_for_user, self.scope.get("user"))
         if self.operator is None:
             await self.refuse(
-                "not_authenticated", "Log in as library staff first.", CLOSE_UNAUTHENTICATED
+                "not_authenticated", _("Log in as library staff first."), CLOSE_UNAUTHENTICATED
             )
             return
         await self.accept()
@@ -234,7 +237,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
     async def _chat(self, frame):
         public_id = frame.get("chat")
         if not isinstance(public_id, str):
-            raise InvalidInput("Name the chat: 'chat' is the chat's id.")
+            raise InvalidInput(_("Name the chat: 'chat' is the chat's id."))
         return await _staff_chat(self.operator, public_id)
 
     async def _send_history(self, chat, after_seq=0):
@@ -283,7 +286,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
             {
                 "type": "error",
                 "code": "session_ended",
-                "message": "Your session has ended. Please log in again.",
+                "message": _("Your session has ended. Please log in again."),
             }
         )
         await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -305,7 +308,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
     async def frame_message_send(self, frame):
         public_id = frame.get("chat")
         if not isinstance(public_id, str):
-            raise InvalidInput("Name the chat: 'chat' is the chat's id.")
+            raise InvalidInput(_("Name the chat: 'chat' is the chat's id."))
         chat_pk = self.chat_pks.get(public_id)
         if chat_pk is None:  # not one of this socket's chats yet: looked up first
             message, created = await _staff_send(

@@ -4,6 +4,8 @@ incoming frame to one service call. Every frame and reply is in docs/protocol.md
 The patron's consumer is here; the dashboard's is ``chat.consumer_staff`` and what both
 share ``chat.consumer_base`` (importable from here too, as the routing and tests do)."""
 
+from django.utils.translation import gettext as _
+
 from chat import events, selectors, services
 from chat.consumer_base import (  # noqa: F401 - importable from here
     CLOSE_FORBIDDEN,
@@ -67,6 +69,7 @@ def _patron_welcome(chat, last_seq):
         if chat.status == Chat.Status.WAITING
         else None,
         "last_seq": chat.last_seq,
+        "language": chat.language,
     }
     return chat, {"chat": state, "messages": messages}
 
@@ -86,7 +89,9 @@ class PatronConsumer(PatronSocketLimits, PatronMediaFrames, PatronWatchFrames, D
     async def connect(self):
         if not origin_allowed(self.scope):
             await self.refuse(
-                "bad_origin", "This socket is only for the library's chat widget.", CLOSE_FORBIDDEN
+                "bad_origin",
+                _("This socket is only for the library's chat widget."),
+                CLOSE_FORBIDDEN,
             )
             return
         if not await self.join_address_count():  # chat.socket_limits
@@ -113,19 +118,19 @@ class PatronConsumer(PatronSocketLimits, PatronMediaFrames, PatronWatchFrames, D
 
     def _require_chat(self):
         if self.chat_pk is None:
-            raise Forbidden("Say hello with your chat token first.", code="not_authenticated")
+            raise Forbidden(_("Say hello with your chat token first."), code="not_authenticated")
 
     async def frame_hello(self, frame):
         last_seq = _int_at_least_zero(frame.get("last_seq"), "last_seq")
         chat = await _patron_chat(frame.get("token"))
         if chat is None:
             await self.send_json(
-                {"type": "error", "code": "bad_token", "message": "That chat was not found."}
+                {"type": "error", "code": "bad_token", "message": _("That chat was not found.")}
             )
             await self.close(code=CLOSE_FORBIDDEN)
             return
         if self.chat_pk is not None and self.chat_pk != chat.pk:
-            raise Forbidden("This socket already belongs to another chat.")
+            raise Forbidden(_("This socket already belongs to another chat."))
         self.said_hello()
         await self.stop_watching()
         self.chat_pk, self.department_pk = chat.pk, chat.department_id

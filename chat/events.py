@@ -83,6 +83,7 @@ class ChatSummary(TypedDict):
     created_at: str
     last_seq: int
     preview: str
+    language: dict  # the patron's: {"code": "es", "name": "Español"} (issue 19)
 
 
 class MessageNew(TypedDict):
@@ -211,7 +212,17 @@ def chat_summary(chat, preview: str = "") -> ChatSummary:
         "created_at": chat.created_at.isoformat(),
         "last_seq": chat.last_seq,
         "preview": preview[:200],
+        "language": language_ref(chat.language),
     }
+
+
+def language_ref(code: str) -> dict:
+    """A language as staff see it: its code and its own name (settings.LANGUAGES)."""
+    from django.conf import settings
+
+    names = dict(settings.LANGUAGES)
+    code = code if code in names else settings.LANGUAGE_CODE
+    return {"code": code, "name": names.get(code, code)}
 
 
 class TicketEmailRequested(TypedDict):

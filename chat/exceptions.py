@@ -1,10 +1,15 @@
 """Expected, user-facing failures. Consumers and views turn them into error frames or
-responses ``{"type": "error", "code": ..., "message": ...}``; nothing else is caught."""
+responses ``{"type": "error", "code": ..., "message": ...}``; nothing else is caught.
+
+The ``code`` is stable (clients act on it); the ``message`` is for people, translated into
+the socket's or request's language when the frame is built (``as_frame``)."""
+
+from django.utils.translation import gettext_lazy as _
 
 
 class DeskError(Exception):
     code = "error"
-    default_message = "That could not be done."
+    default_message = _("That could not be done.")
 
     def __init__(self, message=None, *, code=None):
         self.message = message or self.default_message
@@ -13,37 +18,37 @@ class DeskError(Exception):
         super().__init__(self.message)
 
     def as_frame(self, **extra):
-        return {"type": "error", "code": self.code, "message": self.message, **extra}
+        return {"type": "error", "code": self.code, "message": str(self.message), **extra}
 
 
 class InvalidInput(DeskError):
     code = "invalid"
-    default_message = "That request is not valid."
+    default_message = _("That request is not valid.")
 
 
 class NotFound(DeskError):
     code = "not_found"
-    default_message = "No such chat."
+    default_message = _("No such chat.")
 
 
 class Forbidden(DeskError):
     code = "forbidden"
-    default_message = "You may not do that."
+    default_message = _("You may not do that.")
 
 
 class Conflict(DeskError):
     code = "conflict"
-    default_message = "That chat has changed; reload it."
+    default_message = _("That chat has changed; reload it.")
 
 
 class RateLimited(DeskError):
     code = "rate_limited"
-    default_message = "You are sending too fast. Please wait a moment and try again."
+    default_message = _("You are sending too fast. Please wait a moment and try again.")
 
 
 class AlreadyClaimed(Conflict):
     code = "already_claimed"
-    default_message = "Another librarian has already claimed this chat."
+    default_message = _("Another librarian has already claimed this chat.")
 
 
 class Unavailable(DeskError):
@@ -52,7 +57,7 @@ class Unavailable(DeskError):
     duplicate): the client sends the same frame again, same ``client_id``."""
 
     code = "unavailable"
-    default_message = "The desk could not do that just now. Please try again in a moment."
+    default_message = _("The desk could not do that just now. Please try again in a moment.")
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:

@@ -8,6 +8,8 @@ Office files) matches nothing here and is refused by ``chat.services.attachments
 import zipfile
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 
 @dataclass(frozen=True)
 class FileType:
@@ -26,18 +28,18 @@ TYPES = {
         FileType("gif", "image/gif", "GIF image", "gif", True),
         FileType("webp", "image/webp", "WebP image", "webp", True),
         FileType("pdf", "application/pdf", "PDF document", "pdf"),
-        FileType("text", "text/plain; charset=utf-8", "Plain text", "txt"),
+        FileType("text", "text/plain; charset=utf-8", gettext_lazy("Plain text"), "txt"),
         FileType("csv", "text/csv; charset=utf-8", "CSV spreadsheet", "csv"),
         FileType(
             "docx",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            "Word document",
+            gettext_lazy("Word document"),
             "docx",
         ),
         FileType(
             "xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Excel spreadsheet",
+            gettext_lazy("Excel spreadsheet"),
             "xlsx",
         ),
         FileType(

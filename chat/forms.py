@@ -1,6 +1,7 @@
 """Forms of the staff pages (validation only: saving goes through chat.services)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from chat.models import CannedMessage
 
@@ -14,6 +15,8 @@ class PersonalCannedForm(forms.ModelForm):
         fields = ["title", "shortcut", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 5})}
         help_texts = {
-            "shortcut": "Optional. Starts with “/” and has no spaces, e.g. /hours. "
-            "Typing it in the message box offers this reply.",
+            "shortcut": gettext_lazy(
+                "Optional. Starts with “/” and has no spaces, e.g. /hours. "
+                "Typing it in the message box offers this reply."
+            ),
         }

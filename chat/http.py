@@ -1,6 +1,7 @@
 """Small helpers shared by the JSON endpoints of the chat and tickets apps."""
 
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 
 from chat.exceptions import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from chat.text import load_json
@@ -15,9 +16,9 @@ def json_body(request) -> dict:
     except InvalidInput as error:
         if error.code != "bad_json":
             raise
-        raise InvalidInput("Send a JSON object.", code="bad_json") from None
+        raise InvalidInput(_("Send a JSON object."), code="bad_json") from None
     if not isinstance(data, dict):
-        raise InvalidInput("Send a JSON object.", code="bad_json")
+        raise InvalidInput(_("Send a JSON object."), code="bad_json")
     return data
 
 

@@ -22,11 +22,17 @@ class Department(models.Model):
         blank=True,
         help_text="Shown to patrons at the top of the chat widget.",
     )
+    # Both are written per language in the admin (chat/translation.py, modeltranslation):
+    # reading them gives the patron's language, else the library's default language.
     offline_message = models.CharField(
         max_length=500,
         blank=True,
-        default="Nobody is available to chat right now. Please try again later.",
-        help_text="Shown in the widget when nobody in this department is online.",
+        default="",
+        help_text=(
+            "Shown in the widget when nobody in this department is online, above the form "
+            "for leaving a question (e.g. your chat hours). Empty: a standard sentence in "
+            "the patron's language."
+        ),
     )
     is_active = models.BooleanField(default=True)
     fallback = models.ForeignKey(
@@ -196,6 +202,11 @@ class Chat(models.Model):
     # A keyed digest of the address the chat was started from (chat.blocks.address_digest):
     # what Block matches later. Never the address itself; scrubbed with the patron.
     origin_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The patron's language (settings.LANGUAGES), as the widget had it when they asked:
+    # its system lines are written in it, and operators and reports see it.
+    language = models.CharField(
+        max_length=12, blank=True, default="", db_default="", choices=settings.LANGUAGES
+    )
 
     class Meta:
         ordering = ["created_at"]
@@ -316,6 +327,16 @@ class CannedMessage(models.Model):
         help_text="Only for “Personal to one operator”.",
     )
     title = models.CharField(max_length=120)
+    # The language the message is written in; the picker offers a chat's own language
+    # first. Empty: any language.
+    language = models.CharField(
+        max_length=12,
+        blank=True,
+        default="",
+        db_default="",
+        choices=settings.LANGUAGES,
+        help_text="The language this message is written in (empty: any).",
+    )
     shortcut = models.CharField(
         max_length=40,
         blank=True,

@@ -274,8 +274,9 @@ def canned_for_operator(operator: Operator, *, chat: Chat | None = None) -> list
     departments (and of ``chat``'s department, which they can see), and their own
     personal ones — never another department's or another operator's. One query.
 
-    Ordered for the open chat: its department's first, then personal, then other
-    departments', then global; by title within each."""
+    Ordered for the open chat: those in the chat's language first, then those for any
+    language, then the others; within each, its department's first, then personal, then
+    other departments', then global; by title within each."""
     from chat.models import CannedMessage, Membership
 
     Scope = CannedMessage.Scope
@@ -292,13 +293,18 @@ def canned_for_operator(operator: Operator, *, chat: Chat | None = None) -> list
     )
 
     chat_department = chat.department_id if chat is not None else None
+    chat_language = chat.language if chat is not None else ""
 
     def rank(row):
         if row.scope == Scope.DEPARTMENT and row.department_id == chat_department:
             group = 0
         else:
             group = {Scope.PERSONAL: 1, Scope.DEPARTMENT: 2, Scope.GLOBAL: 3}[row.scope]
-        return (group, row.title.casefold(), row.pk)
+        if not chat_language:
+            language = 0
+        else:
+            language = 0 if row.language == chat_language else 1 if not row.language else 2
+        return (language, group, row.title.casefold(), row.pk)
 
     return sorted(rows, key=rank)
 

@@ -9,7 +9,9 @@ excluded too. Links stay clickable: the HTML part runs ``urlize`` on autoescaped
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from chat.models import Chat, Message
 from chat.services import attachments
@@ -32,12 +34,18 @@ def _author(message: Message, chat: Chat) -> str:
     if message.sender == Message.Sender.PATRON:
         return chat.patron_label
     if message.sender == Message.Sender.OPERATOR:
-        return message.operator.public_name if message.operator_id else "Librarian"
+        return message.operator.public_name if message.operator_id else _("Librarian")
     return ""
 
 
 def render(chat: Chat) -> tuple[str, str, str]:
-    """``(subject, text, html)`` of the chat's transcript."""
+    """``(subject, text, html)`` of the chat's transcript, in the patron's language (the
+    chat's), dates and times as that language writes them."""
+    with translation.override(chat.language or settings.LANGUAGE_CODE):
+        return _render(chat)
+
+
+def _render(chat: Chat) -> tuple[str, str, str]:
     lines = [
         {
             "sender": message.sender,
@@ -54,7 +62,10 @@ def render(chat: Chat) -> tuple[str, str, str]:
         "started": timezone.localtime(chat.created_at),
         "public_url": settings.LIBDESK_PUBLIC_URL,
     }
-    subject = f"Your chat with {chat.department.name} ({context['started']:%b %d, %Y})"
+    subject = _("Your chat with %(department)s (%(date)s)") % {
+        "department": chat.department.name,
+        "date": date_format(context["started"], "DATE_FORMAT"),
+    }
     text = render_to_string("chat/email/transcript.txt", context)
     html = render_to_string("chat/email/transcript.html", context)
     return subject, text, html

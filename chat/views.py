@@ -1,9 +1,14 @@
 """Pages and the widget's small HTTP API. Writes go through chat.services."""
 
+import re
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -12,6 +17,7 @@ from chat import blocks, extensions, ratelimit, selectors, services
 from chat.exceptions import DeskError, RateLimited
 from chat.http import error_response, json_body
 from chat.models import Department
+from libdesk.i18n import supported_language, widget_language
 
 
 def _widget_frame_ancestors():
@@ -39,19 +45,30 @@ def dashboard(request):
 @xframe_options_exempt
 @require_GET
 def widget(request, slug):
-    """The patron's chat, loaded in an iframe by static/widget/loader.js."""
+    """The patron's chat, loaded in an iframe by static/widget/loader.js, in the language
+    libdesk.i18n.widget_language decides (``?lang=``, else Accept-Language, else the
+    library's default)."""
     department = get_object_or_404(Department, slug=slug, is_active=True)
-    response = render(
-        request,
-        "widget/chat.html",
-        {
-            "department": department,
-            "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
-            "max_file_bytes": settings.ATTACHMENTS["MAX_BYTES"],
-        },
-    )
+    language = widget_language(request)
+    with translation.override(language):
+        response = render(
+            request,
+            "widget/chat.html",
+            {
+                "department": department,
+                "max_message_length": settings.LIBDESK["MAX_MESSAGE_LENGTH"],
+                "max_file_bytes": settings.ATTACHMENTS["MAX_BYTES"],
+            },
+        )
+    response["Content-Language"] = language
+    patch_vary_headers(response, ["Accept-Language"])
     response.csp_frame_ancestors = _widget_frame_ancestors()  # see libdesk.middleware
     return response
+
+
+def offline_message(department) -> str:
+    """The department's offline message in the active language, else the standard one."""
+    return department.offline_message or _("Nobody is available to chat right now.")
 
 
 @require_GET
@@ -61,8 +78,9 @@ def department_status(request, slug):
         {
             "department": department.name,
             "online": selectors.department_is_online(department),
+            # In the request's language (the widget sends its own as Accept-Language).
             "greeting": department.greeting,
-            "offline_message": department.offline_message,
+            "offline_message": offline_message(department),
             # Who answers a new chat: this department, its fallback when it is offline,
             # or None (the widget shows its offline state).
             "answering": selectors.department_routing(department)["answering"],
@@ -77,7 +95,7 @@ def department_status(request, slug):
 def chat_start(request, slug):
     department = Department.objects.filter(slug=slug, is_active=True).first()
     if department is None:
-        raise Http404("No such department.")
+        raise Http404(_("No such department."))
     try:
         data = json_body(request)
     except DeskError as error:
@@ -107,15 +125,18 @@ def chat_start(request, slug):
     ):
         return JsonResponse(
             RateLimited(
-                "You have started several chats in a short time. Please wait a few minutes, "
-                "or continue in the chat you already have."
+                _(
+                    "You have started several chats in a short time. Please wait a few "
+                    "minutes, or continue in the chat you already have."
+                )
             ).as_frame(),
             status=429,
         )
     answering = selectors.answering_department(department)  # itself, or its fallback
     if answering is None:
         return JsonResponse(
-            {"type": "error", "code": "offline", "message": department.offline_message}, status=409
+            {"type": "error", "code": "offline", "message": offline_message(department)},
+            status=409,
         )
     try:
         chat, token = services.chat_start(
@@ -123,6 +144,8 @@ def chat_start(request, slug):
             page_url=data.get("page_url") if isinstance(data.get("page_url"), str) else "",
             **fields,
             origin_digest=blocks.address_digest(client_address),
+            # The widget's language, which it sends as Accept-Language (docs/protocol.md).
+            language=supported_language(translation.get_language()) or settings.LANGUAGE_CODE,
         )
     except blocks.Blocked as error:
         return JsonResponse(error.as_frame(), status=403)
@@ -138,9 +161,29 @@ def _started(chat, token):
 
 @require_GET
 def demo(request):
-    """A sample library home page embedding the widget exactly as a library site would."""
+    """A sample library home page embedding the widget exactly as a library site would.
+
+    ``?page_lang=es`` makes it a Spanish page of the site (its ``<html lang>``), and
+    ``?embed_lang=ar`` gives the embed snippet a ``data-lang``: the two ways a library's
+    site tells the widget its language (docs/protocol.md, "Languages")."""
     department = Department.objects.filter(is_active=True).order_by("pk").first()
-    return render(request, "demo/index.html", {"department": department})
+
+    def language_tag(name, default=""):
+        value = request.GET.get(name, "")
+        return value if _LANGUAGE_TAG.fullmatch(value) else default
+
+    return render(
+        request,
+        "demo/index.html",
+        {
+            "department": department,
+            "page_lang": language_tag("page_lang", "en"),
+            "embed_lang": language_tag("embed_lang"),
+        },
+    )
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}")
 
 
 # --- Email transcript (issue 6) -----------------------------------------------------------
@@ -155,7 +198,7 @@ def transcript_email_staff(request, public_id):
     chat = selectors.chat_for_staff(operator, public_id) if operator else None
     if chat is None:
         return JsonResponse(
-            {"type": "error", "code": "not_found", "message": "No such chat."}, status=404
+            {"type": "error", "code": "not_found", "message": _("No such chat.")}, status=404
         )
     try:
         data = json_body(request)
@@ -182,7 +225,7 @@ def transcript_email_patron(request):
     chat = selectors.chat_for_token(token)
     if chat is None:
         return JsonResponse(
-            {"type": "error", "code": "bad_token", "message": "That chat could not be found."},
+            {"type": "error", "code": "bad_token", "message": _("That chat could not be found.")},
             status=403,
         )
     try:

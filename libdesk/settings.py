@@ -72,6 +72,9 @@ LIBRARY_EMAIL = env_str("LIBRARY_EMAIL", "ask@library.example")
 
 INSTALLED_APPS = [
     "daphne",
+    # Before the admin, as django-modeltranslation asks: departments' greeting and
+    # offline message per language (chat/translation.py).
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -97,6 +100,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The staff's language: their dashboard preference (a cookie), else the browser's.
+    # The widget decides its own (libdesk.i18n.widget_language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -134,6 +140,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "libdesk.i18n.context",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.library",
@@ -315,10 +323,27 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# The library's default language: what a patron or operator gets when nothing they
+# send names a language we ship. One of LANGUAGES.
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# The languages the desk ships (catalogs in locale/, compiled by `manage.py
+# compile_catalogs` at install). Names in their own language, for the language pickers.
+LANGUAGES = [("en", "English"), ("es", "Español"), ("ar", "العربية")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}, not {LANGUAGE_CODE!r}."
+    )
+# django-modeltranslation: a translated field falls back to the default language.
+MODELTRANSLATION_DEFAULT_LANGUAGE = LANGUAGE_CODE
+MODELTRANSLATION_FALLBACK_LANGUAGES = (LANGUAGE_CODE,)
+# The staff's interface language, as chosen on the dashboard (django.views.i18n.set_language).
+LANGUAGE_COOKIE_NAME = "libdesk_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))

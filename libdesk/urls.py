@@ -1,13 +1,22 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import set_language
 
 from chat.sign_in.local import DeskLoginView
 from chat.sign_in.views import DeskLogoutView
+from libdesk.i18n import javascript_catalog
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="chat:dashboard", permanent=False)),
     path("admin/", admin.site.urls),
+    # The JavaScript modules' strings, per language (libdesk.i18n); the staff's language.
+    path(
+        "i18n/<str:lang>/<str:version>/catalog.js",
+        javascript_catalog,
+        name="javascript_catalog",
+    ),
+    path("i18n/language", set_language, name="set_language"),
     # The login page offers the campus sign-in (issue 18) beside desk passwords.
     path("accounts/login/", DeskLoginView.as_view(), name="login"),
     path("accounts/logout/", DeskLogoutView.as_view(), name="logout"),

@@ -10,6 +10,15 @@ from django.db import connections
 
 from chat import event_sending
 
+
+def pytest_configure(config):
+    """The translations compiled (locale/*.po → .mo, as `make test` does first), so that a
+    bare `pytest` and the browser tests' desk see the same catalogs as the demo."""
+    from libdesk.i18n import compile_catalogs
+
+    compile_catalogs()
+
+
 # Consumer tests reach the database from asgiref's worker threads; with persistent
 # connections those would outlive the test run and block dropping the test database.
 connections.settings["default"]["CONN_MAX_AGE"] = 0

@@ -57,9 +57,17 @@ def named_operator(username, departments=(), *, first_name=None, **user_fields):
     return OperatorFactory(user=user, departments=list(departments))
 
 
-def start_chat(department, question="Where are the atlases?", name="Pat", email="", client_id=None):
+def start_chat(
+    department,
+    question="Where are the atlases?",
+    name="Pat",
+    email="",
+    client_id=None,
+    language="",
+):
     """A waiting chat, made by the real service; returns (chat, token). Each call its own
-    start (a fresh client id, as the widget makes one per start) unless ``client_id``."""
+    start (a fresh client id, as the widget makes one per start) unless ``client_id``.
+    ``language``: the widget's (empty: the library's default)."""
     import uuid
 
     if client_id is None:
@@ -70,6 +78,7 @@ def start_chat(department, question="Where are the atlases?", name="Pat", email=
         patron_name=name,
         patron_email=email,
         client_id=client_id,
+        language=language,
     )
 
 
@@ -99,7 +108,12 @@ def record_interaction(user, *, chat=None, **values):
 
 
 def canned_message(
-    title="Welcome", body="Hi {patron_name}!", shortcut="", department=None, operator=None
+    title="Welcome",
+    body="Hi {patron_name}!",
+    shortcut="",
+    department=None,
+    operator=None,
+    language="",
 ):
     """A canned message, saved through the real service; its scope follows its owner."""
     from chat.models import CannedMessage
@@ -118,6 +132,7 @@ def canned_message(
             title=title,
             body=body,
             shortcut=shortcut,
+            language=language,
         )
     )
 

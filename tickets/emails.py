@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from tickets.models import Ticket, TicketMessage
 
@@ -49,21 +51,28 @@ def reply_email(message: TicketMessage) -> EmailMultiAlternatives:
         "library_name": settings.LIBRARY_NAME,
         "department": ticket.department.name,
     }
-    return _email(
-        f"[{ticket.reference}] {ticket.subject}",
-        "reply",
-        context,
-        [ticket.patron_email],
-        reply_to=[reply_to_address(ticket)],
-        headers=headers,
-    )
+    # In the patron's language (the chat's, or the widget's for the offline form).
+    with translation.override(ticket.language or settings.LANGUAGE_CODE):
+        return _email(
+            f"[{ticket.reference}] {ticket.subject}",  # i18n: not user-facing (their words)
+            "reply",
+            context,
+            [ticket.patron_email],
+            reply_to=[reply_to_address(ticket)],
+            headers=headers,
+        )
 
 
 def new_ticket_email(ticket: Ticket, recipients: list[str]) -> EmailMultiAlternatives:
     """To the assignee or the department's operators: a new ticket is in their queue."""
     context = {"ticket": ticket, "url": ticket_url(ticket), "library_name": settings.LIBRARY_NAME}
     return _email(
-        f"[{ticket.reference}] New ticket for {ticket.department.name}: {ticket.subject}",
+        _("[%(reference)s] New ticket for %(department)s: %(subject)s")
+        % {
+            "reference": ticket.reference,
+            "department": ticket.department.name,
+            "subject": ticket.subject,
+        },
         "new_ticket",
         context,
         recipients,

@@ -4,6 +4,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat.models import Department, Operator
 from tickets.models import Ticket
@@ -20,31 +22,34 @@ def _helper(action: str, button: str, form_id: str) -> FormHelper:
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label="Reply to the patron (emailed)",
+        label=gettext_lazy("Reply to the patron (emailed)"),
         widget=forms.Textarea(attrs={"rows": 6}),
         max_length=settings.LIBDESK["MAX_MESSAGE_LENGTH"],
     )
 
     def __init__(self, *args, action="", **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(action, "Send reply", "reply-form")
+        self.helper = _helper(action, _("Send reply"), "reply-form")
 
 
 class NoteForm(forms.Form):
     body = forms.CharField(
-        label="Internal note (never emailed)",
+        label=gettext_lazy("Internal note (never emailed)"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=settings.LIBDESK["MAX_MESSAGE_LENGTH"],
     )
 
     def __init__(self, *args, action="", **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(action, "Add note", "note-form")
+        self.helper = _helper(action, _("Add note"), "note-form")
 
 
 class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(
-        queryset=Operator.objects.none(), required=False, empty_label="Unassigned", label="Assignee"
+        queryset=Operator.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Unassigned"),
+        label=gettext_lazy("Assignee"),
     )
 
     def __init__(self, *args, department_id=None, action="", **kwargs):
@@ -59,40 +64,44 @@ class AssignForm(forms.Form):
 
 class QueueForm(forms.Form):
     department = forms.ModelChoiceField(
-        queryset=Department.objects.filter(is_active=True), empty_label=None, label="Queue"
+        queryset=Department.objects.filter(is_active=True),
+        empty_label=None,
+        label=gettext_lazy("Queue"),
     )
 
     def __init__(self, *args, action="", **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(action, "Change queue", "queue-form")
+        self.helper = _helper(action, _("Change queue"), "queue-form")
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Ticket.Status.choices, label="Status")
+    status = forms.ChoiceField(choices=Ticket.Status.choices, label=gettext_lazy("Status"))
 
     def __init__(self, *args, action="", **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(action, "Change status", "status-form")
+        self.helper = _helper(action, _("Change status"), "status-form")
 
 
 class FilterForm(forms.Form):
     """The ticket desk's filters (GET)."""
 
     view = forms.ChoiceField(
-        choices=[("", "All tickets"), ("mine", "Mine"), ("unassigned", "Unassigned")],
+        choices=[("", gettext_lazy("All tickets")), ("mine", "Mine"), ("unassigned", "Unassigned")],
         required=False,
-        label="Show",
+        label=gettext_lazy("Show"),
     )
     department = forms.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
-        empty_label="All my departments",
-        label="Department",
+        empty_label=gettext_lazy("All my departments"),
+        label=gettext_lazy("Department"),
     )
     status = forms.ChoiceField(
-        choices=[("", "Any status"), *Ticket.Status.choices], required=False, label="Status"
+        choices=[("", gettext_lazy("Any status")), *Ticket.Status.choices],
+        required=False,
+        label=gettext_lazy("Status"),
     )
-    q = forms.CharField(required=False, label="Search", max_length=200)
+    q = forms.CharField(required=False, label=gettext_lazy("Search"), max_length=200)
 
     def __init__(self, *args, departments=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -56,6 +56,11 @@ class Ticket(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The patron's language (settings.LANGUAGES): the chat's, or the widget's for the
+    # offline form. Emails to the patron are written in it.
+    language = models.CharField(
+        max_length=12, blank=True, default="", db_default="", choices=settings.LANGUAGES
+    )
     # Offline form only: a keyed digest of the sender's IP address, for the rate limit.
     origin_digest = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

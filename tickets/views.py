@@ -16,6 +16,9 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -85,7 +88,7 @@ def _ticket_or_404(request, reference) -> Ticket:
     ticket_id = parse_reference(reference)
     ticket = selectors.ticket_for_staff(request.operator, ticket_id) if ticket_id else None
     if ticket is None:
-        raise Http404("No such ticket.")
+        raise Http404(_("No such ticket."))
     return ticket
 
 
@@ -154,33 +157,33 @@ def _ticket_action(context_name, perform, success):
 ticket_reply = _ticket_action(
     "reply",
     lambda r, t, d: services.ticket_reply(ticket_id=t.pk, actor=r.operator, body=d["body"]),
-    "Reply queued: it is being emailed to the patron.",
+    gettext_lazy("Reply queued: it is being emailed to the patron."),
 )
 ticket_note = _ticket_action(
     "note",
     lambda r, t, d: services.ticket_add_note(ticket_id=t.pk, actor=r.operator, body=d["body"]),
-    "Internal note added.",
+    gettext_lazy("Internal note added."),
 )
 ticket_assign = _ticket_action(
     "assign",
     lambda r, t, d: services.ticket_assign(
         ticket_id=t.pk, actor=r.operator, assignee=d["assignee"]
     ),
-    "Assignee changed.",
+    gettext_lazy("Assignee changed."),
 )
 ticket_queue = _ticket_action(
     "queue",
     lambda r, t, d: services.ticket_change_queue(
         ticket_id=t.pk, actor=r.operator, department=d["department"]
     ),
-    "Queue changed.",
+    gettext_lazy("Queue changed."),
 )
 ticket_status = _ticket_action(
     "status",
     lambda r, t, d: services.ticket_set_status(
         ticket_id=t.pk, actor=r.operator, status=d["status"]
     ),
-    "Status changed.",
+    gettext_lazy("Status changed."),
 )
 
 
@@ -191,9 +194,9 @@ def reply_retry(request, reference, message_id):
     ticket = _ticket_or_404(request, reference)
     message = next((m for m in ticket.messages.all() if m.pk == message_id), None)
     if message is None:
-        raise Http404("No such reply.")
+        raise Http404(_("No such reply."))
     services.reply_retry(message_id=message.pk, actor=request.operator)
-    messages.success(request, "Sending the reply again.")
+    messages.success(request, _("Sending the reply again."))
     return redirect("tickets:detail", ticket.reference)
 
 
@@ -203,7 +206,7 @@ def attachment_download(request, pk):
     """Always a download, never rendered: a patron's file could be anything."""
     attachment = selectors.attachment_for_staff(request.operator, pk)
     if attachment is None:
-        raise Http404("No such attachment.")
+        raise Http404(_("No such attachment."))
     return _download(attachment.file, attachment.filename)
 
 
@@ -212,7 +215,7 @@ def _download(stored_file, filename: str) -> FileResponse:
     try:
         handle = stored_file.open("rb")
     except FileNotFoundError:
-        raise Http404("That file is gone.") from None
+        raise Http404(_("That file is gone.")) from None
     response = FileResponse(
         handle, as_attachment=True, filename=filename, content_type="application/octet-stream"
     )
@@ -256,7 +259,7 @@ def create_from_chat(request):
         chat = chat_selectors.chat_for_staff(request.operator, form.cleaned_data["chat"])
         if chat is None:
             return JsonResponse(
-                {"type": "error", "code": "not_found", "message": "No such chat."}, status=404
+                {"type": "error", "code": "not_found", "message": _("No such chat.")}, status=404
             )
         ticket = services.ticket_create_from_chat(
             chat_id=chat.pk,
@@ -287,13 +290,15 @@ def offline_question(request, slug):
     """The widget's offline form. A filled honeypot gets a success that stores nothing."""
     department = Department.objects.filter(slug=slug, is_active=True).first()
     if department is None:
-        raise Http404("No such department.")
+        raise Http404(_("No such department."))
     try:
         data = json_body(request)
         if _text(data, "website").strip():
             return JsonResponse({"ticket": None}, status=201)
         ticket = services.ticket_create_from_offline_form(
             department=department,
+            # The widget's language, sent as Accept-Language (docs/protocol.md).
+            language=translation.get_language(),
             name=_text(data, "name"),
             email=_text(data, "email"),
             question=_text(data, "question"),
@@ -308,7 +313,7 @@ def offline_question(request, slug):
 def _patron_chat(data):
     chat = chat_selectors.chat_for_token(data.get("token"))
     if chat is None:
-        raise InvalidInput("That chat was not found.", code="bad_token")
+        raise InvalidInput(_("That chat was not found."), code="bad_token")
     return chat
 
 
@@ -350,13 +355,13 @@ def inbound_email(request):
     expected = settings.TICKETS["INBOUND_SECRET"]
     given = request.headers.get("X-LibDesk-Secret", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        return HttpResponseForbidden("Wrong or missing X-LibDesk-Secret.")
+        return HttpResponseForbidden(_("Wrong or missing X-LibDesk-Secret."))
     raw = read_inbound_body(request)
     if raw is None:
-        return HttpResponse("Message too large.", status=413)
+        return HttpResponse(_("Message too large."), status=413)
     if not raw.strip():
         return JsonResponse(
-            InvalidInput("Send the raw message as the body.").as_frame(), status=400
+            InvalidInput(_("Send the raw message as the body.")).as_frame(), status=400
         )
     try:
         message, created = services.ticket_receive_email_once(raw=raw)
@@ -375,5 +380,5 @@ def original_download(request, pk):
     """The email as it arrived (raw RFC 822): a download, never rendered."""
     message = selectors.original_for_staff(request.operator, pk)
     if message is None or not message.original:
-        raise Http404("No such email.")
+        raise Http404(_("No such email."))
     return _download(message.original, f"{message.ticket.reference}-email-{message.pk}.eml")

@@ -20,6 +20,7 @@ from chat.services._common import (  # noqa: F401 - used by sibling modules
     _clean_client_id,
     _desk_setting,
     _lock_chat,
+    chat_language,
     strip_query,
 )
 from chat.services.canned import (  # noqa: F401

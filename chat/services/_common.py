@@ -8,7 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from chat import events, selectors
 from chat.exceptions import InvalidInput
@@ -28,14 +29,15 @@ def _desk_setting(name):
 
 def _clean_body(body) -> str:
     if not isinstance(body, str):
-        raise InvalidInput("A message must be text.")
+        raise InvalidInput(_("A message must be text."))
     body = check_text(body, "body").strip()
     if not body:
-        raise InvalidInput("A message cannot be empty.", code="empty")
+        raise InvalidInput(_("A message cannot be empty."), code="empty")
     limit = _desk_setting("MAX_MESSAGE_LENGTH")
     if len(body) > limit:
         raise InvalidInput(
-            f"That message is too long ({len(body)} characters; the limit is {limit}).",
+            _("That message is too long (%(length)s characters; the limit is %(limit)s).")
+            % {"length": len(body), "limit": limit},
             code="too_long",
         )
     return body
@@ -45,7 +47,10 @@ def _clean_client_id(client_id) -> str:
     if client_id is None:
         return ""
     if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
-        raise InvalidInput(f"client_id must be a string of at most {CLIENT_ID_MAX} characters.")
+        raise InvalidInput(
+            _("client_id must be a string of at most %(limit)s characters.")
+            % {"limit": CLIENT_ID_MAX}
+        )
     return check_text(client_id, "client_id")  # a form post (a file's) can carry NUL
 
 
@@ -55,7 +60,7 @@ def _clean_sent(body, client_id) -> tuple[str, str]:
     body, client_id = _clean_body(body), _clean_client_id(client_id)
     if not client_id:
         raise InvalidInput(
-            "Every message needs a client_id (for safe retries).", code="no_client_id"
+            _("Every message needs a client_id (for safe retries)."), code="no_client_id"
         )
     return body, client_id
 
@@ -139,6 +144,12 @@ def _broadcast_queue(department_id: int) -> None:
             "estimated_wait": selectors.estimated_wait_seconds(department_id),
         },
     )
+
+
+def chat_language(chat: Chat):
+    """The chat's own language while its system lines are written (they are stored as
+    text, in the patron's language: docs/protocol.md, "Languages")."""
+    return translation.override(chat.language or settings.LANGUAGE_CODE)
 
 
 def _lock_chat(chat_id) -> Chat:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from chat import filetypes, ratelimit, selectors
 from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
@@ -57,21 +58,27 @@ def check_file(upload, name: str) -> filetypes.FileType:
     size = upload.size
     if size is None or size > limit:
         raise InvalidInput(
-            f"That file is too large ({human_size(size or 0)}); the limit is {human_size(limit)}.",
+            _("That file is too large (%(size)s); the limit is %(limit)s.")
+            % {"size": human_size(size or 0), "limit": human_size(limit)},
             code="too_large",
         )
     if size == 0:
-        raise InvalidInput("That file is empty.", code="empty_file")
+        raise InvalidInput(_("That file is empty."), code="empty_file")
     upload.seek(0)
     head = upload.read(_HEAD_BYTES)
     detected = filetypes.detect(head, upload, name)
     upload.seek(0)
     allowed = set(_limits()["ALLOWED_TYPES"])
     if detected is None or detected.key not in allowed:
-        kinds = ", ".join(filetypes.TYPES[key].label for key in filetypes.TYPES if key in allowed)
+        kinds = ", ".join(
+            str(filetypes.TYPES[key].label) for key in filetypes.TYPES if key in allowed
+        )
         raise InvalidInput(
-            f"“{name}” can't be sent: only these kinds of files are accepted: {kinds}. "
-            "The file's content decides, not its name.",
+            _(
+                "“%(name)s” can't be sent: only these kinds of files are accepted: %(kinds)s. "
+                "The file's content decides, not its name."
+            )
+            % {"name": name, "kinds": kinds},
             code="type_refused",
         )
     return detected
@@ -129,31 +136,32 @@ def _attach(*, chat_id, stored, name, size, detected, sender, operator, client_i
     chat = services._lock_chat(chat_id)
     if sender == Message.Sender.PATRON:
         if chat.status not in (Chat.Status.WAITING, Chat.Status.ACTIVE):
-            raise Conflict("This chat has ended.", code="chat_ended")
+            raise Conflict(_("This chat has ended."), code="chat_ended")
     elif sender == Message.Sender.OPERATOR:
         if chat.status != Chat.Status.ACTIVE:
-            raise Conflict("This chat is not active.", code="chat_not_active")
+            raise Conflict(_("This chat is not active."), code="chat_not_active")
         if operator is None or chat.operator_id != operator.pk:
-            raise Forbidden("Only the librarian who claimed this chat can send files in it.")
+            raise Forbidden(_("Only the librarian who claimed this chat can send files in it."))
     else:
-        raise InvalidInput("Unknown sender.")
+        raise InvalidInput(_("Unknown sender."))
     limits = _limits()
     if Attachment.objects.filter(chat=chat).count() >= limits["PER_CHAT"]:
         raise Conflict(
-            f"This chat already has {limits['PER_CHAT']} files, the most it can hold.",
+            _("This chat already has %(count)s files, the most it can hold.")
+            % {"count": limits["PER_CHAT"]},
             code="too_many_files",
         )
     if not ratelimit.allow(
         "attach", f"{chat.pk}:{sender}", limit=limits["PER_MINUTE"], window_seconds=60
     ):
-        raise RateLimited("You are sending files too fast. Please wait a minute and try again.")
+        raise RateLimited(_("You are sending files too fast. Please wait a minute and try again."))
     attachment = Attachment.objects.create(
         chat=chat,
         file=stored,
         name=name,
         size=size,
         content_type=detected.content_type,
-        kind=detected.label,
+        kind=str(detected.label),
     )
     message = services._append_message(
         chat,

@@ -17,10 +17,11 @@ that failed as a whole (a retried client id already stored, or two batches that
 locked the same chats crosswise). Those are the rare paths; the result is the same.
 """
 
+import contextlib
 import functools
 
 from django.db import DatabaseError, connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from chat.exceptions import DeskError
 from chat.models import Chat, Message
@@ -41,11 +42,15 @@ def messages_send(requests: list[dict]) -> list:
     if len({request["chat_id"] for request in requests}) != len(requests):
         raise ValueError("One message per chat: a chat's messages take their numbers in turn.")
     results: list = [None] * len(requests)
+    # Each request's refusal is worded in its own socket's language (a batch serves
+    # sockets of several languages): ``language``, set by the consumer's SendBatches.
+    languages = [request.pop("language", None) for request in requests]
     pending = []  # (index, request, SeqTake) to store in one statement
     for i, request in enumerate(requests):
         try:
-            body, client_id = _clean_sent(request["body"], request["client_id"])
-            take = chats._seq_take(request["sender"], request.get("operator"))
+            with _language(languages[i]):
+                body, client_id = _clean_sent(request["body"], request["client_id"])
+                take = chats._seq_take(request["sender"], request.get("operator"))
         except DeskError as error:
             results[i] = error
             continue
@@ -60,10 +65,15 @@ def messages_send(requests: list[dict]) -> list:
     for i, request in enumerate(requests):
         if results[i] is None:
             try:
-                results[i] = chats.message_send(**request)
+                with _language(languages[i]):
+                    results[i] = chats.message_send(**request)
             except Exception as error:  # this request's answer (a DeskError, the database down…)
                 results[i] = error
     return results
+
+
+def _language(code):
+    return translation.override(code) if code else contextlib.nullcontext()
 
 
 def _append_many(pending) -> list[tuple[int, Message]]:

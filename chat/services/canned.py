@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from chat.exceptions import Forbidden, InvalidInput, NotFound
 from chat.models import (
@@ -16,15 +18,20 @@ from chat.services._common import (
 
 
 def _check_canned(canned: CannedMessage) -> None:
-    for name in ("title", "shortcut", "body"):
+    for name, label in (
+        ("title", pgettext_lazy("form field", "title")),
+        ("shortcut", pgettext_lazy("form field", "shortcut")),
+        ("body", pgettext_lazy("form field", "body")),
+    ):
         value = getattr(canned, name)
         if not isinstance(value, str):
-            raise InvalidInput(f"The {name} must be text.")
+            raise InvalidInput(_("The %(field)s must be text.") % {"field": label})
         setattr(canned, name, value.strip())
     limit = _desk_setting("MAX_MESSAGE_LENGTH")
     if len(canned.body) > limit:
         raise InvalidInput(
-            f"That body is too long ({len(canned.body)} characters; the limit is {limit}).",
+            _("That body is too long (%(length)s characters; the limit is %(limit)s).")
+            % {"length": len(canned.body), "limit": limit},
             code="too_long",
         )
     try:
@@ -51,6 +58,7 @@ def canned_message_save(*, canned: CannedMessage) -> CannedMessage:
                 "operator",
                 "title",
                 "shortcut",
+                "language",
                 "body",
                 "updated_at",
             ]
@@ -68,9 +76,9 @@ def _own_canned(operator: Operator, canned_id) -> CannedMessage:
     try:
         canned = CannedMessage.objects.select_for_update().get(pk=int(canned_id))
     except (CannedMessage.DoesNotExist, TypeError, ValueError):
-        raise NotFound("No such canned message.") from None
+        raise NotFound(_("No such canned message.")) from None
     if canned.scope != CannedMessage.Scope.PERSONAL or canned.operator_id != operator.pk:
-        raise Forbidden("You can change only your own personal canned messages.")
+        raise Forbidden(_("You can change only your own personal canned messages."))
     return canned
 
 

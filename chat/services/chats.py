@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chat import blocks, events, selectors
 from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
@@ -30,9 +32,11 @@ from chat.services._common import (
     _desk_setting,
     _lock_chat,
     _take_seq,
+    chat_language,
     strip_query,
 )
 from chat.services.starts import StartRequest, clean_start, retried_start, start_token
+from libdesk.i18n import supported_language
 
 # --- Patron side ----------------------------------------------------------------------
 
@@ -46,6 +50,7 @@ def chat_start(
     client_id: str = "",
     page_url: str = "",
     origin_digest: str = "",
+    language: str = "",
 ) -> tuple[Chat, str]:
     """A patron asks a question: a new waiting chat with the question as message 1.
 
@@ -60,13 +65,16 @@ def chat_start(
     ``origin_digest`` is ``chat.blocks.address_digest`` of the patron's address: kept
     on the chat (so its patron can be blocked), and refused (``Blocked``, a neutral
     message) while a block matches it.
+
+    ``language`` is the widget's (one of settings.LANGUAGES; anything else is the
+    library's default): the chat's system lines are written in it.
     """
     start = clean_start(question, patron_name, patron_email, client_id)
     retried = retried_start(start)
     if retried is not None:
         return retried
     try:
-        return _chat_start_new(department, start, page_url, origin_digest)
+        return _chat_start_new(department, start, page_url, origin_digest, language)
     except IntegrityError:
         # The same start arrived twice at once (two processes): the other one committed
         # first; the unique index made this INSERT wait for it, then refused it.
@@ -78,10 +86,14 @@ def chat_start(
 
 @transaction.atomic
 def _chat_start_new(
-    department: Department, start: StartRequest, page_url: str, origin_digest: str
+    department: Department,
+    start: StartRequest,
+    page_url: str,
+    origin_digest: str,
+    language: str = "",
 ):
     if not department.is_active:
-        raise InvalidInput("This department is not taking chats.", code="department_inactive")
+        raise InvalidInput(_("This department is not taking chats."), code="department_inactive")
     blocks.refuse_if_blocked(origin_digest)
     public_id = uuid.uuid4()
     token = start_token(public_id, start.client_id)
@@ -94,6 +106,7 @@ def _chat_start_new(
         page_url=strip_query(page_url),
         start_key=start.key,
         origin_digest=origin_digest or "",
+        language=supported_language(language) or settings.LANGUAGE_CODE,
     )
     chat = _lock_chat(chat.pk)
     # Message 1 carries no client id: the start's id answers a retry with the token, and
@@ -191,9 +204,9 @@ def _seq_take(sender, operator) -> SeqTake:
         )
     if sender == Message.Sender.OPERATOR:
         if operator is None:
-            raise Forbidden("Only the librarian who claimed this chat can write in it.")
+            raise Forbidden(_("Only the librarian who claimed this chat can write in it."))
         return SeqTake(statuses=(Chat.Status.ACTIVE,), operator_id=operator.pk)
-    raise InvalidInput("Unknown sender.")
+    raise InvalidInput(_("Unknown sender."))
 
 
 def _broadcast_stored(message: Message) -> None:
@@ -238,13 +251,16 @@ def _why_refused(chat_id, sender, take):
         if take.patron_limit is not None and found["status"] in take.statuses:
             # Open, so the UPDATE's other condition failed: the minute's count was reached.
             return RateLimited(
-                f"You can send up to {take.patron_limit} messages a minute. Please wait a moment; "
-                "your message was not sent."
+                _(
+                    "You can send up to %(limit)s messages a minute. Please wait a moment; "
+                    "your message was not sent."
+                )
+                % {"limit": take.patron_limit}
             )
-        return Conflict("This chat has ended.", code="chat_ended")
+        return Conflict(_("This chat has ended."), code="chat_ended")
     if found["status"] != Chat.Status.ACTIVE:
-        return Conflict("This chat is not active.", code="chat_not_active")
-    return Forbidden("Only the librarian who claimed this chat can write in it.")
+        return Conflict(_("This chat is not active."), code="chat_not_active")
+    return Forbidden(_("Only the librarian who claimed this chat can write in it."))
 
 
 # --- The operator's loop: claim, end, close --------------------------------------------
@@ -272,8 +288,14 @@ def check_chat_limit_locked(operator: Operator) -> None:
     active = Chat.objects.filter(operator_id=operator.pk, status=Chat.Status.ACTIVE).count()
     if active >= limit:
         raise Conflict(
-            f"You have {active} active chat{'s' if active != 1 else ''} and your limit is "
-            f"{limit}. End or transfer a chat before claiming another.",
+            ngettext(
+                "You have %(active)s active chat and your limit is %(limit)s. "
+                "End or transfer a chat before claiming another.",
+                "You have %(active)s active chats and your limit is %(limit)s. "
+                "End or transfer a chat before claiming another.",
+                active,
+            )
+            % {"active": active, "limit": limit},
             code="chat_limit",
         )
 
@@ -295,12 +317,12 @@ def chat_claim(*, chat_id: int, operator: Operator) -> Chat:
         if offer is not None:
             return transfers.accept_locked(chat=chat, offer=offer, operator=operator)
     if not selectors.operator_can_see_chat(operator, chat):
-        raise Forbidden("That chat belongs to a department you are not in.")
+        raise Forbidden(_("That chat belongs to a department you are not in."))
     if chat.status != Chat.Status.WAITING:
         raise (
             AlreadyClaimed()
             if chat.status == Chat.Status.ACTIVE
-            else Conflict("This chat has ended.", code="chat_ended")
+            else Conflict(_("This chat has ended."), code="chat_ended")
         )
     check_chat_limit_locked(operator)
     now = timezone.now()
@@ -311,9 +333,9 @@ def chat_claim(*, chat_id: int, operator: Operator) -> Chat:
     _audit(
         chat, ChatAudit.Action.CLAIMED, actor=operator.user, to_operator=operator, outcome="claimed"
     )
-    _append_message(
-        chat, sender=Message.Sender.SYSTEM, body=f"{operator.public_name} has joined the chat."
-    )
+    with chat_language(chat):
+        joined = _("%(name)s has joined the chat.") % {"name": operator.public_name}
+    _append_message(chat, sender=Message.Sender.SYSTEM, body=joined)
     events.broadcast_on_commit(
         [events.department_group(chat.department_id), events.chat_group(chat.pk)],
         events.chat_claimed(chat, operator),
@@ -330,19 +352,24 @@ def chat_end(*, chat_id: int, by: str, operator: Operator | None = None) -> Chat
     chat = _lock_chat(chat_id)
     if by == "operator":
         if operator is None or not selectors.operator_can_see_chat(operator, chat):
-            raise Forbidden("That chat belongs to a department you are not in.")
+            raise Forbidden(_("That chat belongs to a department you are not in."))
         if chat.status == Chat.Status.ACTIVE and chat.operator_id != operator.pk:
-            raise Forbidden("Only the librarian who claimed this chat can end it.")
+            raise Forbidden(_("Only the librarian who claimed this chat can end it."))
     elif by not in ("patron", "system"):
-        raise InvalidInput("Unknown actor.")
+        raise InvalidInput(_("Unknown actor."))
     if chat.status in (Chat.Status.ENDED, Chat.Status.CLOSED):
         return chat
     was_waiting = chat.status == Chat.Status.WAITING
     now = timezone.now()
     chat.status, chat.ended_at, chat.ended_by = Chat.Status.ENDED, now, by
     Chat.objects.filter(pk=chat.pk).update(status=chat.status, ended_at=now, ended_by=by)
-    who = {"patron": "The patron", "operator": "The librarian", "system": "The desk"}[by]
-    _append_message(chat, sender=Message.Sender.SYSTEM, body=f"{who} ended the chat.")
+    with chat_language(chat):
+        line = {
+            "patron": _("The patron ended the chat."),
+            "operator": _("The librarian ended the chat."),
+            "system": _("The desk ended the chat."),
+        }[by]
+    _append_message(chat, sender=Message.Sender.SYSTEM, body=line)
     _audit(chat, ChatAudit.Action.ENDED, actor=operator.user if operator else None, note=by)
     events.broadcast_on_commit(
         [events.chat_group(chat.pk), events.department_group(chat.department_id)],
@@ -358,13 +385,13 @@ def chat_close(*, chat_id: int, operator: Operator) -> Chat:
     """Close Chat: the ended chat leaves the operator's dashboard. Idempotent."""
     chat = _lock_chat(chat_id)
     if not selectors.operator_can_see_chat(operator, chat):
-        raise Forbidden("That chat belongs to a department you are not in.")
+        raise Forbidden(_("That chat belongs to a department you are not in."))
     if chat.status == Chat.Status.CLOSED:
         return chat
     if chat.status != Chat.Status.ENDED:
-        raise Conflict("End the chat before closing it.", code="not_ended")
+        raise Conflict(_("End the chat before closing it."), code="not_ended")
     if chat.operator_id and chat.operator_id != operator.pk:
-        raise Forbidden("Only the librarian who had this chat can close it.")
+        raise Forbidden(_("Only the librarian who had this chat can close it."))
     now = timezone.now()
     chat.status, chat.closed_at = Chat.Status.CLOSED, now
     Chat.objects.filter(pk=chat.pk).update(status=chat.status, closed_at=now)
@@ -380,11 +407,16 @@ def chat_close(*, chat_id: int, operator: Operator) -> Chat:
 
 
 @transaction.atomic
-def chat_post_system_message(*, chat_id: int, body: str) -> Message:
+def chat_post_system_message(*, chat_id: int, body, params: dict | None = None) -> Message:
     """A system line in a chat's transcript (e.g. "A ticket was created"), seen by the
-    patron and staff alike. Works on ended chats too: the record stays complete."""
-    body = _clean_body(body)
+    patron and staff alike. Works on ended chats too: the record stays complete.
+
+    ``body`` may be a lazy translation (gettext_lazy) with ``%(name)s`` placeholders
+    filled from ``params``: it is written in the chat's language."""
     chat = _lock_chat(chat_id)
+    with chat_language(chat):
+        body = str(body) % params if params else str(body)
+    body = _clean_body(body)
     return _append_message(chat, sender=Message.Sender.SYSTEM, body=body)
 
 
@@ -411,21 +443,21 @@ def transcript_email_request(
 
     chat = _lock_chat(chat_id)
     if requested_by is not None and not selectors.operator_can_see_chat(requested_by, chat):
-        raise Forbidden("That chat belongs to a department you are not in.")
+        raise Forbidden(_("That chat belongs to a department you are not in."))
     email = (email if isinstance(email, str) else "").strip()[:254] or chat.patron_email
     if not email:
         raise InvalidInput(
-            "The patron gave no email address: which address should the transcript go to?",
+            _("The patron gave no email address: which address should the transcript go to?"),
             code="no_email",
         )
     try:
         EmailValidator()(email)
     except ValidationError:
-        raise InvalidInput("That email address does not look right.", code="bad_email") from None
+        raise InvalidInput(_("That email address does not look right."), code="bad_email") from None
     limit = _desk_setting("TRANSCRIPT_EMAILS_PER_CHAT")
     if ChatAudit.objects.filter(chat=chat, action=TRANSCRIPT_AUDIT_ACTION).count() >= limit:
         raise Conflict(
-            "This transcript has already been emailed the most times allowed.",
+            _("This transcript has already been emailed the most times allowed."),
             code="transcript_limit",
         )
     if not chat.patron_email:
@@ -450,7 +482,7 @@ def chat_set_patron_email(*, chat_id: int, email: str) -> Chat:
     try:
         EmailValidator()(email)
     except ValidationError:
-        raise InvalidInput("That email address does not look right.", code="bad_email") from None
+        raise InvalidInput(_("That email address does not look right."), code="bad_email") from None
     chat = _lock_chat(chat_id)
     if chat.patron_email != email:
         chat.patron_email = email

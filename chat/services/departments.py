@@ -10,13 +10,22 @@ out as ``presence.changed``, as when they change their status.
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from chat import events, selectors
 from chat.exceptions import InvalidInput
 from chat.models import Department, Membership, Operator
 
+# The greeting and offline message are kept per language (chat/translation.py): the
+# columns of every language in settings.LANGUAGES are saved with the department.
+TRANSLATED_FIELDS = [
+    f"{field}_{code.replace('-', '_')}"
+    for field in ("greeting", "offline_message")
+    for code, _name in settings.LANGUAGES
+]
 DEPARTMENT_FIELDS = [
     "name",
     "slug",
@@ -24,6 +33,7 @@ DEPARTMENT_FIELDS = [
     "is_active",
     "greeting",
     "offline_message",
+    *TRANSLATED_FIELDS,
     "fallback",
     "screenshare_mode",
     "block_days",
@@ -88,7 +98,7 @@ def _set_memberships(rows: Iterable[tuple[Operator, Department, str]], *, keep: 
     wanted = {}
     for operator, department, role in rows:
         if role not in Membership.Role.values:
-            raise InvalidInput(f"Unknown role {role!r}.")
+            raise InvalidInput(_("Unknown role %(role)s.") % {"role": repr(role)})
         wanted[(operator.pk, department.pk)] = role
     existing = {(m.operator_id, m.department_id): m for m in Membership.objects.filter(**keep)}
     # Operators whose departments change: their open dashboards follow (on commit).
@@ -133,7 +143,7 @@ def department_save(
             row.fallback = stored.get(row.fallback_id)
         if fallback_loops(department, stored.get(department.fallback_id)):
             raise InvalidInput(
-                "That fallback would go round in a circle back to this department.",
+                _("That fallback would go round in a circle back to this department."),
                 code="fallback_loop",
             )
     _full_clean(department, exclude=["fallback"])

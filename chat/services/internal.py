@@ -10,6 +10,8 @@ groups only, and the patron socket forwards a fixed list of event types.
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat import events, selectors
 from chat.exceptions import Conflict, Forbidden, InvalidInput, NotFound
@@ -19,7 +21,7 @@ from chat.services import _clean_body, _clean_client_id
 
 class AlreadyAnswered(Conflict):
     code = "already_answered"
-    default_message = "A colleague has already answered this internal chat."
+    default_message = gettext_lazy("A colleague has already answered this internal chat.")
 
 
 def _target_groups(internal: InternalChat) -> list[str]:
@@ -80,26 +82,30 @@ def internal_start(
     optionally about a patron chat (the receiver may read its transcript) and with a
     first message. Offline receivers are refused (the ticket path exists for them)."""
     if (to_operator_id is None) == (to_department_id is None):
-        raise InvalidInput("Choose one colleague or one department.")
+        raise InvalidInput(_("Choose one colleague or one department."))
     to_operator = to_department = None
     if to_operator_id is not None:
         to_operator = (
             Operator.objects.select_related("user").filter(pk=_int_id(to_operator_id)).first()
         )
         if to_operator is None:
-            raise NotFound("No such colleague.")
+            raise NotFound(_("No such colleague."))
         if to_operator.pk == operator.pk:
-            raise InvalidInput("You cannot start an internal chat with yourself.", code="to_self")
+            raise InvalidInput(
+                _("You cannot start an internal chat with yourself."), code="to_self"
+            )
         if not selectors.available_operators().filter(pk=to_operator.pk).exists():
             raise Conflict(
-                f"{to_operator.public_name} is not online. Create a ticket instead.", code="offline"
+                _("%(name)s is not online. Create a ticket instead.")
+                % {"name": to_operator.public_name},
+                code="offline",
             )
     else:
         to_department = Department.objects.filter(
             pk=_int_id(to_department_id), is_active=True
         ).first()
         if to_department is None:
-            raise NotFound("No such department.")
+            raise NotFound(_("No such department."))
         if not (
             selectors.available_operators()
             .filter(departments=to_department)
@@ -107,7 +113,8 @@ def internal_start(
             .exists()
         ):
             raise Conflict(
-                f"Nobody in {to_department.name} is online. Create a ticket instead.",
+                _("Nobody in %(department)s is online. Create a ticket instead.")
+                % {"department": to_department.name},
                 code="offline",
             )
     if about_chat is not None and not selectors.operator_can_see_chat(operator, about_chat):
@@ -132,7 +139,7 @@ def internal_start(
 
 def _int_id(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput("Ids are whole numbers.")
+        raise InvalidInput(_("Ids are whole numbers."))
     return value
 
 
@@ -147,7 +154,7 @@ def internal_send(
     client_id = _clean_client_id(client_id)
     if not client_id:
         raise InvalidInput(
-            "Every message needs a client_id (for safe retries).", code="no_client_id"
+            _("Every message needs a client_id (for safe retries)."), code="no_client_id"
         )
     try:
         return _internal_send(
@@ -171,9 +178,9 @@ def _internal_send(*, internal_id, operator, body, client_id):
     if existing is not None:
         return existing, False
     if not selectors.operator_can_see_internal(operator, internal):
-        raise NotFound("No such internal chat.")
+        raise NotFound(_("No such internal chat."))
     if internal.closed_at is not None:
-        raise Conflict("This internal chat is closed.", code="internal_closed")
+        raise Conflict(_("This internal chat is closed."), code="internal_closed")
     if operator.pk != internal.created_by_id:
         if internal.answered_by_id is None:
             now = timezone.now()
@@ -191,7 +198,8 @@ def _internal_send(*, internal_id, operator, body, client_id):
             )
         elif internal.answered_by_id != operator.pk:
             raise AlreadyAnswered(
-                f"{internal.answered_by.public_name} has already answered this internal chat."
+                _("%(name)s has already answered this internal chat.")
+                % {"name": internal.answered_by.public_name}
             )
     return _append(internal, operator=operator, body=body, client_id=client_id), True
 
@@ -202,13 +210,13 @@ def internal_close(*, internal_id: int, operator: Operator) -> InternalChat:
     answered it may; closing a closed one is a no-op."""
     internal = _lock(internal_id)
     if not selectors.operator_can_see_internal(operator, internal):
-        raise NotFound("No such internal chat.")
+        raise NotFound(_("No such internal chat."))
     if operator.pk not in (
         internal.created_by_id,
         internal.answered_by_id,
         internal.to_operator_id,
     ):
-        raise Forbidden("Only the two colleagues in this internal chat can close it.")
+        raise Forbidden(_("Only the two colleagues in this internal chat can close it."))
     if internal.closed_at is None:
         internal.closed_at = timezone.now()
         InternalChat.objects.filter(pk=internal.pk).update(closed_at=internal.closed_at)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat import events
 from chat.exceptions import Conflict
@@ -75,7 +76,7 @@ def chat_delete_by_patron(*, chat_id: int) -> Chat:
     scrubbed and their token stops working. Statistics (the chat row) stay."""
     chat = Chat.objects.select_for_update(of=("self",)).get(pk=chat_id)
     if chat.status not in FINISHED:
-        raise Conflict("End the chat before deleting it.", code="not_ended")
+        raise Conflict(_("End the chat before deleting it."), code="not_ended")
     attachments.delete_files_of(Attachment.objects.filter(chat=chat))
     ChatRating.objects.filter(chat=chat).update(comment="")  # the score stays, the words go
     Message.objects.filter(chat=chat).delete()

@@ -13,6 +13,7 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from chat import events
 from chat.exceptions import Conflict, Forbidden
@@ -68,21 +69,25 @@ def screenshare_request(*, chat_id: int, operator: Operator) -> Chat:
 
     chat = services._lock_chat(chat_id)
     if chat.status != Chat.Status.ACTIVE or chat.operator_id != operator.pk:
-        raise Forbidden("Only the librarian chatting with this patron can request a screenshare.")
+        raise Forbidden(
+            _("Only the librarian chatting with this patron can request a screenshare.")
+        )
     if _state(chat) in (REQUESTED, ACCEPTED):
         raise Conflict(
-            "A screenshare is already requested or running in this chat.", code="share_busy"
+            _("A screenshare is already requested or running in this chat."), code="share_busy"
         )
     mode = chat.department.screenshare_mode
     extra = {}
     if mode == "meeting":
         extra["meeting_url"] = _meeting_url(operator)
-        line = (
-            f"{operator.public_name} invited you to a screen-sharing meeting: "
-            f"{extra['meeting_url']}"
-        )
+        with services.chat_language(chat):
+            line = _("%(name)s invited you to a screen-sharing meeting: %(url)s") % {
+                "name": operator.public_name,
+                "url": extra["meeting_url"],
+            }
     else:
-        line = f"{operator.public_name} asked to see your screen."
+        with services.chat_language(chat):
+            line = _("%(name)s asked to see your screen.") % {"name": operator.public_name}
     services._audit(
         chat, REQUESTED, actor=operator.user, note=f"{mode} {extra.get('meeting_url', '')}".strip()
     )
@@ -99,17 +104,20 @@ def screenshare_answer(*, chat_id: int, accept: bool) -> Chat:
 
     chat = services._lock_chat(chat_id)
     if chat.status != Chat.Status.ACTIVE or _state(chat) != REQUESTED:
-        raise Conflict("There is no screenshare request to answer.", code="no_share_request")
+        raise Conflict(_("There is no screenshare request to answer."), code="no_share_request")
     mode = _mode_of(chat)
     services._audit(chat, ACCEPTED if accept else DECLINED, note="patron")
+    with services.chat_language(chat):
+        accepted = _("The patron accepted screen sharing.")
+        declined = _("The patron declined screen sharing.")
     if accept:
-        line = "The patron accepted screen sharing."
+        line = accepted
         extra = {"ice_servers": settings.SCREENSHARE_ICE_SERVERS}
         last = ChatAudit.objects.filter(chat=chat, action=REQUESTED).order_by("-at", "-pk").first()
         if mode == "meeting" and last and " " in last.note:
             extra["meeting_url"] = last.note.split(" ", 1)[1]
     else:
-        line, extra = "The patron declined screen sharing.", {}
+        line, extra = declined, {}
     services._append_message(chat, sender=Message.Sender.SYSTEM, body=line)
     kind = "screenshare.accepted" if accept else "screenshare.declined"
     _send(chat, _event(kind, chat, mode, by="patron", **extra))
@@ -124,14 +132,17 @@ def screenshare_stop(*, chat_id: int, by: str, operator: Operator | None = None)
 
     chat = services._lock_chat(chat_id)
     if by == "operator" and (operator is None or chat.operator_id != operator.pk):
-        raise Forbidden("Only the librarian chatting with this patron can stop the screenshare.")
+        raise Forbidden(_("Only the librarian chatting with this patron can stop the screenshare."))
     if _state(chat) not in (REQUESTED, ACCEPTED):
         return chat
     services._audit(chat, ENDED, actor=operator.user if operator else None, note=by)
-    who = "The librarian" if by == "operator" else "The patron"
-    services._append_message(
-        chat, sender=Message.Sender.SYSTEM, body=f"{who} stopped screen sharing."
-    )
+    with services.chat_language(chat):
+        line = (
+            _("The librarian stopped screen sharing.")
+            if by == "operator"
+            else _("The patron stopped screen sharing.")
+        )
+    services._append_message(chat, sender=Message.Sender.SYSTEM, body=line)
     _send(chat, _event("screenshare.ended", chat, _mode_of(chat), by=by))
     return chat
 

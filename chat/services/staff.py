@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat import events, selectors
 from chat.exceptions import InvalidInput
@@ -38,7 +39,7 @@ def presence_set(*, operator: Operator, status: str, reason: str = "") -> Operat
     """The operator chooses Online, Away or Offline on the dashboard (``reason`` empty),
     or the desk changes it (``reason``: "idle", "shift_end", "disconnected")."""
     if status not in Operator.Status.values:
-        raise InvalidInput("Status must be online, away or offline.")
+        raise InvalidInput(_("Status must be online, away or offline."))
     _read_status(operator)
     return presence_set_locked(operator=operator, status=status, reason=reason)
 

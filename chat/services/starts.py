@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils.crypto import salted_hmac
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from chat.exceptions import Conflict, InvalidInput
 from chat.models import Chat, Message
@@ -40,7 +41,7 @@ def clean_start(question, patron_name, patron_email, client_id) -> StartRequest:
             EmailValidator()(patron_email)
         except ValidationError:
             raise InvalidInput(
-                "That email address does not look right.", code="bad_email"
+                _("That email address does not look right."), code="bad_email"
             ) from None
     key = hashlib.sha256(_id_bytes(f"chat-start:{client_id}")).hexdigest() if client_id else ""
     return StartRequest(body, patron_name, patron_email, client_id, key)
@@ -93,8 +94,10 @@ def retried_start(start: StartRequest) -> tuple[Chat, str] | None:
     )
     if not same or not chat.token_matches(token):
         raise Conflict(
-            "A chat was already started with this client_id and a different question. "
-            "Start a new chat with a new client_id.",
+            _(
+                "A chat was already started with this client_id and a different question. "
+                "Start a new chat with a new client_id."
+            ),
             code="start_conflict",
         )
     return chat, token

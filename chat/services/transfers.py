@@ -21,12 +21,27 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat import events, selectors
 from chat.exceptions import AlreadyClaimed, Conflict, Forbidden, InvalidInput, NotFound
 from chat.models import Chat, ChatAudit, Department, Message, Operator, Transfer
 from chat.services import _append_message, _audit, _lock_chat
+from chat.services._common import chat_language
 from chat.services.chats import check_chat_limit_locked
+
+
+def transferring_line(chat: Chat, target: str) -> str:
+    with chat_language(chat):
+        return _("You're being transferred to %(target)s; your conversation stays here.") % {
+            "target": target
+        }
+
+
+def still_with_you_line(chat: Chat, name: str) -> str:
+    with chat_language(chat):
+        return _("The transfer did not go through: %(name)s is still with you.") % {"name": name}
+
 
 NOTE_MAX = 500
 
@@ -99,47 +114,58 @@ def chat_transfer(
     message) to myself, to an offline colleague or department, for an ended or waiting
     chat, for a chat that is not mine, or while another offer is open."""
     if (to_operator_id is None) == (to_department_id is None):
-        raise InvalidInput("Choose one colleague or one department to transfer to.")
+        raise InvalidInput(_("Choose one colleague or one department to transfer to."))
     if not isinstance(note, str):
-        raise InvalidInput("The note must be text.")
+        raise InvalidInput(_("The note must be text."))
     note = note.strip()
     if len(note) > NOTE_MAX:
-        raise InvalidInput(f"The note is too long (limit {NOTE_MAX} characters).", code="too_long")
+        raise InvalidInput(
+            _("The note is too long (limit %(limit)s characters).") % {"limit": NOTE_MAX},
+            code="too_long",
+        )
     chat = _lock_chat(chat_id)
     if chat.status in (Chat.Status.ENDED, Chat.Status.CLOSED):
-        raise Conflict("This chat has ended: it cannot be transferred.", code="chat_ended")
+        raise Conflict(_("This chat has ended: it cannot be transferred."), code="chat_ended")
     if chat.status != Chat.Status.ACTIVE:
-        raise Conflict("Claim this chat before transferring it.", code="chat_not_active")
+        raise Conflict(_("Claim this chat before transferring it."), code="chat_not_active")
     if chat.operator_id != operator.pk:
-        raise Forbidden("Only the librarian who has this chat can transfer it.")
+        raise Forbidden(_("Only the librarian who has this chat can transfer it."))
     if _lock_offer(chat) is not None:
-        raise Conflict("This chat is already being transferred.", code="transfer_pending")
+        raise Conflict(_("This chat is already being transferred."), code="transfer_pending")
     available = selectors.available_operators()
     to_operator = to_department = None
     if to_operator_id is not None:
         if isinstance(to_operator_id, bool) or not isinstance(to_operator_id, int):
-            raise InvalidInput("Ids are whole numbers.")
+            raise InvalidInput(_("Ids are whole numbers."))
         to_operator = Operator.objects.select_related("user").filter(pk=to_operator_id).first()
         if to_operator is None:
-            raise NotFound("No such colleague.")
+            raise NotFound(_("No such colleague."))
         if to_operator.pk == operator.pk:
-            raise InvalidInput("You cannot transfer a chat to yourself.", code="transfer_to_self")
+            raise InvalidInput(
+                _("You cannot transfer a chat to yourself."), code="transfer_to_self"
+            )
         if not available.filter(pk=to_operator.pk).exists():
             raise Conflict(
-                f"{to_operator.public_name} is not online, so the chat cannot be transferred. "
-                "Create a ticket instead.",
+                _(
+                    "%(name)s is not online, so the chat cannot be transferred. "
+                    "Create a ticket instead."
+                )
+                % {"name": to_operator.public_name},
                 code="offline",
             )
     else:
         if isinstance(to_department_id, bool) or not isinstance(to_department_id, int):
-            raise InvalidInput("Ids are whole numbers.")
+            raise InvalidInput(_("Ids are whole numbers."))
         to_department = Department.objects.filter(pk=to_department_id, is_active=True).first()
         if to_department is None:
-            raise NotFound("No such department.")
+            raise NotFound(_("No such department."))
         if not available.filter(departments=to_department).exclude(pk=operator.pk).exists():
             raise Conflict(
-                f"Nobody in {to_department.name} is online, so the chat cannot be transferred. "
-                "Create a ticket instead.",
+                _(
+                    "Nobody in %(department)s is online, so the chat cannot be transferred. "
+                    "Create a ticket instead."
+                )
+                % {"department": to_department.name},
                 code="offline",
             )
     offer = Transfer.objects.create(
@@ -154,7 +180,7 @@ def chat_transfer(
     _append_message(
         chat,
         sender=Message.Sender.SYSTEM,
-        body=f"You're being transferred to {offer.target_name}; your conversation stays here.",
+        body=transferring_line(chat, offer.target_name),
     )
     _audit(
         chat,
@@ -195,11 +221,11 @@ def accept_locked(*, chat: Chat, offer: Transfer, operator: Operator) -> Chat:
     receiver's chat limit holds here as for any claim (Conflict ``chat_limit``)."""
     if operator.pk == offer.from_operator_id:
         raise Conflict(
-            "You are transferring this chat; wait for your colleague to claim it.",
+            _("You are transferring this chat; wait for your colleague to claim it."),
             code="own_transfer",
         )
     if not _is_receiver(offer, operator):
-        raise AlreadyClaimed("This chat is being transferred to someone else.")
+        raise AlreadyClaimed(_("This chat is being transferred to someone else."))
     check_chat_limit_locked(operator)
     now = timezone.now()
     old_department_id = chat.department_id
@@ -224,9 +250,9 @@ def accept_locked(*, chat: Chat, offer: Transfer, operator: Operator) -> Chat:
         note=offer.note,
         outcome="accepted",
     )
-    _append_message(
-        chat, sender=Message.Sender.SYSTEM, body=f"{operator.public_name} has joined the chat."
-    )
+    with chat_language(chat):
+        joined = _("%(name)s has joined the chat.") % {"name": operator.public_name}
+    _append_message(chat, sender=Message.Sender.SYSTEM, body=joined)
     claimed = events.chat_claimed(chat, operator)
     groups = [
         events.department_group(old_department_id),
@@ -257,10 +283,7 @@ def _return_to_sender(chat: Chat, offer: Transfer, status: str, by: Operator | N
         _append_message(
             chat,
             sender=Message.Sender.SYSTEM,
-            body=(
-                "The transfer did not go through: "
-                f"{offer.from_operator.public_name} is still with you."
-            ),
+            body=still_with_you_line(chat, offer.from_operator.public_name),
         )
     _resolved(offer, by)
 
@@ -273,12 +296,12 @@ def transfer_decline(*, chat_id: int, operator: Operator) -> Transfer:
     offer = _lock_offer(chat)
     if offer is None:
         raise Conflict(
-            "There is no transfer to decline (it was claimed, declined or expired).",
+            _("There is no transfer to decline (it was claimed, declined or expired)."),
             code="no_transfer",
         )
     offer.chat = chat
     if not _is_receiver(offer, operator) or operator.pk == offer.from_operator_id:
-        raise Forbidden("Only the colleague the chat is transferred to can decline it.")
+        raise Forbidden(_("Only the colleague the chat is transferred to can decline it."))
     _return_to_sender(chat, offer, Transfer.Status.DECLINED, operator, timezone.now())
     return offer
 

@@ -2,6 +2,7 @@
 // chat opens in #after-chat (server-rendered, autoescaped fragments; submitted with
 // fetch), with Save and "Skip for now"; and the list "Ended chats without statistics"
 // in #lists-extra. Nothing here builds HTML from patron or staff text.
+import { format, gettext } from "../common/i18n.js";
 import { request } from "../common/http.js";
 import { desk } from "../dashboard/dashboard.js";
 
@@ -39,11 +40,11 @@ function clearPanel() {
 function showSkipped(chatId) {
   const note = document.createElement("p");
   note.setAttribute("role", "status");
-  note.textContent = "No statistics recorded for this chat.";
+  note.textContent = gettext("No statistics recorded for this chat.");
   const again = document.createElement("button");
   again.type = "button";
   again.className = "button";
-  again.textContent = "Record statistics";
+  again.textContent = gettext("Record statistics");
   again.addEventListener("click", () => {
     skipped.delete(chatId);
     openForm(chatId, { focus: true });
@@ -90,7 +91,7 @@ panel.addEventListener("submit", async (event) => {
     if (panel.dataset.chat !== chatId) return;
     panel.replaceChildren(...fragment(await response.text()));
     if (response.status === 201) {
-      desk.notice("Statistics saved.");
+      desk.notice(gettext("Statistics saved."));
       refreshPending();
       const close = document.getElementById("close-chat");
       if (close && !close.hidden) close.focus();
@@ -99,7 +100,7 @@ panel.addEventListener("submit", async (event) => {
       if (invalid) invalid.focus();
     }
   } catch {
-    desk.notice("The statistics could not be saved. Check the connection and press Save again.");
+    desk.notice(gettext("The statistics could not be saved. Check the connection and press Save again."));
     if (button) button.disabled = false;
   }
 });
@@ -110,7 +111,7 @@ panel.addEventListener("click", (event) => {
   skipped.add(chatId);
   showSkipped(chatId);
   refreshPending();
-  desk.notice("No statistics recorded. The chat stays in “Ended chats without statistics”.");
+  desk.notice(gettext("No statistics recorded. The chat stays in “Ended chats without statistics”."));
 });
 
 document.addEventListener("libdesk:chat-ended", (event) => {

@@ -1,6 +1,7 @@
 // The live connection shared by the widget and the dashboard: one websocket that
 // reconnects by itself with backoff. What to resend on reconnect is the caller's
 // business (it knows the last sequence number it saw and what is still unacknowledged).
+import { gettext, pageLanguage } from "./i18n.js";
 
 export function newClientId() {
   const bytes = new Uint8Array(16);
@@ -77,7 +78,7 @@ export class LiveSocket {
 
 export function formatTime(iso) {
   const date = new Date(iso);
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return date.toLocaleTimeString(pageLanguage, { hour: "2-digit", minute: "2-digit" });
 }
 
 // Hooks that add to a rendered message (e.g. an attachment card): (li, message) => void.
@@ -95,7 +96,7 @@ export function messageItem(message, { selfSender }) {
   if (message.sender !== "system") {
     const author = document.createElement("span");
     author.className = "msg-author";
-    author.textContent = message.author || (message.sender === "patron" ? "Patron" : "Librarian");
+    author.textContent = message.author || (message.sender === "patron" ? gettext("Patron") : gettext("Librarian"));
     li.append(author);
   }
   const body = document.createElement("span");
@@ -105,7 +106,7 @@ export function messageItem(message, { selfSender }) {
   for (const decorate of messageDecorators) decorate(li, message);
   const meta = document.createElement("span");
   meta.className = "msg-meta";
-  meta.textContent = message.created_at ? formatTime(message.created_at) : "Sending…";
+  meta.textContent = message.created_at ? formatTime(message.created_at) : gettext("Sending…");
   li.append(meta);
   return li;
 }
@@ -127,7 +128,7 @@ export function placeMessage(list, li) {
 }
 
 // What a sender is told while resendLater retries a message.
-export const RETRY_NOTICE = "Not sent yet: the desk could not store it just now. Trying again…";
+export const RETRY_NOTICE = gettext("Not sent yet: the desk could not store it just now. Trying again…");
 
 // An "unavailable" error (docs/protocol.md): the server did nothing, its database or
 // Redis being out of reach for a moment. The message stays in its outbox and

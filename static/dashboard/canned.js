@@ -3,6 +3,7 @@
 // offers it too. Choosing one puts the text, filled for the open chat by the server,
 // in the message box to edit or send. WAI-ARIA combobox + listbox, keyboard first.
 // Every piece of canned text goes in with textContent or as the textarea's value.
+import { format, gettext, ngettext } from "../common/i18n.js";
 import { requestJSON } from "../common/http.js";
 import { desk } from "./dashboard.js";
 
@@ -23,7 +24,7 @@ let dismissedShortcut = null;
 async function load(chatId) {
   const url = `${LIST_URL}?chat=${encodeURIComponent(chatId)}`;
   const request = requestJSON(url).then(({ ok, data }) => {
-    if (!ok) throw new Error(data.message || "Could not load the canned messages.");
+    if (!ok) throw new Error(data.message || gettext("Could not load the canned messages."));
     if (desk.currentChat && desk.currentChat.id === chatId) cache = { chat: chatId, items: data.canned };
     return data.canned;
   });
@@ -59,11 +60,11 @@ const button = document.createElement("button");
 button.type = "button";
 button.id = "canned-button";
 button.className = "button";
-button.textContent = "Canned Messages";
+button.textContent = gettext("Canned Messages");
 button.setAttribute("aria-haspopup", "listbox");
 button.setAttribute("aria-expanded", "false");
 button.setAttribute("aria-keyshortcuts", "Control+/ Alt+C");
-button.title = "Canned Messages (Ctrl+/ or Alt+C)";
+button.title = gettext("Canned Messages (Ctrl+/ or Alt+C)");
 const hint = document.createElement("span");
 hint.className = "canned-hint";
 hint.textContent = "Ctrl+/";
@@ -115,6 +116,13 @@ function renderOptions(items, { activeFirst = false } = {}) {
       shortcut.textContent = ` ${item.shortcut}`;
       li.append(shortcut);
     }
+    if (item.language) {
+      // Its language (issue 19): the chat's own language's come first in the list.
+      const language = document.createElement("span");
+      language.className = "canned-option-language";
+      language.textContent = ` (${item.language})`;
+      li.append(language);
+    }
     const text = document.createElement("span");
     text.className = "canned-option-text";
     text.textContent = item.text;
@@ -151,7 +159,7 @@ function choose(index) {
   if (!item) return;
   close({ restoreFocus: false });
   desk.insertText(item.text);
-  announce(`${item.title} is in the message box. Edit it or press Enter to send.`);
+  announce(format(gettext("%(title)s is in the message box. Edit it or press Enter to send."), { title: item.title }));
 }
 
 function buildPopup(mode) {
@@ -162,10 +170,10 @@ function buildPopup(mode) {
   listbox.id = "canned-listbox";
   listbox.className = "canned-listbox";
   listbox.setAttribute("role", "listbox");
-  listbox.setAttribute("aria-label", "Canned Messages");
+  listbox.setAttribute("aria-label", gettext("Canned Messages"));
   const empty = document.createElement("p");
   empty.className = "empty";
-  empty.textContent = "No canned message matches.";
+  empty.textContent = gettext("No canned message matches.");
   empty.hidden = true;
   return { root, listbox, empty };
 }
@@ -178,7 +186,7 @@ async function openSearch() {
   const { root, listbox, empty } = buildPopup("search");
   const label = document.createElement("label");
   label.htmlFor = "canned-search";
-  label.textContent = "Search canned messages";
+  label.textContent = gettext("Search canned messages");
   const search = document.createElement("input");
   search.id = "canned-search";
   search.type = "text";
@@ -191,13 +199,13 @@ async function openSearch() {
   const help = document.createElement("p");
   help.className = "canned-help";
   help.id = "canned-search-help";
-  help.textContent = "Type to filter; Up and Down arrows to choose; Enter to use it; Escape to close.";
+  help.textContent = gettext("Type to filter; Up and Down arrows to choose; Enter to use it; Escape to close.");
   search.setAttribute("aria-describedby", help.id);
   const manage = document.createElement("a");
   manage.href = MANAGE_URL;
   manage.target = "_blank";
   manage.rel = "noopener";
-  manage.textContent = "My canned messages";
+  manage.textContent = gettext("My canned messages");
   manage.className = "canned-manage";
   root.append(label, search, help, listbox, empty, manage);
   composer.after(root);
@@ -224,7 +232,7 @@ async function openSearch() {
     popup.all = shown;
     renderOptions(shown.filter((item) => matches(item, search.value)));
   } else {
-    announce("Loading canned messages…");
+    announce(gettext("Loading canned messages…"));
   }
   try {
     const fresh = await load(chat.id);
@@ -242,8 +250,8 @@ async function openSearch() {
 }
 
 function countText(count) {
-  if (!count) return "No canned message matches.";
-  return count === 1 ? "1 canned message." : `${count} canned messages.`;
+  if (!count) return gettext("No canned message matches.");
+  return count === 1 ? gettext("1 canned message.") : format(gettext("%(count)s canned messages."), { count });
 }
 
 function onListKey(event) {
@@ -265,7 +273,7 @@ function onListKey(event) {
     case "Escape":
       if (popup.mode === "shortcut") dismissedShortcut = messageBox.value;
       close();
-      announce("Canned Messages closed.");
+      announce(gettext("Canned Messages closed."));
       break;
     case "Tab":
       if (popup.mode === "shortcut") close({ restoreFocus: false });
@@ -306,7 +314,9 @@ async function offerShortcut() {
     const { root, listbox, empty } = buildPopup("shortcut");
     const help = document.createElement("p");
     help.className = "canned-help";
-    help.textContent = "Canned Messages for this shortcut: Enter uses the highlighted one; Escape keeps what you typed.";
+    help.textContent = gettext(
+      "Canned Messages for this shortcut: Enter uses the highlighted one; Escape keeps what you typed.",
+    );
     root.append(help, listbox, empty);
     composer.after(root);
     popup = { mode: "shortcut", root, listbox, empty, search: null, items: [], active: -1, returnTo: messageBox };
@@ -314,7 +324,12 @@ async function offerShortcut() {
     messageBox.setAttribute("aria-controls", listbox.id);
   }
   renderOptions(found, { activeFirst: true });
-  announce(`${found.length === 1 ? "1 canned message" : `${found.length} canned messages`} for ${typed}: ${found[0].title}. Enter to use it.`);
+  const matches = ngettext(
+    "%(count)s canned message for %(typed)s: %(title)s. Enter to use it.",
+    "%(count)s canned messages for %(typed)s: %(title)s. Enter to use it.",
+    found.length,
+  );
+  announce(format(matches, { count: found.length, typed, title: found[0].title }));
 }
 
 messageBox.addEventListener("input", () => {

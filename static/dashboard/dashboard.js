@@ -1,5 +1,6 @@
 // The Chat Dashboard: Patron Chats, Internal Chat, Departments and the open
 // conversation, all live over the staff socket. Patron text goes in with textContent.
+import { format, gettext } from "../common/i18n.js";
 import { LiveSocket, messageItem, newClientId, placeMessage, resendLater, RETRY_NOTICE } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);
@@ -66,6 +67,14 @@ function chatListItem(summary, { claimable }) {
   dept.className = "chat-item-dept";
   dept.textContent = ` · ${summary.department.name}`;
   title.append(name, dept);
+  if (summary.language) {
+    // The patron's language, in its own name (issue 19).
+    const language = document.createElement("span");
+    language.className = "chat-item-lang";
+    language.lang = summary.language.code;
+    language.textContent = summary.language.name;
+    title.append(" · ", language);
+  }
   li.append(title);
   if (summary.preview) {
     const preview = document.createElement("p");
@@ -77,14 +86,14 @@ function chatListItem(summary, { claimable }) {
   button.type = "button";
   button.className = claimable ? "button primary" : "button";
   if (claimable) {
-    button.textContent = "Claim Chat";
+    button.textContent = gettext("Claim Chat");
     button.addEventListener("click", () => {
       openWhenReady = summary.id;
       socket.send({ type: "chat.claim", chat: summary.id });
     });
   } else {
     const away = summary.operator && me && summary.operator.id !== me.id;
-    button.textContent = summary.status === "ended" ? "Open (ended)" : away ? "Open (transferred)" : "Open";
+    button.textContent = summary.status === "ended" ? gettext("Open (ended)") : away ? gettext("Open (transferred)") : gettext("Open");
     if (summary.id === current) button.setAttribute("aria-current", "true");
     button.addEventListener("click", () => openChat(summary.id));
   }
@@ -147,7 +156,7 @@ function renderDepartments(list_) {
           button.type = "button";
           button.className = "link-button";
           button.textContent = person.name;
-          button.setAttribute("aria-label", `Internal chat with ${person.name}`);
+          button.setAttribute("aria-label", format(gettext("Internal chat with %(name)s"), { name: person.name }));
           button.addEventListener("click", () => requestInternal({ operator: person.id, label: person.name }));
           li.append(button);
         }
@@ -175,6 +184,13 @@ function renderConversation() {
   if (!summary) return;
   $("conversation-title").textContent = summary.patron_name;
   $("conversation-meta").textContent = `${summary.department.name} · ${summary.status}`;
+  if (summary.language) {
+    const language = document.createElement("span");
+    language.id = "chat-language";
+    language.lang = summary.language.code;
+    language.textContent = summary.language.name;
+    $("conversation-meta").append(" · ", language);
+  }
   const ownsIt = summary.operator && me && summary.operator.id === me.id;
   const active = summary.status === "active" && ownsIt;
   const transferredAway = summary.status === "active" && summary.operator && !ownsIt && mine.has(current);
@@ -183,9 +199,11 @@ function renderConversation() {
   $("composer").hidden = !active;
   $("conversation-state").textContent =
     summary.status === "ended"
-      ? "This chat has ended. Record it, then Close Chat."
+      ? gettext("This chat has ended. Record it, then Close Chat.")
       : transferredAway
-        ? `Transferred to ${summary.operator.name}: you can read this chat but no longer write in it.`
+        ? format(gettext("Transferred to %(name)s: you can read this chat but no longer write in it."), {
+            name: summary.operator.name,
+          })
         : "";
   document.dispatchEvent(new CustomEvent("libdesk:conversation-rendered", { detail: { chat: current } }));
   const list = $("transcript");
@@ -195,7 +213,7 @@ function renderConversation() {
   }
   for (const item of outbox.values()) {
     if (item.chat === current) {
-      const li = messageItem({ sender: "operator", author: "You", body: item.body, client_id: item.client_id }, { selfSender: "operator" });
+      const li = messageItem({ sender: "operator", author: gettext("You"), body: item.body, client_id: item.client_id }, { selfSender: "operator" });
       li.classList.add("msg-pending");
       list.append(li);
     }
@@ -228,7 +246,7 @@ function addMessage(chatId, message, { announce = true } = {}) {
     placeMessage(list, messageItem(message, { selfSender: "operator" }));
     list.scrollTop = list.scrollHeight;
   } else if (announce && message.sender === "patron" && mine.has(chatId)) {
-    alert(`New message from ${mine.get(chatId).patron_name}`, chatId);
+    alert(format(gettext("New message from %(name)s"), { name: mine.get(chatId).patron_name }), chatId);
   }
 }
 
@@ -261,7 +279,12 @@ function onFrame(frame) {
     case "chat.waiting":
       waiting.set(frame.chat.id, frame.chat);
       renderLists();
-      alert(`New chat from ${frame.chat.patron_name} in ${frame.chat.department.name}`);
+      alert(
+        format(gettext("New chat from %(name)s in %(department)s"), {
+          name: frame.chat.patron_name,
+          department: frame.chat.department.name,
+        }),
+      );
       break;
     case "chat.claimed": {
       const summary = waiting.get(frame.chat);
@@ -349,9 +372,9 @@ function onFrame(frame) {
         me = frame.operator;
         setPresence(me.status);
         if (frame.reason === "idle") {
-          alert("You were set to Away after a while without activity. Choose Online when you are back.");
+          alert(gettext("You were set to Away after a while without activity. Choose Online when you are back."));
         } else if (frame.reason === "shift_end") {
-          alert("Your shift has ended: you are now Offline.");
+          alert(gettext("Your shift has ended: you are now Offline."));
         }
       }
       if (frame.departments) renderDepartments(frame.departments);
@@ -390,7 +413,7 @@ for (const radio of document.querySelectorAll("input[name=presence]")) {
     // Not connected yet (or again): kept, and sent as soon as the desk answers.
     chosenPresence = radio.value;
     const label = radio.closest("label").textContent.trim();
-    notice(`You will be ${label} as soon as the desk is connected.`);
+    notice(format(gettext("You will be %(status)s as soon as the desk is connected."), { status: label }));
   });
 }
 
@@ -432,7 +455,7 @@ $("enable-alerts").addEventListener("click", async () => {
   if ("Notification" in window && Notification.permission === "default") {
     await Notification.requestPermission().catch(() => {});
   }
-  $("enable-alerts").textContent = "Sound and notifications on";
+  $("enable-alerts").textContent = gettext("Sound and notifications on");
   $("enable-alerts").setAttribute("aria-pressed", "true");
 });
 
@@ -451,10 +474,10 @@ socket = new LiveSocket("/ws/staff/", {
   onFrame,
   onStatus: (status) => {
     $("connection").textContent =
-      status === "open" || status === "back" ? "Connected" : status === "reconnecting" ? "Reconnecting…" : "Connecting…";
+      status === "open" || status === "back" ? gettext("Connected") : status === "reconnecting" ? gettext("Reconnecting…") : gettext("Connecting…");
   },
   onRefused: () => {
-    $("connection").textContent = "Your session has ended. Please log in again.";
+    $("connection").textContent = gettext("Your session has ended. Please log in again.");
   },
 });
 socket.connect();

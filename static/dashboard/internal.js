@@ -1,6 +1,7 @@
 // Internal Chat (issue 4): staff-to-staff conversations, listed below Patron Chats with the
 // same alert and title count, and opened in the main pane as a patron chat is (issue 20). Started from the Departments section (an online
 // department's name, or a colleague's). Text goes in with textContent only.
+import { format, gettext } from "../common/i18n.js";
 import { desk } from "./dashboard.js";
 import { messageItem, newClientId, placeMessage, resendLater } from "../common/live.js";
 
@@ -34,30 +35,30 @@ const grid = document.querySelector(".dash-grid");
 const panel = el("section", { id: "internal-panel", className: "conversation internal-pane", hidden: true, "aria-labelledby": "internal-title" });
 const title = el("h2", { id: "internal-title", className: "internal-title" });
 const meta = el("p", { id: "internal-meta", className: "meta", role: "status" });
-const log = el("div", { className: "transcript-log", role: "log", "aria-live": "polite", "aria-label": "Internal conversation" });
+const log = el("div", { className: "transcript-log", role: "log", "aria-live": "polite", "aria-label": gettext("Internal conversation") });
 const list = el("ol", { id: "internal-transcript", className: "transcript internal-transcript" });
 log.append(list);
 const aboutBox = el("label", { className: "internal-about-choice", hidden: true });
 const aboutCheck = el("input", { type: "checkbox", id: "internal-about-check" });
 const aboutText = el("span");
 aboutBox.append(aboutCheck, " ", aboutText);
-const aboutButton = el("button", { type: "button", className: "button", hidden: true }, "Read the patron chat");
-const aboutLog = el("div", { className: "transcript-log", role: "log", "aria-label": "Patron chat transcript", hidden: true });
+const aboutButton = el("button", { type: "button", className: "button", hidden: true }, gettext("Read the patron chat"));
+const aboutLog = el("div", { className: "transcript-log", role: "log", "aria-label": gettext("Patron chat transcript"), hidden: true });
 const aboutList = el("ol", { className: "transcript" });
 aboutLog.append(aboutList);
 const form = el("form", { className: "composer", autocomplete: "off" });
 const input = el("textarea", { id: "internal-input", rows: 2 });
 form.append(
-  el("label", { for: "internal-input" }, "Write to colleague"),
+  el("label", { for: "internal-input" }, gettext("Write to colleague")),
   input,
   el(
     "div",
     { className: "composer-actions" },
-    el("button", { type: "submit", className: "button primary" }, "Send to colleague"),
+    el("button", { type: "submit", className: "button primary" }, gettext("Send to colleague")),
   ),
 );
-const closeButton = el("button", { type: "button", className: "button" }, "Close internal chat");
-const hideButton = el("button", { type: "button", className: "button" }, "Hide");
+const closeButton = el("button", { type: "button", className: "button" }, gettext("Close internal chat"));
+const hideButton = el("button", { type: "button", className: "button" }, gettext("Hide"));
 panel.append(
   title,
   meta,
@@ -103,12 +104,12 @@ function renderList() {
     const name = el("strong", { id: `i-${summary.id}` }, label(summary));
     li.append(el("p", { className: "chat-item-title" }, name));
     const details = [];
-    if (summary.about) details.push(`About ${summary.about.patron_name}'s chat`);
-    if (summary.answered_by) details.push(`Answered by ${summary.answered_by.name}`);
-    else if (summary.to_department) details.push("Not answered yet");
-    if (unread.has(summary.id)) details.push("New messages");
+    if (summary.about) details.push(format(gettext("About %(name)s's chat"), { name: summary.about.patron_name }));
+    if (summary.answered_by) details.push(format(gettext("Answered by %(name)s"), { name: summary.answered_by.name }));
+    else if (summary.to_department) details.push(gettext("Not answered yet"));
+    if (unread.has(summary.id)) details.push(gettext("New messages"));
     if (details.length) li.append(el("p", { className: "chat-item-preview" }, details.join(" · ")));
-    const button = el("button", { type: "button", className: "button" }, "Open");
+    const button = el("button", { type: "button", className: "button" }, gettext("Open"));
     button.setAttribute("aria-describedby", name.id);
     if (summary.id === current) button.setAttribute("aria-current", "true");
     button.addEventListener("click", () => open(summary.id));
@@ -126,11 +127,11 @@ function renderPanel() {
   if (panel.hidden) return;
   aboutLog.hidden = true;
   if (draft) {
-    title.textContent = `Internal chat with ${draft.label}`;
-    meta.textContent = "Explain the question; your colleague sees it at once.";
+    title.textContent = format(gettext("Internal chat with %(name)s"), { name: draft.label });
+    meta.textContent = gettext("Explain the question; your colleague sees it at once.");
     const patron = desk.currentChat;
     aboutBox.hidden = !patron || patron.status !== "active";
-    if (patron) aboutText.textContent = `About the chat with ${patron.patron_name}`;
+    if (patron) aboutText.textContent = format(gettext("About the chat with %(name)s"), { name: patron.patron_name });
     aboutCheck.checked = !aboutBox.hidden;
     aboutButton.hidden = true;
     form.hidden = false;
@@ -141,8 +142,14 @@ function renderPanel() {
   const summary = chats.get(current);
   aboutBox.hidden = true;
   title.textContent = label(summary);
-  const answered = summary.answered_by ? `Answered by ${summary.answered_by.name}.` : "Waiting for an answer.";
-  meta.textContent = summary.closed ? "This internal chat is closed." : canWrite(summary) ? answered : `${answered} You can read it.`;
+  const answered = summary.answered_by
+    ? format(gettext("Answered by %(name)s."), { name: summary.answered_by.name })
+    : gettext("Waiting for an answer.");
+  meta.textContent = summary.closed
+    ? gettext("This internal chat is closed.")
+    : canWrite(summary)
+      ? answered
+      : format(gettext("%(answered)s You can read it."), { answered });
   aboutButton.hidden = !summary.about;
   form.hidden = !canWrite(summary);
   closeButton.hidden = summary.closed || !canWrite(summary);
@@ -152,7 +159,7 @@ function renderPanel() {
   }
   for (const pending of outbox.values()) {
     if (pending.internal === current) {
-      const li = item({ author: { name: "You" }, body: pending.body, client_id: pending.client_id });
+      const li = item({ author: { name: gettext("You") }, body: pending.body, client_id: pending.client_id });
       li.classList.add("msg-pending");
       list.append(li);
     }
@@ -218,7 +225,11 @@ desk.onFrame((frame) => {
       chats.set(summary.id, summary);
       if (isNew && me() && summary.created_by.id !== me().id) {
         unread.add(summary.id);
-        desk.alert(`Internal chat from ${summary.created_by.name}` + (summary.to_department ? ` to ${summary.to_label}` : ""));
+        desk.alert(
+          summary.to_department
+            ? format(gettext("Internal chat from %(name)s to %(to)s"), { name: summary.created_by.name, to: summary.to_label })
+            : format(gettext("Internal chat from %(name)s"), { name: summary.created_by.name }),
+        );
       }
       renderList();
       break;
@@ -241,7 +252,7 @@ desk.onFrame((frame) => {
       const fromOther = me() && frame.message.author && frame.message.author.id !== me().id;
       if (added && fromOther && (frame.internal !== current || panel.hidden || document.hidden)) {
         unread.add(frame.internal);
-        desk.alert(`New internal message from ${frame.message.author.name}`);
+        desk.alert(format(gettext("New internal message from %(name)s"), { name: frame.message.author.name }));
       }
       renderList();
       break;
@@ -271,7 +282,10 @@ desk.onFrame((frame) => {
       if (frame.internal !== current) break;
       aboutList.replaceChildren(...frame.messages.map((m) => messageItem(m, { selfSender: "operator" })));
       aboutLog.hidden = false;
-      aboutLog.setAttribute("aria-label", `Patron chat with ${frame.chat.patron_name} (read-only)`);
+      aboutLog.setAttribute(
+        "aria-label",
+        format(gettext("Patron chat with %(name)s (read-only)"), { name: frame.chat.patron_name }),
+      );
       break;
     }
     case "error":

@@ -2,6 +2,7 @@
 // opened only on an explicit click, Send a file, "<patron> is typing…", and Request
 // Screenshare just below the chat box (built-in WebRTC viewer or a meeting link).
 // Everything goes through the desk API; text goes in with textContent only.
+import { format, gettext } from "../common/i18n.js";
 import { desk } from "./dashboard.js";
 import { csrfToken } from "../common/http.js";
 import { decorateMessages } from "../common/live.js";
@@ -9,7 +10,7 @@ import { decorateMessages } from "../common/live.js";
 const $ = (id) => document.getElementById(id);
 const TYPING_EVERY_MS = 2000;
 const TYPING_SHOWN_MS = 6000;
-const REMINDER = "Make sure the patron is really asking a question before opening attachments.";
+const REMINDER = gettext("Make sure the patron is really asking a question before opening attachments.");
 
 const stylesheet = document.createElement("link");
 stylesheet.rel = "stylesheet";
@@ -36,7 +37,7 @@ function renderOpened(card, attachment) {
   if (state.previewable) {
     const image = document.createElement("img");
     image.src = state.url;
-    image.alt = `Preview of ${attachment.name}`;
+    image.alt = format(gettext("Preview of %(name)s"), { name: attachment.name });
     image.className = "file-preview";
     holder.append(image);
   }
@@ -57,11 +58,11 @@ async function openAttachment(card, attachment, trigger) {
     const url = URL.createObjectURL(blob);
     opened.set(attachment.id, { url, previewable: attachment.previewable });
     renderOpened(card, attachment);
-    trigger.textContent = "Opened";
+    trigger.textContent = gettext("Opened");
     if (!attachment.previewable) card.querySelector(".file-open a").click(); // a download
   } catch {
     trigger.disabled = false;
-    desk.notice(`${attachment.name} could not be opened. Try again.`);
+    desk.notice(format(gettext("%(name)s could not be opened. Try again."), { name: attachment.name }));
   }
 }
 
@@ -81,7 +82,7 @@ decorateMessages((li, message) => {
     reminder.textContent = REMINDER;
     card.append(reminder);
   }
-  const open = button(opened.has(attachment.id) ? "Opened" : "Open attachment", "button small");
+  const open = button(opened.has(attachment.id) ? gettext("Opened") : gettext("Open attachment"), "button small");
   const nameId = `file-${attachment.id}`;
   li.querySelector(".msg-body").id = nameId;
   open.setAttribute("aria-describedby", nameId);
@@ -101,11 +102,11 @@ decorateMessages((li, message) => {
 // --- Controls below the chat box --------------------------------------------------------
 
 const extra = $("composer-extra");
-const sendFile = button("Attach a file");
+const sendFile = button(gettext("Attach a file"));
 const fileInput = document.createElement("input");
 fileInput.type = "file";
 fileInput.hidden = true;
-const shareButton = button("Request Screenshare");
+const shareButton = button(gettext("Request Screenshare"));
 extra.append(sendFile, fileInput, shareButton);
 
 const typingLine = document.createElement("p");
@@ -114,7 +115,7 @@ document.querySelector("#conversation .transcript-log").after(typingLine);
 
 const panel = document.createElement("section");
 panel.className = "screenshare-panel";
-panel.setAttribute("aria-label", "Screenshare");
+panel.setAttribute("aria-label", gettext("Screenshare"));
 panel.hidden = true;
 const panelText = document.createElement("p");
 panelText.setAttribute("role", "status");
@@ -123,9 +124,9 @@ video.autoplay = true;
 video.muted = true;
 video.playsInline = true;
 video.hidden = true;
-video.setAttribute("aria-label", "The patron's screen");
+video.setAttribute("aria-label", gettext("The patron's screen"));
 video.className = "screenshare-video";
-const stopButton = button("Stop screenshare", "button danger");
+const stopButton = button(gettext("Stop screenshare"), "button danger");
 panel.append(panelText, video, stopButton);
 $("composer").after(panel);
 
@@ -165,9 +166,13 @@ fileInput.addEventListener("change", async () => {
       body: form,
     });
     const data = await response.json().catch(() => ({}));
-    desk.notice(response.ok ? `${file.name} was sent.` : data.message || `${file.name} could not be sent.`);
+    desk.notice(
+      response.ok
+        ? format(gettext("%(name)s was sent."), { name: file.name })
+        : data.message || format(gettext("%(name)s could not be sent."), { name: file.name }),
+    );
   } catch {
-    desk.notice(`${file.name} could not be sent. Check the connection.`);
+    desk.notice(format(gettext("%(name)s could not be sent. Check the connection."), { name: file.name }));
   }
 });
 
@@ -191,7 +196,9 @@ function showTyping(frame) {
   clearTimeout(typingTimer);
   if (!desk.currentChat || frame.chat !== desk.currentChat.id) return;
   typingLine.dataset.chat = frame.chat;
-  typingLine.textContent = frame.active ? `${frame.name || "The patron"} is typing…` : "";
+  typingLine.textContent = frame.active
+    ? format(gettext("%(name)s is typing…"), { name: frame.name || gettext("The patron") })
+    : "";
   if (frame.active) typingTimer = setTimeout(() => (typingLine.textContent = ""), TYPING_SHOWN_MS);
 }
 
@@ -201,7 +208,7 @@ shareButton.addEventListener("click", () => {
   const chat = desk.currentChat;
   if (!chat) return;
   share = { chat: chat.id, pc: null, pendingIce: [], remoteSet: false };
-  panelText.textContent = "Screenshare requested. Waiting for the patron to accept…";
+  panelText.textContent = gettext("Screenshare requested. Waiting for the patron to accept…");
   video.hidden = true;
   refresh();
   desk.send({ type: "screenshare.request", chat: chat.id });
@@ -218,7 +225,7 @@ function endShare(text) {
 
 stopButton.addEventListener("click", () => {
   if (share) desk.send({ type: "screenshare.stop", chat: share.chat });
-  endShare("Screenshare stopped.");
+  endShare(gettext("Screenshare stopped."));
   shareButton.focus();
 });
 
@@ -231,7 +238,7 @@ function peer(iceServers) {
   pc.addEventListener("track", (event) => {
     video.srcObject = event.streams[0] || new MediaStream([event.track]);
     video.hidden = false;
-    panelText.textContent = "You are seeing the patron's screen.";
+    panelText.textContent = gettext("You are seeing the patron's screen.");
     video.play().catch(() => {});
   });
   return pc;
@@ -251,7 +258,7 @@ function onShareFrame(frame) {
     if (frame.type === "screenshare.requested" && desk.currentChat && frame.chat === desk.currentChat.id) {
       // Requested from another tab of mine: follow it here too.
       share = { chat: frame.chat, pc: null, pendingIce: [], remoteSet: false };
-      panelText.textContent = "Screenshare requested. Waiting for the patron to accept…";
+      panelText.textContent = gettext("Screenshare requested. Waiting for the patron to accept…");
       refresh();
     }
     return;
@@ -259,22 +266,22 @@ function onShareFrame(frame) {
   switch (frame.type) {
     case "screenshare.accepted":
       if (frame.mode === "meeting") {
-        panelText.textContent = "The patron accepted. The meeting link is in the conversation.";
+        panelText.textContent = gettext("The patron accepted. The meeting link is in the conversation.");
       } else {
         share.iceServers = frame.ice_servers;
-        panelText.textContent = "The patron accepted. Connecting to their screen…";
+        panelText.textContent = gettext("The patron accepted. Connecting to their screen…");
       }
       break;
     case "screenshare.declined":
-      endShare("The patron declined the screenshare.");
+      endShare(gettext("The patron declined the screenshare."));
       break;
     case "screenshare.ended":
-      endShare(frame.by === "patron" ? "The patron stopped sharing." : "Screenshare ended.");
+      endShare(frame.by === "patron" ? gettext("The patron stopped sharing.") : gettext("Screenshare ended."));
       break;
     case "rtc.offer":
       answerOffer(frame).catch(() => {
         desk.send({ type: "screenshare.stop", chat: share.chat });
-        endShare("The screenshare could not connect.");
+        endShare(gettext("The screenshare could not connect."));
       });
       break;
     case "rtc.ice":

@@ -1,6 +1,7 @@
 // Email transcript (desk procedure step 7, the e-mail icon): a button in
 // #conversation-actions sends the open chat's transcript to the patron's address, and
 // asks for an address when the patron gave none. Text goes in with textContent only.
+import { format, gettext } from "../common/i18n.js";
 import { requestJSON } from "../common/http.js";
 import { desk } from "./dashboard.js";
 
@@ -16,7 +17,7 @@ const button = document.createElement("button");
 button.type = "button";
 button.id = "email-transcript";
 button.className = "button";
-button.textContent = "Email transcript";
+button.textContent = gettext("Email transcript");
 button.hidden = true;
 actions.prepend(button);
 
@@ -27,10 +28,10 @@ form.noValidate = true;
 const hint = document.createElement("p");
 hint.id = "transcript-hint";
 hint.className = "meta";
-hint.textContent = "The patron gave no email address. Where should the transcript go?";
+hint.textContent = gettext("The patron gave no email address. Where should the transcript go?");
 const label = document.createElement("label");
 label.htmlFor = "transcript-email";
-label.textContent = "Patron's email address";
+label.textContent = gettext("Patron's email address");
 const input = document.createElement("input");
 input.type = "email";
 input.id = "transcript-email";
@@ -43,11 +44,11 @@ error.setAttribute("role", "alert");
 const send = document.createElement("button");
 send.type = "submit";
 send.className = "button primary";
-send.textContent = "Send transcript";
+send.textContent = gettext("Send transcript");
 const cancel = document.createElement("button");
 cancel.type = "button";
 cancel.className = "button";
-cancel.textContent = "Cancel";
+cancel.textContent = gettext("Cancel");
 const field = document.createElement("div");
 field.append(label, input);
 form.append(hint, field, send, cancel, error);
@@ -78,7 +79,7 @@ async function request(email) {
     });
     if (ok) {
       resetForm();
-      desk.notice(`The transcript is on its way to ${data.email}.`);
+      desk.notice(format(gettext("The transcript is on its way to %(email)s."), { email: data.email }));
       button.focus();
     } else if (data.code === "no_email" || data.code === "bad_email") {
       form.hidden = false;
@@ -86,10 +87,10 @@ async function request(email) {
       if (email) input.setAttribute("aria-invalid", "true");
       input.focus();
     } else {
-      desk.notice(data.message || "The transcript could not be sent.");
+      desk.notice(data.message || gettext("The transcript could not be sent."));
     }
   } catch {
-    desk.notice("The transcript could not be sent. Check the connection and try again.");
+    desk.notice(gettext("The transcript could not be sent. Check the connection and try again."));
   } finally {
     button.disabled = false;
     send.disabled = false;
@@ -101,7 +102,7 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   const email = input.value.trim();
   if (!email) {
-    error.textContent = "Enter the patron's email address.";
+    error.textContent = gettext("Enter the patron's email address.");
     input.setAttribute("aria-invalid", "true");
     input.focus();
     return;

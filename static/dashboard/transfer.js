@@ -1,6 +1,7 @@
 // Transfers (issue 4): the Transfer control on my active chat (to an online colleague or
 // department, with a note), the chats transferred to me under Patron Chats (Claim Chat or
 // Decline), and the notices when a transfer is claimed, declined or expires.
+import { format, gettext } from "../common/i18n.js";
 import { desk } from "./dashboard.js";
 
 const $ = (id) => document.getElementById(id);
@@ -26,7 +27,7 @@ function fromMe(offer) {
 
 // --- "Transferred to you", under Patron Chats ------------------------------------------------
 
-const heading = el("h4", { className: "list-title", id: "transfer-title" }, "Transferred to you");
+const heading = el("h4", { className: "list-title", id: "transfer-title" }, gettext("Transferred to you"));
 const list = el("ul", { id: "transfer-list", className: "chat-list", "aria-labelledby": "transfer-title" });
 $("waiting-empty").after(heading, list);
 
@@ -41,13 +42,17 @@ function renderList() {
       const name = el("strong", { id: `t-${chat.id}` }, chat.patron_name);
       li.append(el("p", { className: "chat-item-title" }, name, el("span", { className: "chat-item-dept" }, ` · ${chat.department.name}`)));
       const note = offer.note ? `: ${offer.note}` : "";
-      li.append(el("p", { className: "chat-item-transfer" }, `Transferred from ${offer.from_operator.name}${note}`));
-      if (offer.to_department) li.append(el("p", { className: "chat-item-preview" }, `To ${offer.to_department.name}`));
+      const from = format(gettext("Transferred from %(name)s"), { name: offer.from_operator.name });
+      li.append(el("p", { className: "chat-item-transfer" }, `${from}${note}`));
+      if (offer.to_department) {
+        const to = format(gettext("To %(department)s"), { department: offer.to_department.name });
+        li.append(el("p", { className: "chat-item-preview" }, to));
+      }
       if (chat.preview) li.append(el("p", { className: "chat-item-preview" }, chat.preview));
-      const claim = el("button", { type: "button", className: "button primary" }, "Claim Chat");
+      const claim = el("button", { type: "button", className: "button primary" }, gettext("Claim Chat"));
       claim.setAttribute("aria-describedby", name.id);
       claim.addEventListener("click", () => desk.claim(chat.id));
-      const decline = el("button", { type: "button", className: "button" }, "Decline");
+      const decline = el("button", { type: "button", className: "button" }, gettext("Decline"));
       decline.setAttribute("aria-describedby", name.id);
       decline.addEventListener("click", () => desk.send({ type: "chat.decline", chat: chat.id }));
       li.append(el("div", { className: "composer-actions" }, claim, decline));
@@ -59,7 +64,7 @@ function renderList() {
 
 // --- The Transfer control on the open chat --------------------------------------------------
 
-const transferButton = el("button", { type: "button", id: "transfer-chat", className: "button", hidden: true }, "Transfer");
+const transferButton = el("button", { type: "button", id: "transfer-chat", className: "button", hidden: true }, gettext("Transfer"));
 $("conversation-actions").prepend(transferButton);
 const pending = el("p", { id: "transfer-pending", className: "state", role: "status" });
 $("conversation-state").after(pending);
@@ -69,14 +74,14 @@ const dialogForm = el("form", { method: "dialog" });
 const targetSelect = el("select", { id: "transfer-target", required: true });
 const noteInput = el("textarea", { id: "transfer-note", rows: 3, maxLength: 500 });
 const dialogError = el("p", { className: "error", role: "alert" });
-const submit = el("button", { type: "submit", className: "button primary" }, "Transfer chat");
-const cancel = el("button", { type: "button", className: "button" }, "Cancel");
+const submit = el("button", { type: "submit", className: "button primary" }, gettext("Transfer chat"));
+const cancel = el("button", { type: "button", className: "button" }, gettext("Cancel"));
 dialogForm.append(
-  el("h2", { id: "transfer-dialog-title" }, "Transfer chat"),
-  el("p", {}, "Only colleagues and departments that are online are listed."),
-  el("label", { for: "transfer-target" }, "Transfer to"),
+  el("h2", { id: "transfer-dialog-title" }, gettext("Transfer chat")),
+  el("p", {}, gettext("Only colleagues and departments that are online are listed.")),
+  el("label", { for: "transfer-target" }, gettext("Transfer to")),
   targetSelect,
-  el("label", { for: "transfer-note" }, "Note for your colleague (optional)"),
+  el("label", { for: "transfer-note" }, gettext("Note for your colleague (optional)")),
   noteInput,
   dialogError,
   // Cancel first, the main button last: the same order in every dialog (Create Ticket).
@@ -91,13 +96,15 @@ function renderControl() {
   const offer = chat ? offers.get(chat.id) : null;
   transferButton.hidden = !mine || !!(offer && fromMe(offer));
   pending.textContent =
-    offer && fromMe(offer) && mine ? `Transfer to ${offer.to_label} offered; waiting for it to be claimed.` : "";
+    offer && fromMe(offer) && mine
+      ? format(gettext("Transfer to %(to)s offered; waiting for it to be claimed."), { to: offer.to_label })
+      : "";
 }
 
 function fillTargets() {
   const options = [];
-  const departments = el("optgroup", { label: "Departments" });
-  const colleagues = el("optgroup", { label: "Colleagues" });
+  const departments = el("optgroup", { label: gettext("Departments") });
+  const colleagues = el("optgroup", { label: gettext("Colleagues") });
   const seen = new Set();
   for (const department of desk.departments) {
     const others = (department.online_operators || []).filter((person) => !me() || person.id !== me().id);
@@ -119,7 +126,7 @@ transferButton.addEventListener("click", () => {
   dialogError.textContent = "";
   noteInput.value = "";
   if (!fillTargets()) {
-    desk.notice("Nobody else is online to transfer to: create a ticket instead.");
+    desk.notice(gettext("Nobody else is online to transfer to: create a ticket instead."));
     return;
   }
   dialog.showModal();
@@ -133,7 +140,7 @@ dialogForm.addEventListener("submit", (event) => {
   const chat = desk.currentChat;
   const [kind, id] = (targetSelect.value || "").split(":");
   if (!chat || !id) {
-    dialogError.textContent = "Choose who to transfer the chat to.";
+    dialogError.textContent = gettext("Choose who to transfer the chat to.");
     return;
   }
   desk.send({ type: "chat.transfer", chat: chat.id, [kind]: Number(id), note: noteInput.value.trim() });
@@ -153,10 +160,14 @@ desk.onFrame((frame) => {
       const offer = frame.transfer;
       offers.set(offer.chat.id, offer);
       if (fromMe(offer)) {
-        desk.notice(`Transfer to ${offer.to_label} offered; it returns to you if nobody claims it.`);
+        desk.notice(format(gettext("Transfer to %(to)s offered; it returns to you if nobody claims it."), { to: offer.to_label }));
       } else {
         const note = offer.note ? `: ${offer.note}` : "";
-        desk.alert(`${offer.from_operator.name} is transferring ${offer.chat.patron_name}'s chat to you${note}`);
+        const text = format(gettext("%(name)s is transferring %(patron)s's chat to you"), {
+          name: offer.from_operator.name,
+          patron: offer.chat.patron_name,
+        });
+        desk.alert(`${text}${note}`);
       }
       break;
     }
@@ -165,9 +176,11 @@ desk.onFrame((frame) => {
       offers.delete(offer.chat.id);
       const by = frame.by ? frame.by.name : "";
       if (fromMe(offer)) {
-        if (offer.status === "accepted") desk.notice(`${by} claimed ${offer.chat.patron_name}'s chat.`);
-        else if (offer.status === "declined") desk.alert(`${by} declined the transfer: ${offer.chat.patron_name}'s chat stays with you.`);
-        else desk.alert(`Nobody claimed the transfer in time: ${offer.chat.patron_name}'s chat stays with you.`);
+        const names = { name: by, patron: offer.chat.patron_name };
+        if (offer.status === "accepted") desk.notice(format(gettext("%(name)s claimed %(patron)s's chat."), names));
+        else if (offer.status === "declined") {
+          desk.alert(format(gettext("%(name)s declined the transfer: %(patron)s's chat stays with you."), names));
+        } else desk.alert(format(gettext("Nobody claimed the transfer in time: %(patron)s's chat stays with you."), names));
       } else if (offer.status === "accepted" && me() && frame.by && frame.by.id !== me().id) {
         desk.notice(`${by} claimed the chat transferred from ${offer.from_operator.name}.`);
       }

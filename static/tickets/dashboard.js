@@ -1,6 +1,7 @@
 // Tickets on the Chat Dashboard: "Create a ticket" for the open chat (choose a queue,
 // optionally a person, notes → Create Ticket), and a link to the ticket desk with the
 // number of open tickets assigned to me. Registered by tickets/apps.py.
+import { format, gettext } from "../common/i18n.js";
 import { csrfToken } from "../common/http.js";
 import { desk } from "../dashboard/dashboard.js";
 
@@ -26,7 +27,7 @@ document.head.append(el("link", { rel: "stylesheet", href: new URL("./tickets.cs
 
 // --- The link to /tickets/ with my count --------------------------------------------------
 const count = el("span", { className: "tickets-count", text: "" });
-const link = el("a", { className: "tickets-link", href: "/tickets/" }, "Tickets", count);
+const link = el("a", { className: "tickets-link", href: "/tickets/" }, gettext("Tickets"), count);
 const toolbar = document.querySelector(".dash-toolbar") || document.querySelector("main");
 toolbar.append(link);
 
@@ -49,16 +50,16 @@ const personSelect = el("select", { id: "ticket-person", name: "assignee" });
 const notes = el("textarea", { id: "ticket-notes", name: "notes", rows: 4 });
 const error = el("p", { className: "error", role: "alert" });
 const forChat = el("p", { className: "meta" });
-const submit = el("button", { type: "submit", className: "button primary", text: "Create Ticket" });
-const cancel = el("button", { type: "button", className: "button", text: "Cancel" });
+const submit = el("button", { type: "submit", className: "button primary", text: gettext("Create Ticket") });
+const cancel = el("button", { type: "button", className: "button", text: gettext("Cancel") });
 const form = el(
   "form",
   { className: "create-ticket-form" },
-  el("h2", { id: "create-ticket-title", text: "Create a ticket" }),
+  el("h2", { id: "create-ticket-title", text: gettext("Create a ticket") }),
   forChat,
-  el("p", {}, el("label", { for: "ticket-queue", text: "Queue" }), queueSelect),
-  el("p", {}, el("label", { for: "ticket-person", text: "Person (optional)" }), personSelect),
-  el("p", {}, el("label", { for: "ticket-notes", text: "Notes" }), notes),
+  el("p", {}, el("label", { for: "ticket-queue", text: gettext("Queue") }), queueSelect),
+  el("p", {}, el("label", { for: "ticket-person", text: gettext("Person (optional)") }), personSelect),
+  el("p", {}, el("label", { for: "ticket-notes", text: gettext("Notes") }), notes),
   error,
   el("p", { className: "dialog-actions" }, cancel, submit),
 );
@@ -70,21 +71,21 @@ let dialogChat = null;
 
 function fillPeople() {
   const queue = queues.find((q) => String(q.id) === queueSelect.value);
-  personSelect.replaceChildren(el("option", { value: "", text: "Anyone in the queue" }));
+  personSelect.replaceChildren(el("option", { value: "", text: gettext("Anyone in the queue") }));
   for (const person of queue ? queue.operators : []) {
     personSelect.append(el("option", { value: String(person.id), text: person.name }));
   }
 }
 
 function fillQueues() {
-  queueSelect.replaceChildren(el("option", { value: "", text: "Choose a queue" }));
+  queueSelect.replaceChildren(el("option", { value: "", text: gettext("Choose a queue") }));
   for (const queue of queues) queueSelect.append(el("option", { value: String(queue.id), text: queue.name }));
   fillPeople();
 }
 
 queueSelect.addEventListener("change", fillPeople);
 
-const opener = el("button", { type: "button", id: "create-ticket", className: "button", text: "Create a ticket" });
+const opener = el("button", { type: "button", id: "create-ticket", className: "button", text: gettext("Create a ticket") });
 opener.setAttribute("aria-haspopup", "dialog");
 const actions = document.getElementById("conversation-actions");
 if (actions) actions.prepend(opener);
@@ -97,7 +98,9 @@ opener.addEventListener("click", async () => {
   fillQueues();
   notes.value = "";
   error.textContent = "";
-  forChat.textContent = `For the chat with ${chat.patron_name}. The transcript is attached.`;
+  forChat.textContent = format(gettext("For the chat with %(name)s. The transcript is attached."), {
+    name: chat.patron_name,
+  });
   dialog.showModal();
   queueSelect.focus();
 });
@@ -108,7 +111,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   error.textContent = "";
   if (!queueSelect.value) {
-    error.textContent = "Choose a queue.";
+    error.textContent = gettext("Choose a queue.");
     queueSelect.focus();
     return;
   }
@@ -127,16 +130,20 @@ form.addEventListener("submit", async (event) => {
     });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
-      error.textContent = data.message || "The ticket could not be created.";
+      error.textContent = data.message || gettext("The ticket could not be created.");
       return;
     }
     dialog.close();
-    const asking = data.email_requested ? " The patron is asked for their email address." : "";
-    desk.notice(`Ticket ${data.ticket} created for ${data.department}.${asking}`);
+    const created = format(gettext("Ticket %(ticket)s created for %(department)s."), {
+      ticket: data.ticket,
+      department: data.department,
+    });
+    const asking = data.email_requested ? gettext("The patron is asked for their email address.") : "";
+    desk.notice(asking ? `${created} ${asking}` : created);
     opener.focus();
     refresh();
   } catch {
-    error.textContent = "The desk could not be reached. Please try again.";
+    error.textContent = gettext("The desk could not be reached. Please try again.");
   } finally {
     submit.disabled = false;
   }

@@ -12,9 +12,11 @@
 //   tickets.js       the offline question form and the request for an email address
 //   ended.js         "Email me this transcript"
 //   patron_side.js   typing, files, screenshare, rating, deletion (issue 7)
+//   host.js          what the library's page hears: close, language, chat in progress
 import { newClientId } from "../common/live.js";
 import { forget, setHooks } from "./conversation.js";
 import { resetTranscriptRequest } from "./ended.js";
+import { reportLanguage, requestClose } from "./host.js";
 import { setupPatronSide } from "./patron_side.js";
 import { $, widget } from "./session.js";
 import { start } from "./start.js";
@@ -24,9 +26,16 @@ $("new-chat").addEventListener("click", () => {
   resetTranscriptRequest();
 });
 
-function requestClose() {
-  window.parent.postMessage({ type: "libdesk:close" }, "*");
-}
+// The patron's language choice: the loader keeps it for the library's next pages, and
+// this page reloads in it; the conversation (kept in this iframe's storage) resumes.
+$("widget-language").addEventListener("change", (event) => {
+  const lang = event.target.value;
+  reportLanguage(lang);
+  const url = new URL(location.href);
+  url.searchParams.set("lang", lang);
+  location.replace(url.href);
+});
+
 $("close-widget").addEventListener("click", requestClose);
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") requestClose();

@@ -5,6 +5,7 @@
 import { messageItem, newClientId, resendLater, RETRY_NOTICE } from "../common/live.js";
 import { store } from "./storage.js";
 import { $, maxLength, outboxKey, widget } from "./session.js";
+import { format, formatNumber, gettext } from "../common/i18n.js";
 
 const transcript = $("transcript");
 const input = $("message-input");
@@ -41,7 +42,7 @@ export function pendingItem(clientId) {
 
 export function renderPending(item) {
   const li = messageItem(
-    { sender: "patron", author: "You", body: item.body, client_id: item.client_id },
+    { sender: "patron", author: gettext("You"), body: item.body, client_id: item.client_id },
     { selfSender: "patron" },
   );
   li.classList.add("msg-pending");
@@ -80,7 +81,9 @@ $("composer").addEventListener("submit", (event) => {
   $("send-error").textContent = "";
   if (!body) return;
   if (body.length > maxLength) {
-    $("send-error").textContent = `That message is too long (limit ${maxLength} characters).`;
+    $("send-error").textContent = format(gettext("That message is too long (limit %(limit)s characters)."), {
+      limit: formatNumber(maxLength),
+    });
     return;
   }
   // Into the outbox first: it is sent now if connected, else when the socket returns.

@@ -10,9 +10,11 @@ import {
   renderUnsent,
   retryLater,
 } from "./composer.js";
-import { $, clearSession, widget } from "./session.js";
+import { $, clearSession, language, widget } from "./session.js";
+import { reportChat } from "./host.js";
 import { askForEmail, checkEmailNeeded } from "./tickets.js";
 import { describeState, setChatStatus, show } from "./view.js";
+import { gettext } from "../common/i18n.js";
 
 const transcript = $("transcript");
 const connection = $("connection");
@@ -29,7 +31,7 @@ export function setHooks({ patronSide, restart }) {
 export function showEnded() {
   $("composer").hidden = true;
   $("ended").hidden = false;
-  setChatStatus("This chat has ended.");
+  setChatStatus(gettext("This chat has ended."));
 }
 
 function renderMessage(message) {
@@ -58,6 +60,7 @@ function onFrame(frame) {
       setChatStatus(describeState(widget.chatState));
       if (widget.chatState.status === "ended" || widget.chatState.status === "closed") showEnded();
       else flushOutbox();
+      reportChat(["waiting", "active"].includes(widget.chatState.status));
       checkEmailNeeded();
       break;
     case "message.new":
@@ -85,6 +88,7 @@ function onFrame(frame) {
     case "chat.ended":
       if (widget.chatState) widget.chatState.status = "ended";
       showEnded();
+      reportChat(false);
       break;
     case "ticket.email_requested":
       askForEmail(frame);
@@ -120,12 +124,12 @@ setInterval(() => {
 }, 25000);
 
 export function connect() {
-  widget.socket = new LiveSocket("/ws/patron/", {
+  widget.socket = new LiveSocket(`/ws/patron/?lang=${encodeURIComponent(language)}`, {
     onOpen: hello,
     onFrame,
     onStatus: (status) => {
       connection.textContent =
-        status === "reconnecting" ? "Reconnecting…" : status === "back" ? "Back online." : "";
+        status === "reconnecting" ? gettext("Reconnecting…") : status === "back" ? gettext("Back online.") : "";
     },
     onRefused: () => forget(),
   });
@@ -138,6 +142,7 @@ export function forget() {
   if (widget.socket) widget.socket.stop();
   clearSession();
   clearOutbox();
+  reportChat(false);
   transcript.replaceChildren();
   $("email-request").replaceChildren();
   $("composer").hidden = false;

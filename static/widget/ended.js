@@ -1,5 +1,6 @@
 // The ended state's "Email me this transcript": the patron's token goes in an
 // Authorization header, never a cookie.
+import { format, gettext } from "../common/i18n.js";
 import { $, postJSON, root, widget } from "./session.js";
 
 const result = $("transcript-result");
@@ -10,7 +11,7 @@ $("transcript-request").addEventListener("submit", async (event) => {
   if (!widget.session || !widget.session.token) return;
   const button = event.submitter || event.target.querySelector("button[type=submit]");
   button.disabled = true;
-  result.textContent = "Sending…";
+  result.textContent = gettext("Sending…");
   try {
     const { ok, data } = await postJSON(
       root.dataset.transcriptUrl,
@@ -19,17 +20,19 @@ $("transcript-request").addEventListener("submit", async (event) => {
     );
     if (ok) {
       field.removeAttribute("aria-invalid");
-      result.textContent = `A copy of this chat is on its way to ${data.email}.`;
+      result.textContent = format(gettext("A copy of this chat is on its way to %(email)s."), { email: data.email });
     } else {
       if (data.code === "no_email" || data.code === "bad_email") {
         field.setAttribute("aria-invalid", "true");
         field.focus();
       }
       result.textContent =
-        data.code === "no_email" ? "Please type your email address." : data.message || "The copy could not be sent.";
+        data.code === "no_email"
+          ? gettext("Please type your email address.")
+          : data.message || gettext("The copy could not be sent.");
     }
   } catch {
-    result.textContent = "The copy could not be sent. Please try again.";
+    result.textContent = gettext("The copy could not be sent. Please try again.");
   } finally {
     button.disabled = false;
   }

@@ -2,6 +2,7 @@
 // indicators, screenshare (accept/decline, the "you are sharing" banner, WebRTC), the
 // rating form and "Delete this conversation". app.js owns the socket; this module hears
 // every frame through onFrame(). Text goes in with textContent only.
+import { format, formatNumber, gettext } from "../common/i18n.js";
 import { decorateMessages } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);
@@ -10,9 +11,9 @@ const TYPING_EVERY_MS = 2000; // at most one "typing" frame per 2 s
 const TYPING_SHOWN_MS = 6000;
 
 function humanSize(size) {
-  if (size < 1024) return `${size} bytes`;
-  if (size < 1024 * 1024) return `${Math.round(size / 1024)} KB`;
-  return `${(size / (1024 * 1024)).toFixed(1)} MB`;
+  if (size < 1024) return format(gettext("%(size)s bytes"), { size: formatNumber(size) });
+  if (size < 1024 * 1024) return format(gettext("%(size)s KB"), { size: formatNumber(Math.round(size / 1024)) });
+  return format(gettext("%(size)s MB"), { size: formatNumber(Number((size / (1024 * 1024)).toFixed(1))) });
 }
 
 export function setupPatronSide({ send, token, forget, newClientId }) {
@@ -42,7 +43,9 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch {
-      attachStatus.textContent = `${attachment.name} could not be downloaded. Please try again.`;
+      attachStatus.textContent = format(gettext("%(name)s could not be downloaded. Please try again."), {
+        name: attachment.name,
+      });
     } finally {
       button.disabled = false;
     }
@@ -58,8 +61,8 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "button small";
-    button.textContent = "Download";
-    button.setAttribute("aria-label", `Download ${attachment.name}`);
+    button.textContent = gettext("Download");
+    button.setAttribute("aria-label", format(gettext("Download %(name)s"), { name: attachment.name }));
     button.addEventListener("click", () => download(attachment, button));
     li.querySelector(".msg-body").after(meta, button);
   });
@@ -68,10 +71,14 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
     if (!file || !token()) return;
     $("send-error").textContent = "";
     if (file.size > maxBytes) {
-      attachStatus.textContent = `${file.name} is too large (${humanSize(file.size)}); the limit is ${humanSize(maxBytes)}.`;
+      attachStatus.textContent = format(gettext("%(name)s is too large (%(size)s); the limit is %(limit)s."), {
+        name: file.name,
+        size: humanSize(file.size),
+        limit: humanSize(maxBytes),
+      });
       return;
     }
-    attachStatus.textContent = `Sending ${file.name}…`;
+    attachStatus.textContent = format(gettext("Sending %(name)s…"), { name: file.name });
     const form = new FormData();
     form.append("file", file, file.name);
     form.append("client_id", newClientId());
@@ -79,15 +86,17 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
       const response = await fetch(root.dataset.attachmentUrl, {
         method: "POST",
         credentials: "omit",
-        headers: { Authorization: `Bearer ${token()}` },
+        headers: { Authorization: `Bearer ${token()}`, "Accept-Language": document.documentElement.lang },
         body: form,
       });
       const data = await response.json().catch(() => ({}));
       attachStatus.textContent = response.ok
-        ? `${file.name} was sent.`
-        : data.message || `${file.name} could not be sent.`;
+        ? format(gettext("%(name)s was sent."), { name: file.name })
+        : data.message || format(gettext("%(name)s could not be sent."), { name: file.name });
     } catch {
-      attachStatus.textContent = `${file.name} could not be sent. Check your connection and try again.`;
+      attachStatus.textContent = format(gettext("%(name)s could not be sent. Check your connection and try again."), {
+        name: file.name,
+      });
     }
   }
 
@@ -108,7 +117,7 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
     dropZone.classList.remove("dropping");
     if (!event.dataTransfer.files.length || $("composer").hidden) return;
     event.preventDefault();
-    if (event.dataTransfer.files.length > 1) attachStatus.textContent = "One file at a time, please.";
+    if (event.dataTransfer.files.length > 1) attachStatus.textContent = gettext("One file at a time, please.");
     upload(event.dataTransfer.files[0]);
   });
 
@@ -129,7 +138,9 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
 
   function showTyping(frame) {
     clearTimeout(typingTimer);
-    typingLine.textContent = frame.active ? `${frame.name || "Librarian"} is typing…` : "";
+    typingLine.textContent = frame.active
+      ? format(gettext("%(name)s is typing…"), { name: frame.name || gettext("Librarian") })
+      : "";
     if (frame.active) typingTimer = setTimeout(() => (typingLine.textContent = ""), TYPING_SHOWN_MS);
   }
 
@@ -187,8 +198,10 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
       send({ type: "screenshare.accept" });
       if (url) window.open(url, "_blank", "noopener");
       share = { mode: "meeting" };
-      showPanel("You accepted the screen-sharing meeting. The link is in the conversation.", { sharing: true });
-      stopButton.textContent = "End screen sharing";
+      showPanel(gettext("You accepted the screen-sharing meeting. The link is in the conversation."), {
+        sharing: true,
+      });
+      stopButton.textContent = gettext("End screen sharing");
       return;
     }
     try {
@@ -201,8 +214,8 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
         });
       }
       send({ type: "screenshare.accept" });
-      stopButton.textContent = "Stop sharing";
-      showPanel("You are sharing your screen with the librarian.", { sharing: true });
+      stopButton.textContent = gettext("Stop sharing");
+      showPanel(gettext("You are sharing your screen with the librarian."), { sharing: true });
       stopButton.focus();
     } catch {
       send({ type: "screenshare.decline" });
@@ -227,11 +240,13 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
     event.preventDefault();
     const chosen = document.querySelector('#rating-form input[name="score"]:checked');
     if (!chosen) {
-      $("rating-result").textContent = "Choose a rating from 1 to 5 first.";
+      $("rating-result").textContent = gettext("Choose a rating from 1 to 5 first.");
       return;
     }
     const sent = send({ type: "chat.rate", score: Number(chosen.value), comment: $("rating-comment").value.trim() });
-    $("rating-result").textContent = sent ? "Sending…" : "Not connected. Please try again in a moment.";
+    $("rating-result").textContent = sent
+      ? gettext("Sending…")
+      : gettext("Not connected. Please try again in a moment.");
   });
   $("delete-chat").addEventListener("click", () => {
     $("delete-confirm").hidden = false;
@@ -244,7 +259,9 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
     $("delete-chat").focus();
   });
   $("delete-yes").addEventListener("click", () => {
-    if (!send({ type: "chat.delete" })) $("delete-question").textContent = "Not connected. Please try again in a moment.";
+    if (!send({ type: "chat.delete" })) {
+      $("delete-question").textContent = gettext("Not connected. Please try again in a moment.");
+    }
   });
 
   function reset() {
@@ -271,11 +288,13 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
         request = frame;
         showPanel(
           frame.mode === "meeting"
-            ? "The librarian invites you to a screen-sharing meeting. Would you like to join?"
-            : "The librarian asks to see your screen. Only the librarian will see it, and you can stop at any time.",
+            ? gettext("The librarian invites you to a screen-sharing meeting. Would you like to join?")
+            : gettext(
+                "The librarian asks to see your screen. Only the librarian will see it, and you can stop at any time.",
+              ),
           { asking: true },
         );
-        acceptButton.textContent = frame.mode === "meeting" ? "Join the meeting" : "Share my screen";
+        acceptButton.textContent = frame.mode === "meeting" ? gettext("Join the meeting") : gettext("Share my screen");
         acceptButton.focus();
         break;
       case "screenshare.accepted":
@@ -303,11 +322,11 @@ export function setupPatronSide({ send, token, forget, newClientId }) {
         typingLine.textContent = "";
         break;
       case "chat.rated":
-        $("rating-result").textContent = "Thank you for your rating!";
+        $("rating-result").textContent = gettext("Thank you for your rating!");
         break;
       case "chat.deleted":
         forget();
-        $("widget-notice").textContent = "Your conversation was deleted.";
+        $("widget-notice").textContent = gettext("Your conversation was deleted.");
         break;
       case "error":
         if (["invalid", "not_ended", "too_long"].includes(frame.code) && !$("ended").hidden) {

@@ -8,6 +8,8 @@ export const root = $("widget");
 export const slug = root.dataset.slug;
 export const maxLength = Number(root.dataset.maxLength);
 export const outboxKey = `libdesk:outbox:${slug}`;
+// The widget's language (libdesk.i18n.widget_language): the desk answers in it.
+export const language = root.dataset.language || document.documentElement.lang;
 const sessionKey = `libdesk:chat:${slug}`;
 
 export const widget = {
@@ -38,7 +40,7 @@ export async function postJSON(url, body, headers = {}) {
   const response = await fetch(url, {
     method: "POST",
     credentials: "omit",
-    headers: { "Content-Type": "application/json", ...headers },
+    headers: { "Content-Type": "application/json", "Accept-Language": language, ...headers },
     body: JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));

@@ -3,9 +3,11 @@
 // department or its fallback — else the offline state; the start form begins a chat.
 import { LiveSocket, newClientId } from "../common/live.js";
 import { connect } from "./conversation.js";
-import { $, hasChat, root, saveSession, slug } from "./session.js";
+import { reportChat } from "./host.js";
+import { $, hasChat, language, root, saveSession, slug } from "./session.js";
 import { store } from "./storage.js";
 import { setChatStatus, show } from "./view.js";
+import { format, gettext } from "../common/i18n.js";
 
 // The start being sent, kept until the desk has answered it: a retry (a second click, a
 // resubmit after the network failed) sends the same client_id, and the desk answers it
@@ -32,7 +34,9 @@ function applyPresence(status) {
   const answering = status.answering || (status.online ? { slug, name: "" } : null);
   if (answering) {
     $("answering").textContent =
-      answering.slug !== slug && answering.name ? `${answering.name} will answer your question.` : "";
+      answering.slug !== slug && answering.name
+        ? format(gettext("%(department)s will answer your question."), { department: answering.name })
+        : "";
     if ($("state-form").hidden) {
       show("state-form");
       if (!formShown) $("question").focus();
@@ -66,18 +70,24 @@ export async function start() {
   if (hasChat()) {
     stopWatching();
     show("state-chat");
-    setChatStatus("Loading your conversation…");
+    setChatStatus(gettext("Loading your conversation…"));
     connect();
     return;
   }
+  // No conversation here (or this browser keeps none for a cross-site frame): the
+  // launcher must not say one is in progress.
+  reportChat(false);
   show("state-loading");
   try {
-    const response = await fetch(root.dataset.statusUrl, { credentials: "omit" });
+    const response = await fetch(root.dataset.statusUrl, {
+      credentials: "omit",
+      headers: { "Accept-Language": language },
+    });
     const status = await response.json();
     offlineMessage = status.offline_message;
     applyPresence(status);
   } catch {
-    $("offline-message").textContent = "The chat could not be reached. Please try again later.";
+    $("offline-message").textContent = gettext("The chat could not be reached. Please try again later.");
     show("state-offline");
   }
   watchPresence();
@@ -89,7 +99,7 @@ $("start-form").addEventListener("submit", async (event) => {
   error.textContent = "";
   const question = $("question").value.trim();
   if (!question) {
-    error.textContent = "Please type your question.";
+    error.textContent = gettext("Please type your question.");
     $("question").setAttribute("aria-invalid", "true");
     $("question").focus();
     return;
@@ -108,7 +118,7 @@ $("start-form").addEventListener("submit", async (event) => {
     const response = await fetch(root.dataset.startUrl, {
       method: "POST",
       credentials: "omit",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "Accept-Language": language },
       body: JSON.stringify(request),
     });
     // Answered (started, or refused: nothing was made): the next start is a new one.
@@ -116,7 +126,7 @@ $("start-form").addEventListener("submit", async (event) => {
     if (response.status < 500) store.remove(pendingStartKey);
     const data = await response.json();
     if (!response.ok) {
-      error.textContent = data.message || "The chat could not be started.";
+      error.textContent = data.message || gettext("The chat could not be started.");
       if (data.code === "offline") {
         $("offline-message").textContent = data.message;
         show("state-offline");
@@ -125,12 +135,13 @@ $("start-form").addEventListener("submit", async (event) => {
     }
     stopWatching();
     saveSession({ token: data.token, chat: data.chat });
+    reportChat(true);
     show("state-chat");
-    setChatStatus("Waiting for a librarian.");
+    setChatStatus(gettext("Waiting for a librarian."));
     connect();
     $("message-input").focus();
   } catch {
-    error.textContent = "The chat could not be reached. Please try again.";
+    error.textContent = gettext("The chat could not be reached. Please try again.");
   } finally {
     button.disabled = false;
   }

@@ -1,6 +1,7 @@
 // Tickets in the widget: the offline question form (nobody online to chat) and the
 // request for an email address (a ticket was made from this chat and the patron gave
 // none). Both are cloned from <template>s only when needed (docs/protocol.md, "Tickets").
+import { format, gettext } from "../common/i18n.js";
 import { $, postJSON, widget } from "./session.js";
 
 function invalid(error, field, message) {
@@ -22,11 +23,11 @@ export function mountOfflineForm() {
     const question = $("offline-question-text");
     for (const field of [email, question]) field.removeAttribute("aria-invalid");
     if (!email.value.trim() || !email.checkValidity()) {
-      invalid(error, email, "Please give an email address we can answer to.");
+      invalid(error, email, gettext("Please give an email address we can answer to."));
       return;
     }
     if (!question.value.trim()) {
-      invalid(error, question, "Please type your question.");
+      invalid(error, question, gettext("Please type your question."));
       return;
     }
     const button = form.querySelector("button[type=submit]");
@@ -39,18 +40,20 @@ export function mountOfflineForm() {
         website: $("offline-website").value,
       });
       if (!ok) {
-        error.textContent = data.message || "Your question could not be sent. Please try again.";
+        error.textContent = data.message || gettext("Your question could not be sent. Please try again.");
         return;
       }
       form.hidden = true;
       const sent = $("offline-sent");
       sent.textContent = data.ticket
-        ? `Thank you! Your question was sent (reference ${data.ticket}). We will answer by email.`
-        : "Thank you! Your question was sent. We will answer by email.";
+        ? format(gettext("Thank you! Your question was sent (reference %(reference)s). We will answer by email."), {
+            reference: data.ticket,
+          })
+        : gettext("Thank you! Your question was sent. We will answer by email.");
       sent.hidden = false;
       sent.focus();
     } catch {
-      error.textContent = "Your question could not be sent. Please try again.";
+      error.textContent = gettext("Your question could not be sent. Please try again.");
     } finally {
       button.disabled = false;
     }
@@ -67,7 +70,7 @@ function mountEmailRequest(holder) {
     error.textContent = "";
     input.removeAttribute("aria-invalid");
     if (!input.value.trim() || !input.checkValidity()) {
-      invalid(error, input, "Please give an email address we can answer to.");
+      invalid(error, input, gettext("Please give an email address we can answer to."));
       return;
     }
     const button = form.querySelector("button[type=submit]");
@@ -78,13 +81,13 @@ function mountEmailRequest(holder) {
         email: input.value.trim(),
       });
       if (!ok) {
-        error.textContent = data.message || "Your email address could not be saved.";
+        error.textContent = data.message || gettext("Your email address could not be saved.");
         return;
       }
       holder.replaceChildren();
       ($("composer").hidden ? $("new-chat") : $("message-input")).focus();
     } catch {
-      error.textContent = "Your email address could not be saved. Please try again.";
+      error.textContent = gettext("Your email address could not be saved. Please try again.");
     } finally {
       button.disabled = false;
     }
@@ -94,8 +97,12 @@ function mountEmailRequest(holder) {
 export function askForEmail({ ticket, department }) {
   const holder = $("email-request");
   if (!holder.firstElementChild) mountEmailRequest(holder);
-  $("email-request-text").textContent =
-    `${department} will follow up on your question (ticket ${ticket}) by email. Where should they write to you?`;
+  $("email-request-text").textContent = format(
+    gettext(
+      "%(department)s will follow up on your question (ticket %(ticket)s) by email. Where should they write to you?",
+    ),
+    { department, ticket },
+  );
   $("email-request-input").focus();
 }
 

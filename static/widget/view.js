@@ -2,6 +2,7 @@
 // chat's status line.
 import { $ } from "./session.js";
 import { mountOfflineForm } from "./tickets.js";
+import { format, formatNumber, gettext, ngettext } from "../common/i18n.js";
 
 const states = ["state-loading", "state-offline", "state-form", "state-chat"];
 
@@ -16,11 +17,23 @@ export function setChatStatus(text) {
 
 export function describeState(chat) {
   if (chat.status === "waiting") {
-    const place = chat.position ? ` You are number ${chat.position} in line.` : "";
+    const parts = [gettext("Waiting for a librarian.")];
+    if (chat.position) {
+      parts.push(format(gettext("You are number %(position)s in line."), { position: formatNumber(chat.position) }));
+    }
     const minutes = chat.estimated_wait ? Math.max(1, Math.round(chat.estimated_wait / 60)) : 0;
-    const wait = minutes ? ` Estimated wait: about ${minutes} minute${minutes === 1 ? "" : "s"}.` : "";
-    return `Waiting for a librarian.${place}${wait}`;
+    if (minutes) {
+      const wait = ngettext(
+        "Estimated wait: about %(minutes)s minute.",
+        "Estimated wait: about %(minutes)s minutes.",
+        minutes,
+      );
+      parts.push(format(wait, { minutes: formatNumber(minutes) }));
+    }
+    return parts.join(" ");
   }
-  if (chat.status === "active") return chat.operator ? `You are chatting with ${chat.operator}.` : "";
-  return "This chat has ended.";
+  if (chat.status === "active") {
+    return chat.operator ? format(gettext("You are chatting with %(name)s."), { name: chat.operator }) : "";
+  }
+  return gettext("This chat has ended.");
 }

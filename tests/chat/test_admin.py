@@ -283,6 +283,10 @@ def _department_data(department=None, **overrides):
         **_inline_management("membership_set"),
     }
     data.update(overrides)
+    # The greeting and offline message have one field per language (chat/translation.py):
+    # these are the library's default language's.
+    for field in ("greeting", "offline_message"):
+        data[f"{field}_en"] = data.pop(field)
     return {key: value for key, value in data.items() if value is not None}
 
 

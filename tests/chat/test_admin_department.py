@@ -46,7 +46,7 @@ def alice_client(client, alice):
 
 
 def _department_form(department, **changes):
-    return {
+    data = {
         "description": department.description,
         "greeting": department.greeting,
         "offline_message": department.offline_message,
@@ -54,6 +54,11 @@ def _department_form(department, **changes):
         "screenshare_mode": department.screenshare_mode,
         **changes,
     }
+    # One greeting and offline message field per language (chat/translation.py): these
+    # are the library's default language's.
+    for field in ("greeting", "offline_message"):
+        data[f"{field}_en"] = data.pop(field)
+    return data
 
 
 def test_the_index_offers_their_departments_canned_messages_and_chats(alice_client):
@@ -78,7 +83,7 @@ def test_they_change_their_departments_settings_not_its_name_nor_who_works_there
     assert "Reference Desk" in listing and "Maps" not in listing
     change = reverse("admin:chat_department_change", args=[reference.pk])
     page = alice_client.get(change).content.decode()
-    assert 'name="greeting"' in page
+    assert 'name="greeting_en"' in page and 'name="greeting_es"' in page
     assert 'name="name"' not in page and 'name="is_active"' not in page  # shown, not editable
     assert "membership_set" not in page
     response = alice_client.post(

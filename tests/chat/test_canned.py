@@ -369,11 +369,15 @@ def test_seed_demo_has_the_oux_welcome():
 
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - idempotent
-    welcome = CannedMessage.objects.get(title="OUX welcome")
+    # In English and in Spanish (issue 19), once each however often the seed runs.
+    welcome = CannedMessage.objects.get(title="OUX welcome", language="en")
     assert (welcome.scope, welcome.department.slug, welcome.shortcut) == (
         "department",
         "reference",
         "/welcome",
     )
     assert welcome.body == "Hi {patron_name}, thanks for your question — I'm reading it over now."
+    bienvenida = CannedMessage.objects.get(title="OUX welcome", language="es")
+    assert (bienvenida.department.slug, bienvenida.shortcut) == ("reference", "/bienvenida")
+    assert bienvenida.body.startswith("Hola, {patron_name}: gracias por su pregunta.")
     assert CannedMessage.objects.filter(scope="global").count() >= 2

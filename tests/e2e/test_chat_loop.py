@@ -82,6 +82,6 @@ def test_the_widget_shows_its_offline_state_when_nobody_is_online(patron_page, l
     # Offline, the widget offers the ticket form instead of a chat (tests/e2e/test_tickets.py).
     page, _ = patron_page()
     page.goto(f"{live_desk.url}/widget/special-collections/")
-    expect(page.get_by_role("heading", name="We're offline — leave a question")).to_be_visible()
+    expect(page.get_by_role("heading", name="Leave a question")).to_be_visible()
     expect(page.get_by_role("button", name="Start chat")).to_be_hidden()
     expect(page.get_by_role("button", name="Send question")).to_be_visible()

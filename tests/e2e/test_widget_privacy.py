@@ -68,17 +68,21 @@ def test_loader_sets_nothing_and_asks_no_one_until_opened(
 
     hosts = {urlsplit(url).netloc for url in requests}
     assert hosts == {urlsplit(library_site).netloc, urlsplit(desk_origin).netloc}
-    # The host page still has no cookie and no storage; the patron's token lives in the
-    # iframe's own (partitioned) storage, never in a cookie.
+    # The host page still has no cookie and no localStorage; the patron's token lives in
+    # the iframe's own (partitioned) storage, never in a cookie. This tab's sessionStorage
+    # holds the launcher's one entry ("Chat in progress" after a reload): no token.
     assert page.evaluate("document.cookie") == ""
-    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
-    assert page.context.cookies() == []
-    # The iframe's page URL carries the host page's address without a query string.
-    frame_url = page.locator("iframe").get_attribute("src")
-    assert (
-        "page=http%3A%2F%2Flocalhost" in frame_url
-        and "?" not in frame_url.split("#")[0].split("/widget/")[1]
+    assert page.evaluate("localStorage.length") == 0
+    stored = page.evaluate(
+        "Object.fromEntries(Object.keys(sessionStorage).map(k => [k, sessionStorage[k]]))"
     )
+    assert stored == {f"libdesk:{desk_origin}:reference": '{"in_progress":true}'}, stored
+    assert page.context.cookies() == []
+    # The iframe's URL carries the host page's address without its query string, and
+    # the page's language (<html lang="en">).
+    frame_url = page.locator("iframe").get_attribute("src")
+    assert "page=http%3A%2F%2Flocalhost" in frame_url and "%3F" not in frame_url
+    assert frame_url.split("#")[0].endswith("/widget/reference/?lang=en")
 
 
 def test_escape_closes_the_widget_and_returns_focus_to_the_launcher(new_page, library_site):

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat import selectors as chat_selectors
 from chat.exceptions import InvalidInput, NotFound
@@ -30,14 +31,15 @@ def _clean_text(value, *, what="text", required=True) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidInput(f"The {what} must be text.")
+        raise InvalidInput(_("The %(field)s must be text.") % {"field": what})
     value = check_text(value, what).strip()
     if required and not value:
-        raise InvalidInput(f"Please write the {what}.", code="empty")
+        raise InvalidInput(_("Please write the %(field)s.") % {"field": what}, code="empty")
     limit = settings.LIBDESK["MAX_MESSAGE_LENGTH"]
     if len(value) > limit:
         raise InvalidInput(
-            f"The {what} is too long ({len(value)} characters; the limit is {limit}).",
+            _("The %(field)s is too long (%(length)s characters; the limit is %(limit)s).")
+            % {"field": what, "length": len(value), "limit": limit},
             code="too_long",
         )
     return value
@@ -47,12 +49,12 @@ def _clean_email(value, *, required=True) -> str:
     value = check_length((value or "").strip(), "email", 254) if isinstance(value, str) else ""
     if not value:
         if required:
-            raise InvalidInput("Please give your email address.", code="bad_email")
+            raise InvalidInput(_("Please give your email address."), code="bad_email")
         return ""
     try:
         EmailValidator()(value)
     except ValidationError:
-        raise InvalidInput("That email address does not look right.", code="bad_email") from None
+        raise InvalidInput(_("That email address does not look right."), code="bad_email") from None
     return value
 
 
@@ -71,12 +73,12 @@ def _lock(ticket_id: int) -> Ticket:
             .get(pk=ticket_id)
         )
     except Ticket.DoesNotExist:
-        raise NotFound("No such ticket.") from None
+        raise NotFound(_("No such ticket.")) from None
 
 
 def _require_staff(actor: Operator, ticket: Ticket) -> None:
     if not selectors.operator_can_see_ticket(actor, ticket):
-        raise NotFound("No such ticket.")
+        raise NotFound(_("No such ticket."))
 
 
 def _audit(ticket: Ticket, field: str, old, new, actor=None) -> None:

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from chat import blocks as chat_blocks
 from chat import events as chat_events
@@ -16,6 +18,7 @@ from chat import services as chat_services
 from chat.exceptions import InvalidInput, NotFound
 from chat.models import Chat, Department, Operator
 from chat.text import check_length, check_text
+from libdesk.i18n import supported_language
 from tickets.exceptions import RateLimited
 from tickets.models import Ticket, TicketMessage
 from tickets.services._common import (
@@ -51,9 +54,11 @@ def ticket_create_from_chat(
     if chat is None or not chat_selectors.operator_can_see_chat(actor, chat):
         raise NotFound()
     if not department.is_active:
-        raise InvalidInput(f"{department.name} is not taking tickets.")
+        raise InvalidInput(
+            _("%(department)s is not taking tickets.") % {"department": department.name}
+        )
     _check_assignee(assignee, department)
-    notes = _clean_text(notes, what="notes", required=False)
+    notes = _clean_text(notes, what=pgettext_lazy("form field", "notes"), required=False)
     question, transcript = _transcript_text(chat)
     ticket = Ticket.objects.create(
         department=department,
@@ -66,6 +71,7 @@ def ticket_create_from_chat(
         chat=chat,
         transcript=transcript,
         created_by=actor.user,
+        language=chat.language or settings.LANGUAGE_CODE,
     )
     TicketMessage.objects.create(
         ticket=ticket, kind=TicketMessage.Kind.PATRON, body=question, from_address=chat.patron_email
@@ -75,14 +81,15 @@ def ticket_create_from_chat(
             ticket=ticket, kind=TicketMessage.Kind.NOTE, author=actor.user, body=notes
         )
     _audit(ticket, "created", "", f"from chat, queue {department.name}", actor.user)
+    params = {"reference": ticket.reference, "department": department.name}
     if chat.patron_email:
-        body = (
-            f"A ticket ({ticket.reference}) was created for {department.name}. "
+        body = gettext_lazy(
+            "A ticket (%(reference)s) was created for %(department)s. "
             "They will follow up with you by email."
         )
     else:
-        body = (
-            f"A ticket ({ticket.reference}) was created for {department.name}. "
+        body = gettext_lazy(
+            "A ticket (%(reference)s) was created for %(department)s. "
             "Please leave your email address so that they can reply to you."
         )
         chat_events.broadcast_on_commit(
@@ -95,7 +102,7 @@ def ticket_create_from_chat(
             },
             chat_pk=chat.pk,
         )
-    chat_services.chat_post_system_message(chat_id=chat.pk, body=body)
+    chat_services.chat_post_system_message(chat_id=chat.pk, body=body, params=params)
     _notify_new_ticket_on_commit(ticket)
     return ticket
 
@@ -110,18 +117,26 @@ def origin_digest(remote_addr: str) -> str:
 
 @transaction.atomic
 def ticket_create_from_offline_form(
-    *, department: Department, name: str, email: str, question: str, remote_addr: str = ""
+    *,
+    department: Department,
+    name: str,
+    email: str,
+    question: str,
+    remote_addr: str = "",
+    language: str = "",
 ) -> Ticket:
     """The widget's offline question form. At most ``OFFLINE_FORM_LIMIT`` tickets per
     window from one email address or one IP address (RateLimited otherwise); none from
     an address an operator blocked (``chat.blocks.Blocked``, a neutral message)."""
     if not department.is_active:
-        raise InvalidInput(f"{department.name} is not taking questions.")
+        raise InvalidInput(
+            _("%(department)s is not taking questions.") % {"department": department.name}
+        )
     chat_blocks.refuse_if_blocked(chat_blocks.address_digest(remote_addr))
     name = (name or "").strip() if isinstance(name, str) else ""
     name = check_length(check_text(name, "name"), "name", 80)
     email = _clean_email(email)
-    question = _clean_text(question, what="question")
+    question = _clean_text(question, what=pgettext_lazy("form field", "question"))
     digest = origin_digest(remote_addr)
     since = timezone.now() - timedelta(seconds=_setting("OFFLINE_FORM_WINDOW_SECONDS"))
     same_sender = Q(patron_email__iexact=email)
@@ -140,6 +155,7 @@ def ticket_create_from_offline_form(
         subject=_subject_from(question)[:SUBJECT_MAX],
         question=question,
         origin_digest=digest,
+        language=supported_language(language) or settings.LANGUAGE_CODE,
     )
     TicketMessage.objects.create(
         ticket=ticket, kind=TicketMessage.Kind.PATRON, body=question, from_address=email
@@ -173,6 +189,9 @@ def ticket_set_patron_email(*, chat_id: int, email: str) -> list[Ticket]:
         references = ", ".join(t.reference for t in tickets)
         chat_services.chat_post_system_message(
             chat_id=chat_id,
-            body=f"Thank you. {names} will follow up with you by email ({references}).",
+            body=gettext_lazy(
+                "Thank you. %(departments)s will follow up with you by email (%(references)s)."
+            ),
+            params={"departments": names, "references": references},
         )
     return tickets

@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.core.validators import EmailValidator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat.exceptions import InvalidInput
 from chat.models import Department
@@ -119,7 +120,7 @@ def _receive(parsed: ParsedMessage, raw: bytes = b"") -> tuple[TicketMessage, bo
         if department is None:
             department = Department.objects.filter(is_active=True).order_by("pk").first()
         if department is None:
-            raise InvalidInput("There is no department to put this email in.")
+            raise InvalidInput(_("There is no department to put this email in."))
         ticket = Ticket.objects.create(
             department=department,
             status=Ticket.Status.CLOSED if parsed.auto_submitted else Ticket.Status.OPEN,

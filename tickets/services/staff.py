@@ -5,6 +5,8 @@ from email.utils import make_msgid
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from chat.exceptions import Forbidden, InvalidInput
 from chat.models import Department, Operator
@@ -29,7 +31,7 @@ from tickets.services._common import (
 def ticket_reply(*, ticket_id: int, actor: Operator, body: str) -> TicketMessage:
     """A staff reply, emailed to the patron (queued on commit; retried; its status is
     kept on the message)."""
-    body = _clean_text(body, what="reply")
+    body = _clean_text(body, what=pgettext_lazy("form field", "reply"))
     ticket = _lock(ticket_id)
     _require_staff(actor, ticket)
     if not ticket.patron_email:
@@ -51,7 +53,7 @@ def ticket_reply(*, ticket_id: int, actor: Operator, body: str) -> TicketMessage
 @transaction.atomic
 def ticket_add_note(*, ticket_id: int, actor: Operator, body: str) -> TicketMessage:
     """An internal note: staff only, never emailed."""
-    body = _clean_text(body, what="note")
+    body = _clean_text(body, what=pgettext_lazy("form field", "note"))
     ticket = _lock(ticket_id)
     _require_staff(actor, ticket)
     note = TicketMessage.objects.create(
@@ -91,7 +93,9 @@ def ticket_change_queue(*, ticket_id: int, actor: Operator, department: Departme
     ticket = _lock(ticket_id)
     _require_staff(actor, ticket)
     if not department.is_active:
-        raise InvalidInput(f"{department.name} is not taking tickets.")
+        raise InvalidInput(
+            _("%(department)s is not taking tickets.") % {"department": department.name}
+        )
     if department.pk == ticket.department_id:
         return ticket
     old_name = ticket.department.name
@@ -107,7 +111,7 @@ def ticket_change_queue(*, ticket_id: int, actor: Operator, department: Departme
 @transaction.atomic
 def ticket_set_status(*, ticket_id: int, actor: Operator, status: str) -> Ticket:
     if status not in Ticket.Status.values:
-        raise InvalidInput("Status must be open, pending or closed.")
+        raise InvalidInput(_("Status must be open, pending or closed."))
     ticket = _lock(ticket_id)
     _require_staff(actor, ticket)
     if ticket.status == status:
@@ -153,7 +157,7 @@ def reply_retry(*, message_id: int, actor: Operator) -> TicketMessage:
     message = TicketMessage.objects.select_for_update().select_related("ticket").get(pk=message_id)
     _require_staff(actor, message.ticket)
     if message.kind != TicketMessage.Kind.REPLY:
-        raise Forbidden("Only replies are emailed.")
+        raise Forbidden(_("Only replies are emailed."))
     if message.email_status != TicketMessage.EmailStatus.FAILED:
         return message
     message.email_status = TicketMessage.EmailStatus.QUEUED

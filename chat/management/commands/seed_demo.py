@@ -12,19 +12,28 @@ DEPARTMENTS = [
         "slug": "reference",
         "name": "Reference Desk",
         "description": "General questions: finding books and articles, citations, accounts.",
-        "greeting": "Ask a librarian: we answer live during opening hours.",
+        # Per language (chat/translation.py): the widget shows the patron's, else English.
+        "greeting_en": "Ask a librarian: we answer live during opening hours.",
+        "greeting_es": (
+            "Pregunte a un bibliotecario: respondemos en directo en horario de apertura."
+        ),
+        "greeting_ar": "اسأل أمين المكتبة: نجيب مباشرة خلال ساعات الدوام.",
     },
     {
         "slug": "special-collections",
         "name": "Special Collections",
         "description": "Archives, rare books and local history.",
-        "greeting": "Questions about archives and rare books.",
+        "greeting_en": "Questions about archives and rare books.",
+        "greeting_es": "Preguntas sobre archivos y libros raros.",
+        "greeting_ar": "أسئلة عن الأرشيف والكتب النادرة.",
     },
     {
         "slug": "circulation",
         "name": "Circulation",
         "description": "Loans, renewals, holds and fines.",
-        "greeting": "Loans, renewals, holds and fines.",
+        "greeting_en": "Loans, renewals, holds and fines.",
+        "greeting_es": "Préstamos, renovaciones, reservas y multas.",
+        "greeting_ar": "الإعارة والتجديد والحجز والغرامات.",
     },
 ]
 
@@ -37,25 +46,36 @@ OPERATORS = [
 ]
 ADMIN = ("admin", "Admin", "admin-desk-demo")
 
-# title, shortcut, body, department slug (None: every department)
+# title, shortcut, body, department slug (None: every department), language (the picker
+# offers a chat's own language first)
 CANNED = [
     (
         "OUX welcome",
         "/welcome",
         "Hi {patron_name}, thanks for your question — I'm reading it over now.",
         "reference",
+        "en",
+    ),
+    (
+        "OUX welcome",
+        "/bienvenida",
+        "Hola, {patron_name}: gracias por su pregunta. La estoy leyendo ahora mismo.",
+        "reference",
+        "es",
     ),
     (
         "One moment",
         "/moment",
         "One moment while I check that for you, {patron_name}.",
         None,
+        "en",
     ),
     (
         "Goodbye",
         "/bye",
         "Thanks for chatting with {library}, {patron_name}. Come back any time!",
         None,
+        "en",
     ),
 ]
 
@@ -98,13 +118,17 @@ class Command(BaseCommand):
         admin.save()
         Operator.objects.get_or_create(user=admin)
         rows.append((username, password, "all (superuser, /admin/)"))
-        for title, shortcut, body, slug in CANNED:
+        for title, shortcut, body, slug, language in CANNED:
             department = departments[slug] if slug else None
-            canned = CannedMessage.objects.filter(title=title, department=department).first()
+            mine = CannedMessage.objects.filter(title=title, department=department)
+            # A re-run finds it by language (a first run's message without one is English).
+            canned = mine.filter(language=language).first() or (
+                mine.filter(language="").first() if language == "en" else None
+            )
             canned = canned or CannedMessage(title=title, department=department)
             Scope = CannedMessage.Scope
             canned.scope = Scope.DEPARTMENT if department else Scope.GLOBAL
-            canned.shortcut, canned.body = shortcut, body
+            canned.shortcut, canned.body, canned.language = shortcut, body, language
             services.canned_message_save(canned=canned)
         self.stdout.write("Demo accounts (log in at /dashboard/ or /admin/):")
         for username, password, where in rows:
