@@ -44,6 +44,12 @@ from benchmarks import chat_load, harness  # noqa: E402
 
 log = harness.log
 VARIANTS = ("bare", "lean", "stored", "desk")
+# Before/after for the cheap wins: "desk:no-hiredis" etc. run with these switched off.
+ABLATIONS = {
+    "no-hiredis": {"BENCH_NO_HIREDIS": "1"},
+    "no-prepare": {"DB_PREPARE_MESSAGE_STATEMENTS": "0"},
+    "before": {"BENCH_NO_HIREDIS": "1", "DB_PREPARE_MESSAGE_STATEMENTS": "0"},
+}
 KEPT_UP_P99_MS = chat_load.KEPT_UP_P99_MS
 
 
@@ -72,8 +78,15 @@ def start_bare(stack) -> harness.Server:
     raise RuntimeError(f"bare relay on {port} did not start:\n{log_path.read_text()}")
 
 
-async def run_variant(stack, variant: str, args, rate) -> dict:
-    servers = [start_bare(stack)] if variant == "bare" else stack.start(1)
+async def run_variant(stack, name: str, args, rate) -> dict:
+    variant, _, ablation = name.partition(":")
+    saved = dict(os.environ)
+    os.environ.update(ABLATIONS.get(ablation, {}))  # Stack.env() passes these on
+    try:
+        servers = [start_bare(stack)] if variant == "bare" else stack.start(1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     try:
         if variant == "desk":
             return await chat_load.run_desk(stack, servers, args, rate)
@@ -135,7 +148,7 @@ def row(n, variant, sat, fixed) -> list:
 def ratio_lines(n, results) -> list[str]:
     desk = results.get("desk")
     lines = []
-    for floor in ("lean", "stored", "bare"):
+    for floor in ("lean", "stored", "bare", *(f"desk:{a}" for a in ABLATIONS)):
         other = results.get(floor)
         if not desk or not other:
             continue
@@ -181,7 +194,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.variants = [v for v in args.variants.split(",") if v]
     args.profile = False
-    if unknown := set(args.variants) - set(VARIANTS):
+    known = {*VARIANTS, *(f"{v}:{a}" for v in VARIANTS for a in ABLATIONS)}
+    if unknown := set(args.variants) - known:
         parser.error(f"unknown variants {sorted(unknown)}")
 
     workdir = harness.make_workdir()

@@ -8,6 +8,13 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "libdesk.settings")
 
+if os.environ.get("BENCH_NO_HIREDIS") == "1":
+    # Before/after for hiredis (benchmarks/floors.py): redis-py then falls back to its
+    # pure-Python reply parser. Must run before redis is imported.
+    import sys
+
+    sys.modules["hiredis"] = None
+
 if os.environ.get("BENCH_DB_THREADS") == "pool":
     # Experiment: run every database_sync_to_async call on asgiref's thread pool (one
     # Django connection per thread) instead of the single pinned thread, so that
