@@ -6,10 +6,13 @@
 
 For each configuration the script makes a fresh benchmark database (SQLite file in a
 temporary folder, or PostgreSQL ``libdesk_bench``), starts its own Daphne processes on
-free ports of 127.0.0.1, runs the floor (``benchmarks/floor``: one INSERT and one
-group_send per message) and then the desk (patrons and operators over /ws/patron/ and
-/ws/staff/) at the same rate, stops the servers and prints one table. See
-benchmarks/README.md.
+free ports of 127.0.0.1, runs the naive relay (``/ws/floor/``: one INSERT per message on
+Channels' one pinned database thread, committed alone, with Channels' per-event
+database-connection hop — not the desk's persistence, so not a floor of it: the honest
+floors are ``benchmarks/floors.py``'s) and then the desk (patrons and operators over
+/ws/patron/ and /ws/staff/) at the same rate, stops the servers and prints one table.
+CPU is counted over sending and the drain after it; PostgreSQL's is the benchmark
+database's own backends. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -371,7 +374,7 @@ def ratio_line(config, rate, desk, floor) -> list:
 # Every run's figures by (configuration, path), for the peak lines under the table.
 PEAKS: dict[tuple[str, str], list[dict]] = {}
 
-# A path "keeps up" with a rate when it delivers nearly all of it, in bounded time.
+# A path "keeps up" with a rate when it delivers nearly all of it, with p99 <= 50 ms.
 KEPT_UP_DELIVERED = 0.98
 KEPT_UP_P99_MS = 50.0
 

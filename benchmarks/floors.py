@@ -33,6 +33,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -80,6 +81,7 @@ def start_bare(stack) -> harness.Server:
 
 async def run_variant(stack, name: str, args, rate) -> dict:
     variant, _, ablation = name.partition(":")
+    stack.run_id = uuid.uuid4().hex[:8]  # client ids and channel names of this phase alone
     saved = dict(os.environ)
     os.environ.update(ABLATIONS.get(ablation, {}))  # Stack.env() passes these on
     try:

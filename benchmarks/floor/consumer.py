@@ -1,9 +1,10 @@
-"""The floor: the least a relay on our stack can do per message.
+"""Relays on the desk's own stack, to measure the desk against.
 
-Same Daphne, same channel layer, same database connection handling
-(``database_sync_to_async``), but no authentication, no routing, no ORM, no locks:
-one raw ``INSERT`` per message, one ``group_send``, one ack. Every desk figure in
-``chat_load.py`` is printed as a ratio to this.
+``FloorConsumer`` (``/ws/floor/``, chat_load.py's): a naive relay — one raw ``INSERT``
+per message on Channels' one pinned database thread (``database_sync_to_async``),
+committed alone, with Channels' per-event database-connection hop. The desk does
+better than that on every count, so it is not a floor of the desk.
+``LeanRelayConsumer`` and ``StoredRelayConsumer`` (floors.py's b and c) are.
 """
 
 import json
