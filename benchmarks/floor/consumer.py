@@ -70,25 +70,13 @@ class FloorConsumer(AsyncWebsocketConsumer):
 # --- The floors of issue 21: the best of the same stack -------------------------------
 
 
-class LeanRelayConsumer(AsyncWebsocketConsumer):
+class LeanRelayConsumer(FloorConsumer):
     """``/ws/floor-lean/?room=N`` (floor b): the same Daphne and channel layer, relay
     only — no database at all, and no per-event database-connection hop (``dispatch``
     as ``chat.consumer_base.DeskConsumer`` has it)."""
 
-    group = None
-
     async def dispatch(self, message):
         await getattr(self, message["type"].replace(".", "_"))(message)
-
-    async def connect(self):
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        self.group = f"floor-{int(query.get('room', ['0'])[0])}"
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def store(self, frame) -> None:
         """Floor (b) stores nothing."""
@@ -100,9 +88,6 @@ class LeanRelayConsumer(AsyncWebsocketConsumer):
         await self.send(
             text_data=json.dumps({"type": "message.ack", "client_id": frame["client_id"]})
         )
-
-    async def floor_message(self, event):
-        await self.send(text_data=json.dumps({"type": "message.new", "message": event["frame"]}))
 
 
 def _insert_many(requests: list[dict]) -> list:
