@@ -33,6 +33,8 @@ PG_DB = os.environ.get("BENCH_PG_DB", "libdesk_bench")
 # A Redis database number of its own; pub/sub channels are server-wide, hence the prefix.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 HOST = "127.0.0.1"
+# The redis-server this run started itself (start_own_redis), whose CPU is the run's own.
+OWN_REDIS_PID: int | None = None
 APP = "benchmarks.floor.asgi:application"
 
 try:
@@ -286,6 +288,32 @@ def flush_prefix(prefix: str) -> None:
         client.close()
     except Exception as error:  # noqa: BLE001 - cleanup is best effort
         log("redis cleanup failed:", error)
+
+
+def start_own_redis(workdir: Path) -> subprocess.Popen:
+    """A redis-server of this run's own on a free port, in memory only; REDIS_URL then
+    points at it, so that its CPU is the benchmark's alone."""
+    global REDIS_URL, OWN_REDIS_PID
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
+        cwd=workdir,
+        stdout=open(workdir / "redis.log", "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError(f"redis-server on {port} did not start")
+    REDIS_URL, OWN_REDIS_PID = f"redis://{HOST}:{port}/0", proc.pid
+    return proc
 
 
 def wait_ready(server: Server, timeout: float) -> None:

@@ -176,6 +176,13 @@ if DATABASE_URL:
             "max_size": env_int("DB_POOL_MAX_SIZE", 20),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
         }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool(
+        "DB_PREPARE_MESSAGE_STATEMENTS", True
+    ):
+        # psycopg prepares a statement a connection has run this often; only cursors
+        # that bind on the server use it (the message path's: chat.services._common).
+        # Off (=0) for a PgBouncer older than 1.21 in transaction mode.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -8,6 +8,13 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "libdesk.settings")
 
+if os.environ.get("BENCH_NO_HIREDIS") == "1":
+    # Before/after for hiredis (benchmarks/floors.py): redis-py then falls back to its
+    # pure-Python reply parser. Must run before redis is imported.
+    import sys
+
+    sys.modules["hiredis"] = None
+
 if os.environ.get("BENCH_DB_THREADS") == "pool":
     # Experiment: run every database_sync_to_async call on asgiref's thread pool (one
     # Django connection per thread) instead of the single pinned thread, so that
@@ -21,13 +28,23 @@ if os.environ.get("BENCH_DB_THREADS") == "pool":
 
     channels.db.database_sync_to_async = _pooled
 
-from benchmarks.floor.consumer import FloorConsumer  # noqa: E402
+from benchmarks.floor.consumer import (  # noqa: E402
+    FloorConsumer,
+    LeanRelayConsumer,
+    StoredRelayConsumer,
+)
 from libdesk.asgi import application as desk_application  # noqa: E402
 
 floor_app = FloorConsumer.as_asgi()
+FLOORS = {
+    "/ws/floor-lean/": LeanRelayConsumer.as_asgi(),
+    "/ws/floor-stored/": StoredRelayConsumer.as_asgi(),
+}
 
 
 async def application(scope, receive, send):
+    if scope["type"] == "websocket" and scope["path"] in FLOORS:
+        return await FLOORS[scope["path"]](scope, receive, send)
     if scope["type"] == "websocket" and scope["path"].startswith("/ws/floor/"):
         return await floor_app(scope, receive, send)
     return await desk_application(scope, receive, send)

@@ -266,12 +266,41 @@ def _append_in_one_statement(
     created_at = timezone.now()
     params = take.params(chat_id)
     params += [sender, operator.pk if operator is not None else None, client_id, body, created_at]
-    with _statement_transaction(), connection.cursor() as cursor:
+    with _statement_transaction(), _statement_cursor() as cursor:
         cursor.execute(_one_statement_sql(take.update_sql()), params)
         row = cursor.fetchone()
     if row is None:
         return None
     return _stored_message(row, sender=sender, operator=operator, client_id=client_id, body=body)
+
+
+def _statement_cursor():
+    """A cursor for the message path's numbering statements (one text per shape: the
+    single send's few, the batch's one per size). On PostgreSQL it binds parameters on
+    the server, so psycopg prepares each shape once a connection has run it
+    ``prepare_threshold`` times (5; the socket threads keep their connections) and
+    PostgreSQL stops parsing and planning it for every message. Django's own cursors
+    bind on the client: every statement arrives as new text. ``DB_PREPARE_MESSAGE_STATEMENTS=0``
+    turns it off (a PgBouncer older than 1.21 in transaction mode cannot keep prepared
+    statements)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg  # only on PostgreSQL
+
+    # What Django's connection.cursor() does around create_cursor(), with psycopg's
+    # plain (server-binding) cursor instead of Django's ClientCursor.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        if connection.connection.prepare_threshold is None:  # DB_PREPARE_MESSAGE_STATEMENTS=0
+            return connection.cursor()
+        raw = psycopg.Cursor(connection.connection)
+        tzloader = connection.connection.adapters.get_loader(1184, psycopg.pq.Format.TEXT)
+        if connection.timezone != tzloader.timezone:
+            from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+            register_tzloader(connection.timezone, raw)
+        return connection._prepare_cursor(raw)
 
 
 def _statement_transaction():

@@ -29,6 +29,7 @@ from chat.services import chats
 from chat.services._common import (
     _SEQ_FIELDS,
     _clean_sent,
+    _statement_cursor,
     _statement_transaction,
     _stored_message,
 )
@@ -103,7 +104,7 @@ def _append_many(pending) -> list[tuple[int, Message]]:
             request["body"],
             created_at,
         ]
-    with _statement_transaction(), connection.cursor() as cursor:
+    with _statement_transaction(), _statement_cursor() as cursor:
         cursor.execute(_many_sql(len(pending)), params)
         rows = cursor.fetchall()
     by_index = {request_index: request for request_index, request, _t in pending}
