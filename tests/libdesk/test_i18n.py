@@ -142,14 +142,15 @@ def _entries(po) -> set:
     reason="GNU gettext (xgettext) is not installed: apt-get install gettext",
 )
 def test_the_committed_catalogs_hold_exactly_the_marked_strings(tmp_path):
-    """makemessages, run into a copy of locale/, finds nothing the committed catalogs
-    lack and nothing they keep that the code no longer says."""
-    copy = tmp_path / "locale"
-    shutil.copytree(LOCALE, copy)
+    """makemessages finds nothing the committed catalogs lack and nothing they keep that
+    the code no longer says. It writes into the locale/ beside the sources it reads (a
+    locale/ folder in the working directory wins over LOCALE_PATHS), so the committed
+    catalogs are kept aside, compared with what it wrote, and put back whatever happens."""
+    committed_copy = tmp_path / "locale"
+    shutil.copytree(LOCALE, committed_copy)
     code = (
         "import django, sys; django.setup();"
-        "from django.conf import settings; from django.core.management import call_command;"
-        f"settings.LOCALE_PATHS = [{str(copy)!r}];"
+        "from django.core.management import call_command;"
         "common = dict(locale=['es', 'ar'], ignore_patterns=['.venv', 'staticfiles', 'tests',"
         " 'benchmarks', 'var', 'docker', 'templates/demo'], add_location='file',"
         " no_obsolete=True, verbosity=0);"
@@ -157,17 +158,21 @@ def test_the_committed_catalogs_hold_exactly_the_marked_strings(tmp_path):
         "call_command('makemessages', domain='djangojs', **common)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "libdesk.settings"}
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=300)
-    for po_path in sorted(LOCALE.glob("*/LC_MESSAGES/*.po")):
-        fresh = polib.pofile(str(copy / po_path.relative_to(LOCALE)))
-        committed = polib.pofile(str(po_path))
-        missing = _entries(fresh) - _entries(committed)
-        stale = _entries(committed) - _entries(fresh)
-        assert not missing and not stale, (
-            f"{_relative(po_path)} is not up to date (run makemessages as docs/operations.md "
-            f"says, then translate): new {sorted(m[1] for m in missing)[:20]}, "
-            f"gone {sorted(s[1] for s in stale)[:20]}"
-        )
+    try:
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=300)
+        for po_path in sorted(committed_copy.glob("*/LC_MESSAGES/*.po")):
+            fresh = polib.pofile(str(LOCALE / po_path.relative_to(committed_copy)))
+            committed = polib.pofile(str(po_path))
+            missing = _entries(fresh) - _entries(committed)
+            stale = _entries(committed) - _entries(fresh)
+            assert not missing and not stale, (
+                f"{po_path.relative_to(committed_copy)} is not up to date (run makemessages as "
+                f"docs/operations.md says, then translate): new "
+                f"{sorted(m[1] for m in missing)[:20]}, gone {sorted(s[1] for s in stale)[:20]}"
+            )
+    finally:
+        shutil.rmtree(LOCALE)
+        shutil.copytree(committed_copy, LOCALE)
 
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{\w+\}")
