@@ -261,7 +261,8 @@ class ReportFilterForm(forms.Form):
         value = self.cleaned_data.get(name)
         if value is not None and not REPORT_FIRST_DAY <= value <= REPORT_LAST_DAY:
             raise forms.ValidationError(
-                f"Choose a date from {REPORT_FIRST_DAY:%d %B %Y} to {REPORT_LAST_DAY:%d %B %Y}.",
+                _("Choose a date from %(first)s to %(last)s.")
+                % {"first": f"{REPORT_FIRST_DAY:%d %B %Y}", "last": f"{REPORT_LAST_DAY:%d %B %Y}"},
                 code="out_of_range",
             )
         return value
@@ -284,7 +285,10 @@ class ReportFilterForm(forms.Form):
         ):
             self.add_error(
                 "start",
-                f"A report shows at most {self.max_days // 365} years at a time; "
-                "the CSV export takes any range.",
+                _(
+                    "A report shows at most %(years)s years at a time; "
+                    "the CSV export takes any range."
+                )
+                % {"years": self.max_days // 365},
             )
         return cleaned

@@ -231,7 +231,8 @@ def export_csv(request):
             for name, e in form.errors.items()
         )
         return HttpResponseBadRequest(
-            f"The export's filters are not valid. {problems}", content_type="text/plain"
+            _("The export's filters are not valid. %(problems)s") % {"problems": problems},
+            content_type="text/plain",
         )
     qs = reports.interactions(flt)
     # Every entry's figures; free text only of the entries the user may read.

@@ -11,11 +11,12 @@ import hmac
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chat.exceptions import DeskError
 
 # What the patron reads: neutral, no accusation, no hint of how to get round it.
-BLOCKED_MESSAGE = (
+BLOCKED_MESSAGE = _(
     "Sorry, we cannot take a chat or a question from here at the moment. "
     "Please contact the library another way."
 )

@@ -7,6 +7,7 @@ Re-exported by chat.models; nobody saves these but chat.services.identity."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class SignInProvider(models.TextChoices):
@@ -24,18 +25,22 @@ class SignInMapping(models.Model):
         max_length=8,
         choices=SignInProvider.choices,
         blank=True,
-        help_text="Only people signing in through this provider. Empty: any provider.",
+        help_text=_("Only people signing in through this provider. Empty: any provider."),
     )
     attribute = models.CharField(
         max_length=120,
         default="groups",
-        help_text="The attribute compared: 'groups' (the person's campus groups) or "
-        "another attribute or claim the identity provider sends (e.g. eduPersonAffiliation).",
+        help_text=_(
+            "The attribute compared: 'groups' (the person's campus groups) or another "
+            "attribute or claim the identity provider sends (e.g. eduPersonAffiliation)."
+        ),
     )
     value = models.CharField(
         max_length=300,
-        help_text="The group's name or the attribute's value, as the identity provider "
-        "sends it (compared without regard to case).",
+        help_text=_(
+            "The group's name or the attribute's value, as the identity provider "
+            "sends it (compared without regard to case)."
+        ),
     )
     department = models.ForeignKey(
         "chat.Department",
@@ -46,12 +51,12 @@ class SignInMapping(models.Model):
     )
     role = models.CharField(
         max_length=10,
-        choices=[("operator", "Operator"), ("admin", "Department admin")],
+        choices=[("operator", _("Operator")), ("admin", _("Department admin"))],
         default="operator",
-        help_text="The role in that department.",
+        help_text=_("The role in that department."),
     )
     desk_admin = models.BooleanField(
-        default=False, help_text="Members are also put in the Desk admin group."
+        default=False, help_text=_("Members are also put in the Desk admin group.")
     )
 
     class Meta:
@@ -66,7 +71,7 @@ class SignInMapping(models.Model):
     def __str__(self):
         grants = [self.department.name] if self.department_id else []
         if self.desk_admin:
-            grants.append("Desk admin")
+            grants.append(str(_("Desk admin")))
         return f"{self.attribute} = {self.value} → {' + '.join(grants)}"
 
 

@@ -20,6 +20,7 @@ from collections import deque
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from chat.close_codes import CLOSE_SERVER_ERROR
 from chat.consumer_support import DATABASE_FAILURES, database_failed, service
@@ -71,7 +72,7 @@ class ConcurrentSends:
         except Exception:
             # What escaping the consumer would have done: logged, the socket closed.
             logger.exception("message.send failed")
-            message = "That message could not be sent. Reconnecting…"
+            message = _("That message could not be sent. Reconnecting…")
             await self.send_json({"type": "error", "code": "server_error", "message": message})
             await self.close(code=CLOSE_SERVER_ERROR)
 

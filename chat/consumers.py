@@ -97,8 +97,10 @@ class PatronConsumer(PatronSocketLimits, PatronMediaFrames, PatronWatchFrames, D
         if not await self.join_address_count():  # chat.socket_limits
             await self.refuse(
                 "too_many_sockets",
-                "Too many chat connections from your network. Close another chat window, "
-                "then try again.",
+                _(
+                    "Too many chat connections from your network. Close another chat window, "
+                    "then try again."
+                ),
                 CLOSE_TOO_MANY_SOCKETS,
             )
             return

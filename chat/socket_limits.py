@@ -28,6 +28,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from chat import ratelimit
 from chat.close_codes import CLOSE_HELLO_TIMEOUT
@@ -207,7 +208,8 @@ class PatronSocketLimits:
             {
                 "type": "error",
                 "code": "hello_timeout",
-                "message": f"Say hello (or watch) within {seconds} seconds of connecting.",
+                "message": _("Say hello (or watch) within %(seconds)s seconds of connecting.")
+                % {"seconds": seconds},
             }
         )
         await self.close(code=CLOSE_HELLO_TIMEOUT)

@@ -18,6 +18,7 @@ import json
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from chat.exceptions import InvalidInput
 
@@ -45,7 +46,11 @@ class RefusedText(InvalidInput):
     def __init__(self, field: str, reason: str):
         self.field = field
         super().__init__(
-            f"'{field}' contains {reason}, which the desk cannot store. Remove it and send again."
+            _(
+                "'%(field)s' contains %(reason)s, which the desk cannot store. "
+                "Remove it and send again."
+            )
+            % {"field": field, "reason": reason}
         )
 
     def as_frame(self, **extra):
@@ -73,7 +78,8 @@ def check_json_value(data) -> None:
             continue
         if isinstance(value, (dict, list)) and depth >= MAX_JSON_DEPTH:
             raise InvalidInput(
-                f"That JSON is nested too deeply (limit {MAX_JSON_DEPTH} levels).",
+                _("That JSON is nested too deeply (limit %(limit)s levels).")
+                % {"limit": MAX_JSON_DEPTH},
                 code="too_deep",
             )
         if isinstance(value, dict):
@@ -117,15 +123,17 @@ def load_json(text: str | bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidInput("Send JSON as UTF-8.", code="bad_json") from None
+            raise InvalidInput(_("Send JSON as UTF-8."), code="bad_json") from None
     if _nesting_depth_over(text, MAX_JSON_DEPTH):
         raise InvalidInput(
-            f"That JSON is nested too deeply (limit {MAX_JSON_DEPTH} levels).", code="too_deep"
+            _("That JSON is nested too deeply (limit %(limit)s levels).")
+            % {"limit": MAX_JSON_DEPTH},
+            code="too_deep",
         )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        raise InvalidInput("That is not valid JSON.", code="bad_json") from None
+        raise InvalidInput(_("That is not valid JSON."), code="bad_json") from None
     # JSON text can carry NUL or a surrogate only as a \u escape (the parser refuses raw
     # control characters; UTF-8 has no surrogates), and browsers escape nothing else
     # that way: most frames need no walk at all.
@@ -152,7 +160,8 @@ def validate_storable_text(value) -> None:
         reason = refused_character(value)
         if reason is not None:
             raise ValidationError(
-                f"This contains {reason}, which the desk cannot store.", code="bad_characters"
+                _("This contains %(reason)s, which the desk cannot store.") % {"reason": reason},
+                code="bad_characters",
             )
 
 

@@ -9,24 +9,29 @@ in; the page says so and where to go instead."""
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 _PAGES = {
     414: (
         "URI Too Long",
-        "That address is too long",
-        "The address of this page (its filters or search terms) is longer than the desk "
-        "accepts. Go back and shorten the search or filter values, then try again.",
+        _("That address is too long"),
+        _(
+            "The address of this page (its filters or search terms) is longer than the desk "
+            "accepts. Go back and shorten the search or filter values, then try again."
+        ),
     ),
     431: (
-        "Request Header Fields Too Large",
-        "That request is too large",
-        "Your browser sent more request headers (often cookies) than the desk accepts. "
-        "Clear this site's cookies, then try again.",
+        "Request Header Fields Too Large",  # i18n: not user-facing (HTTP reason phrase)
+        _("That request is too large"),
+        _(
+            "Your browser sent more request headers (often cookies) than the desk accepts. "
+            "Clear this site's cookies, then try again."
+        ),
     ),
     400: (
-        "Bad Request",
-        "That request could not be read",
-        "Your browser sent a request the desk could not read. Reload the page and try again.",
+        "Bad Request",  # i18n: not user-facing (HTTP reason phrase)
+        _("That request could not be read"),
+        _("Your browser sent a request the desk could not read. Reload the page and try again."),
     ),
 }
 
@@ -38,7 +43,7 @@ def page(status: int) -> bytes:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{title} – LibDesk</title></head><body><main>"
         f"<h1>{title}</h1><p>{text}</p>"
-        '<p><a href="/">Back to the desk</a></p></main></body></html>'
+        f'<p><a href="/">{_("Back to the desk")}</a></p></main></body></html>'
     ).encode()
 
 

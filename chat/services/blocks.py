@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat import selectors
 from chat.exceptions import Conflict, InvalidInput, NotFound
@@ -25,12 +26,15 @@ def patron_block(*, chat_id: int, operator: Operator, reason: str) -> PatronBloc
         raise NotFound()
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
-        raise InvalidInput("Say why this patron is blocked.", code="reason_required")
+        raise InvalidInput(_("Say why this patron is blocked."), code="reason_required")
     if len(reason) > REASON_MAX:
-        raise InvalidInput(f"Keep the reason under {REASON_MAX} characters.", code="too_long")
+        raise InvalidInput(
+            _("Keep the reason under %(limit)s characters.") % {"limit": REASON_MAX},
+            code="too_long",
+        )
     if not chat.origin_digest:
         raise Conflict(
-            "This chat's address is not known (or was scrubbed): it cannot be blocked.",
+            _("This chat's address is not known (or was scrubbed): it cannot be blocked."),
             code="no_address",
         )
     now = timezone.now()
@@ -59,7 +63,7 @@ def block_lift(*, block_id: int, actor) -> PatronBlock:
     record. Lifting a lifted block changes nothing."""
     block = PatronBlock.objects.select_for_update().filter(pk=block_id).first()
     if block is None:
-        raise NotFound("No such block.")
+        raise NotFound(_("No such block."))
     if block.lifted_at is None:
         block.lifted_at = timezone.now()
         block.lifted_by = actor

@@ -18,12 +18,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat.exceptions import DeskError
 from chat.models import CampusIdentity, Department, Membership, Operator, SignInMapping
 from chat.services.departments import operator_save
 
-DESK_ADMIN_GROUP = "Desk admin"  # chat migration 0003
+DESK_ADMIN_GROUP = "Desk admin"  # chat migration 0003  # i18n: not user-facing (a group name)
 USER_FIELD_LIMITS = {"username": 150, "first_name": 150, "last_name": 150, "email": 254}
 SUBJECT_MAX = CampusIdentity._meta.get_field("subject").max_length
 
@@ -32,7 +34,7 @@ class SignInRefused(DeskError):
     """The identity provider vouched for the person, but the desk does not let them in."""
 
     code = "sign_in_refused"
-    default_message = "Your campus account has no access to the chat desk."
+    default_message = gettext_lazy("Your campus account has no access to the chat desk.")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def staff_sign_in(*, person: CampusPerson):
 
     Locks the person's CampusIdentity row, so two sign-ins at once make one account."""
     if not person.subject or len(person.subject) > SUBJECT_MAX or not person.username.strip():
-        raise SignInRefused("The identity provider did not say who you are.", code="no_subject")
+        raise SignInRefused(_("The identity provider did not say who you are."), code="no_subject")
     person = replace(person, subject=storable(person.subject), username=storable(person.username))
     outcome = _provision(person)
     if isinstance(outcome, SignInRefused):
@@ -110,7 +112,7 @@ def _provision(person: CampusPerson):
     user = identity.user if identity else _account_for(person)
     if not user.is_active and not (identity and identity.deprovisioned_at):
         return SignInRefused(
-            "Your desk account has been deactivated by a desk administrator.",
+            _("Your desk account has been deactivated by a desk administrator."),
             code="deactivated",
         )
     _update_user(user, person, grants)

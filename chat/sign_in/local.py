@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 from chat import sign_in
 
@@ -27,7 +28,9 @@ class LocalPasswordGate:
         User = get_user_model()
         user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
         if user is not None and user.has_usable_password() and not user.is_superuser:
-            raise PermissionDenied("Desk passwords are turned off for this account.")
+            raise PermissionDenied(
+                "Desk passwords are turned off for this account."  # i18n: not user-facing
+            )
         return None
 
 
@@ -36,8 +39,8 @@ def login_page_notice() -> str:
     if sign_in.local_login_for_everyone():
         return ""
     if sign_in.ldap_enabled():
-        return "Use your campus username and password."
-    return (
+        return _("Use your campus username and password.")
+    return _(
         "Desk passwords are turned off: staff sign in with the campus sign-in above. "
         "The form below is for the emergency administrator account only."
     )
@@ -48,13 +51,20 @@ class DeskAuthenticationForm(AuthenticationForm):
         if sign_in.local_login_for_everyone():
             return super().get_invalid_login_error()
         campus = [p["name"] for p in sign_in.redirect_providers()]
-        where = f" Sign in with {' or '.join(campus)} instead." if campus else ""
-        what = "campus" if sign_in.ldap_enabled() else "emergency administrator"
-        return forms.ValidationError(
-            "That username and password did not match a "
-            f"{what} account. Desk passwords are turned off for staff accounts.{where}",
-            code="invalid_login",
-        )
+        if sign_in.ldap_enabled():
+            message = _(
+                "That username and password did not match a campus account. Desk passwords "
+                "are turned off for staff accounts."
+            )
+        else:
+            message = _(
+                "That username and password did not match a emergency administrator "
+                "account. Desk passwords are turned off for staff accounts."
+            )
+        if campus:
+            where = _("Sign in with %(providers)s instead.") % {"providers": " or ".join(campus)}
+            message = f"{message} {where}"
+        return forms.ValidationError(message, code="invalid_login")
 
 
 class DeskLoginView(auth_views.LoginView):

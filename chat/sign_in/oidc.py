@@ -52,7 +52,9 @@ class CampusOIDCBackend(ActiveUsersOnly, OIDCAuthenticationBackend):
         alone: a token for another client, from another issuer, or expired, is refused."""
         algorithm = jwt.get_unverified_header(payload).get("alg")
         if algorithm != self.OIDC_RP_SIGN_ALGO:
-            raise SuspiciousOperation("The ID token's algorithm is not the one configured.")
+            raise SuspiciousOperation(
+                "The ID token's algorithm is not the one configured."  # i18n: not user-facing
+            )
         issuer = settings.CAMPUS_SIGN_IN["OIDC"]["ISSUER"] or None
         try:
             return jwt.decode(
@@ -72,7 +74,9 @@ class CampusOIDCBackend(ActiveUsersOnly, OIDCAuthenticationBackend):
         account, through the one write path."""
         claims = {**self.get_userinfo(access_token, id_token, payload), **payload}
         if claims.get("sub") != payload.get("sub"):
-            raise SuspiciousOperation("The userinfo answer is about someone else.")
+            raise SuspiciousOperation(
+                "The userinfo answer is about someone else."  # i18n: not user-facing
+            )
         conf = settings.CAMPUS_SIGN_IN["OIDC"]
         attributes = {
             name: value if isinstance(value, list) else [value]

@@ -7,18 +7,25 @@ trust, so the "username" counted is the provider's ("saml sign-in")."""
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 # What the failure page says, by what went wrong (the log has the details).
 REASONS = {
-    "invalid": "The answer from the campus sign-in could not be trusted: it was not "
-    "signed, its signature did not match, it had expired, it had been used before or it "
-    "was meant for another service.",
-    "no_access": "Your campus account has no access to the chat desk. If you work at the "
-    "desk, ask the desk administrator to add your campus group.",
-    "deactivated": "Your desk account has been deactivated by a desk administrator.",
-    "cancelled": "The sign-in was cancelled or refused at the campus sign-in page.",
-    "locked_out": "Too many failed sign-in attempts from your address. Please wait a few "
-    "minutes and try again.",
+    "invalid": _(
+        "The answer from the campus sign-in could not be trusted: it was not signed, its "
+        "signature did not match, it had expired, it had been used before or it was meant "
+        "for another service."
+    ),
+    "no_access": _(
+        "Your campus account has no access to the chat desk. If you work at the desk, ask "
+        "the desk administrator to add your campus group."
+    ),
+    "deactivated": _("Your desk account has been deactivated by a desk administrator."),
+    "cancelled": _("The sign-in was cancelled or refused at the campus sign-in page."),
+    "locked_out": _(
+        "Too many failed sign-in attempts from your address. Please wait a few minutes and "
+        "try again."
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 // they asked from (a plain link, http(s) only, no referrer) and their earlier chats and
 // tickets one click away — and Block, with a reason. Registered by history's AppConfig;
 // talks to the desk through the extension API (docs/protocol.md). Text via textContent.
+import { format, gettext } from "../common/i18n.js";
 import { desk } from "../dashboard/dashboard.js";
 import { requestJSON } from "../common/http.js";
 
@@ -17,7 +18,7 @@ function el(tag, attributes = {}, text = "") {
 const context = el("p", { id: "patron-context", class: "meta patron-context" });
 document.getElementById("conversation-meta").after(context);
 
-const blockButton = el("button", { type: "button", class: "button", "aria-haspopup": "dialog" }, "Block");
+const blockButton = el("button", { type: "button", class: "button", "aria-haspopup": "dialog" }, gettext("Block"));
 blockButton.hidden = true;
 document.getElementById("conversation-actions").append(blockButton);
 
@@ -25,15 +26,21 @@ const dialog = el("dialog", { class: "dialog", "aria-labelledby": "block-dialog-
 const form = el("form", { method: "dialog" });
 const reason = el("textarea", { id: "block-reason", rows: "3", maxlength: "500", "aria-required": "true" });
 const error = el("p", { class: "error", role: "alert" });
-const cancel = el("button", { type: "button", class: "button" }, "Cancel");
-const submit = el("button", { type: "submit", class: "button danger" }, "Block patron");
+const cancel = el("button", { type: "button", class: "button" }, gettext("Cancel"));
+const submit = el("button", { type: "submit", class: "button danger" }, gettext("Block patron"));
 // Cancel first, the main button last: the order of every dialog of the dashboard.
 const actions = el("div", { class: "composer-actions" });
 actions.append(cancel, submit);
 form.append(
-  el("h2", { id: "block-dialog-title" }, "Block this patron"),
-  el("p", {}, "New chats and offline questions from this patron's address will be refused for the period your admin set. They see a neutral message."),
-  el("label", { for: "block-reason" }, "Reason"),
+  el("h2", { id: "block-dialog-title" }, gettext("Block this patron")),
+  el(
+    "p",
+    {},
+    gettext(
+      "New chats and offline questions from this patron's address will be refused for the period your admin set. They see a neutral message.",
+    ),
+  ),
+  el("label", { for: "block-reason" }, gettext("Reason")),
   reason,
   error,
   actions,
@@ -55,15 +62,19 @@ async function showContext(chatId) {
   const parts = [];
   if (data.page_url && /^https?:\/\//i.test(data.page_url)) {
     const link = el("a", { href: data.page_url, target: "_blank", rel: "noopener noreferrer" }, data.page_url);
-    parts.push(["Asked from ", link]);
+    const [before, after] = gettext("Asked from %(page)s").split("%(page)s");
+    parts.push([before, link, after].filter((part) => part !== ""));
   }
   const earlier = el("a", { href: data.url });
   earlier.textContent =
     data.earlier_chats || data.tickets
-      ? `Earlier chats (${data.earlier_chats}) and tickets (${data.tickets})`
-      : "No earlier chats or tickets";
+      ? format(gettext("Earlier chats (%(chats)s) and tickets (%(tickets)s)"), {
+          chats: data.earlier_chats,
+          tickets: data.tickets,
+        })
+      : gettext("No earlier chats or tickets");
   parts.push([earlier]);
-  parts.push([el("a", { href: data.history_url }, "Open in Chat History")]);
+  parts.push([el("a", { href: data.history_url }, gettext("Open in Chat History"))]);
   parts.forEach((nodes, index) => {
     if (index) context.append(" · ");
     context.append(...nodes);
@@ -85,17 +96,17 @@ cancel.addEventListener("click", () => dialog.close());
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!reason.value.trim()) {
-    error.textContent = "Say why this patron is blocked.";
+    error.textContent = gettext("Say why this patron is blocked.");
     return;
   }
   const chat = desk.currentChat;
   if (!chat || !urls) return;
   const { ok, data } = await requestJSON(urls.block_url, { method: "POST", json: { reason: reason.value } });
   if (!ok) {
-    error.textContent = data.message || "The block could not be saved.";
+    error.textContent = data.message || gettext("The block could not be saved.");
     return;
   }
   dialog.close();
   const until = new Date(data.blocked_until).toLocaleDateString();
-  desk.notice(`${chat.patron_name} is blocked until ${until}.`);
+  desk.notice(format(gettext("%(patron)s is blocked until %(until)s."), { patron: chat.patron_name, until }));
 });

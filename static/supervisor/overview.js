@@ -1,6 +1,7 @@
 // The supervisor's overview, live: after any change in the supervised departments the
 // page reads /supervisor/live again (the database is the source of truth) and redraws
 // the two tables. Text goes in with textContent only.
+import { gettext } from "../common/i18n.js";
 import { openSupervisorSocket } from "./socket.js";
 
 const script = document.querySelector("script[data-live-url]");
@@ -31,7 +32,7 @@ function drawChats(chats) {
     cell(row, "").append(link);
     cell(row, chat.department);
     cell(row, chat.status_label);
-    cell(row, chat.operator || "Nobody yet");
+    cell(row, chat.operator || gettext("Nobody yet"));
     const time = document.createElement("time");
     time.dateTime = chat.created_at;
     time.textContent = hhmm(chat.created_at);

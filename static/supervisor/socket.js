@@ -1,5 +1,7 @@
 // The supervisor's read-only socket (/ws/supervisor/), reconnecting after a drop.
 // onFrame gets every frame; onOpen runs after each (re)connect, to read state again.
+import { gettext } from "../common/i18n.js";
+
 const RETRY_MS = [1000, 2000, 5000, 10000];
 
 export function openSupervisorSocket({ onFrame, onOpen }) {
@@ -18,7 +20,7 @@ export function openSupervisorSocket({ onFrame, onOpen }) {
       }
       if (frame.type === "supervisor.ready") {
         attempt = 0;
-        if (status) status.textContent = "Live";
+        if (status) status.textContent = gettext("Live");
         onOpen?.(socket);
       } else if (frame.type === "error") {
         if (status) status.textContent = frame.message;
@@ -27,7 +29,7 @@ export function openSupervisorSocket({ onFrame, onOpen }) {
     });
     socket.addEventListener("close", (event) => {
       if (event.code === 4401 || event.code === 4403) return; // not allowed: do not retry
-      if (status) status.textContent = "Reconnecting…";
+      if (status) status.textContent = gettext("Reconnecting…");
       setTimeout(connect, RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]);
     });
   };

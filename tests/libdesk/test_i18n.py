@@ -49,6 +49,10 @@ PATRON_SOURCES = (
     "static/common/",
     "chat/consumers.py",
     "chat/consumer_base.py",
+    "chat/consumer_sends.py",
+    "chat/socket_limits.py",
+    "chat/text.py",
+    "chat/blocks.py",
     "chat/consumer_media.py",
     "chat/exceptions.py",
     "chat/views.py",
@@ -66,6 +70,7 @@ PATRON_SOURCES = (
     "tickets/exceptions.py",
     "tickets/services/_common.py",
     "tickets/services/create.py",
+    "libdesk/request_limits.py",
 )
 # Which shipped language claims which part complete.
 COMPLETE = {"es": None, "ar": PATRON_SOURCES}  # None: everything
