@@ -33,8 +33,8 @@ def test_killing_either_daphne_loses_nothing(
         from_patron = f"Patron, {victim} down"
         send(dashboard, from_staff)
         send(widget, from_patron)
-        expect(patron_log).to_contain_text(from_staff)
-        expect(transcript).to_contain_text(from_patron)
+        expect(patron_log).to_contain_text(from_staff, timeout=45_000)
+        expect(transcript).to_contain_text(from_patron, timeout=45_000)
         expect(widget.get_by_role("log").locator("li").filter(has_text=from_staff)).to_have_count(1)
         expect(transcript.locator("li").filter(has_text=from_patron)).to_have_count(1)
         said += [from_staff, from_patron]
