@@ -14,7 +14,12 @@ from tests.scaleout.clients import Socket, login_cookie, of_type, start_chat
 from tests.scaleout.conftest import DEPARTMENT, OPERATOR, REDIS_URL
 
 WAVE = 20  # sockets open at once
-CYCLES = 2
+CYCLES = 3
+# A process's descriptors also hold its pools (database threads' connections, the channel
+# layer's and cache's Redis connections), which open and close on their own schedule: a
+# reading may sit a few above the baseline. A leak grows with every socket (each cycle
+# opens hundreds), far past this, cycle after cycle.
+POOL_SLACK_FDS = 16
 
 
 def redis_channels(prefix):
@@ -88,12 +93,17 @@ async def test_sockets_that_come_and_go_leave_nothing_behind(desks):
     channels = await asyncio.to_thread(redis_channels, desks.prefix)
     fds = [open_fds(desk) for desk in (one, two)]
 
+    readings = ([], [])
     for _ in range(CYCLES):
         await one_cycle((one, two), cookie, tokens)
         now = await settled(lambda: redis_channels(desks.prefix), lambda v: v == channels)
         assert now == channels
-        for desk, before in zip((one, two), fds, strict=True):
+        for desk, before, seen in zip((one, two), fds, readings, strict=True):
             now = await settled(lambda desk=desk: open_fds(desk), lambda v, b=before: v <= b)
-            assert now <= before
+            assert now <= before + POOL_SLACK_FDS, (before, now)
+            seen.append(now)
+    for before, seen in zip(fds, readings, strict=True):
+        # No growth from cycle to cycle beyond what the pools may hold at one moment.
+        assert max(seen) - min(seen + [before]) <= POOL_SLACK_FDS, (before, seen)
     for desk in (one, two):
         assert "Exception inside application" not in desk.log(), desk.log()[-3000:]
