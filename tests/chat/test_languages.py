@@ -308,7 +308,7 @@ def test_any_lang_or_accept_language_gives_a_shipped_language(client, reference)
     for value in hostile_strings():
         query = "?lang=" + quote(value.encode("utf-8", "surrogatepass"), safe="")
         response = client.get(reverse("chat:widget", args=["reference"]) + query)
-        if len(query) > settings.LIBDESK["MAX_URL_BYTES"]:  # refused whole, as any over-long address
+        if len(query) > settings.LIBDESK["MAX_URL_BYTES"]:  # refused whole, as any long address
             assert response.status_code == 414, value[:40]
         else:
             assert response.status_code == 200, value
