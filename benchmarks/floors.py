@@ -11,7 +11,7 @@ compare like with like on a machine whose load changes):
 - ``lean`` (floor b): the same Daphne, settings and channel layer as the desk, relay
   only: no database, no per-event database-connection hop (``/ws/floor-lean/``).
 - ``stored`` (floor c): ``lean`` plus the desk's persistence strategy — the same socket
-  database threads, the same batching (``chat.consumer_sends.SendBatches``), one
+  database threads, the same batching (``chat.consumers.sends.SendBatches``), one
   statement per batch committed on its own — but no auth, routing, numbering or events
   beyond the relay (``/ws/floor-stored/``).
 - ``desk``: LibDesk over /ws/patron/ and /ws/staff/ (benchmarks/chat_load.py's desk).

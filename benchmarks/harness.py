@@ -74,7 +74,7 @@ CONFIGS = {
     "pg-core-3": Config("pg-core-3", "postgres", "core", 3),
     # Experiments (not defaults): the floor's database calls on a thread pool instead of
     # the one pinned thread (benchmarks/floor/asgi.py, BENCH_DB_THREADS; the desk's
-    # sockets use chat.consumer_support's threads either way), and PostgreSQL commits
+    # sockets use chat.consumers.support's threads either way), and PostgreSQL commits
     # without waiting for the WAL flush.
     "pg-pubsub-1-pool": Config("pg-pubsub-1-pool", "postgres", "pubsub", 1, db_threads="pool"),
     "pg-pubsub-3-pool": Config("pg-pubsub-3-pool", "postgres", "pubsub", 3, db_threads="pool"),

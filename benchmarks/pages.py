@@ -268,7 +268,7 @@ def measure(args):
 
     from benchmarks.pages_seed import BENCH_OPERATOR
     from chat import consumers, events, selectors, services
-    from chat.consumer_frames import staff_state_extras
+    from chat.consumers.frames import staff_state_extras
 
     user = get_user_model().objects.get(username=BENCH_OPERATOR)
     client = Client(HTTP_HOST="127.0.0.1")

@@ -121,7 +121,7 @@ def _session_ended(event):
     """The session it names (a logout) is gone from the database's session store. For
     every session of a user (``session`` None: a password changed, an account
     deactivated) the event names no one to read: each socket checks its own session
-    again on its next ping (chat.consumer_staff.frame_ping)."""
+    again on its next ping (chat.consumers.staff.frame_ping)."""
     from django.contrib.sessions.models import Session
 
     if event["session"] is None:

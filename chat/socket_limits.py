@@ -4,7 +4,7 @@
 A patron socket needs no login: without a bound, one address could open sockets until
 the server runs out of file descriptors (1,000 idle sockets from one address were all
 still open 20 s later). Each patron socket also has to say ``hello`` (or ``watch``)
-within ``HELLO_TIMEOUT_SECONDS`` (chat.consumers), so a socket that never speaks is
+within ``HELLO_TIMEOUT_SECONDS`` (chat.consumers.patron), so a socket that never speaks is
 closed; this limit bounds the ones that do.
 
 Production (Django's Redis cache): a sorted set per address, one member per open

@@ -420,7 +420,7 @@ LIBDESK = {
     # The desk-wide sweep (stale presence, idle, end of shift, overdue transfers) runs at
     # most this often from dashboard heartbeats, and on this period in Celery beat.
     "SWEEP_SECONDS": env_int("SWEEP_SECONDS", 30),
-    # Threads that run the websockets' database calls in each process (chat.consumer_support),
+    # Threads that run the websockets' database calls in each process (chat.consumers.support),
     # each with a connection it keeps: several on PostgreSQL, so that different chats'
     # messages are written at once; one on SQLite, which has one writer at a time.
     "SOCKET_DB_THREADS": env_int(
@@ -428,7 +428,7 @@ LIBDESK = {
     ),
     # Message sends per process running at once (at most SOCKET_DB_THREADS); past that
     # they queue, and each next call stores up to MESSAGE_BATCH_SIZE of them in one
-    # statement on PostgreSQL (chat.consumer_sends.SendBatches).
+    # statement on PostgreSQL (chat.consumers.sends.SendBatches).
     "MESSAGE_BATCH_CALLS": env_int("MESSAGE_BATCH_CALLS", 2),
     "MESSAGE_BATCH_SIZE": env_int("MESSAGE_BATCH_SIZE", 32),
 }

@@ -6,8 +6,8 @@ Frames: docs/protocol.md, "Supervisor socket"."""
 
 from chat import events
 from chat import selectors as chat_selectors
-from chat.consumer_base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, DeskConsumer, origin_allowed
-from chat.consumer_support import SentSeqs, socket_db
+from chat.consumers.base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, DeskConsumer, origin_allowed
+from chat.consumers.support import SentSeqs, socket_db
 from chat.exceptions import InvalidInput, NotFound
 from supervisor import selectors
 

@@ -73,7 +73,7 @@ class FloorConsumer(AsyncWebsocketConsumer):
 class LeanRelayConsumer(FloorConsumer):
     """``/ws/floor-lean/?room=N`` (floor b): the same Daphne and channel layer, relay
     only — no database at all, and no per-event database-connection hop (``dispatch``
-    as ``chat.consumer_base.DeskConsumer`` has it)."""
+    as ``chat.consumers.base.DeskConsumer`` has it)."""
 
     async def dispatch(self, message):
         await getattr(self, message["type"].replace(".", "_"))(message)
@@ -101,12 +101,12 @@ def _insert_many(requests: list[dict]) -> list:
 
 
 def _floor_batches():
-    # Imported late: chat.consumer_sends needs the settings loaded.
-    from chat.consumer_sends import SendBatches
+    # Imported late: chat.consumers.sends needs the settings loaded.
+    from chat.consumers.sends import SendBatches
 
     class FloorBatches(SendBatches):
         """The desk's batching (same calls, same size, same socket database threads
-        through ``chat.consumer_support.service``), storing a plain row per message."""
+        through ``chat.consumers.support.service``), storing a plain row per message."""
 
         _per_loop: dict = {}
         store_many = staticmethod(_insert_many)

@@ -4,7 +4,7 @@ A file is checked before anything is stored: its size (settings.ATTACHMENTS["MAX
 and its type, decided from the content by ``chat.filetypes`` and allowed by
 settings.ATTACHMENTS["ALLOWED_TYPES"]. It is kept in Django's default storage under a
 random name (``attachments/<hex>``, outside any URL space) and served only by
-``chat.attachment_views.attachment_download`` to the chat's patron (token) or to staff
+``chat.views.attachments.attachment_download`` to the chat's patron (token) or to staff
 who may see the chat.
 """
 

@@ -4,7 +4,7 @@ Under load the desk's cost per message is PostgreSQL's: each message is one stat
 (``_append_in_one_statement``: take the chat's next number under its row lock, store
 the message), and a statement's fixed cost (parsing, planning, starting the executor,
 the round trip, the commit) is most of it. When several sends are waiting for a
-database thread at once (``chat.consumer_sends.SendBatches`` collects them), they go as
+database thread at once (``chat.consumers.sends.SendBatches`` collects them), they go as
 one statement: each chat's row is updated and each message inserted as before, with
 the same conditions per message, so what is stored and refused is what one
 ``message_send`` each would store and refuse. Measured with pgbench on this machine:

@@ -1,7 +1,7 @@
 """Request Screenshare (issue 7): the operator asks, the patron accepts or declines, and
 either side stops. Each step is a state change here (audit row, system line in the
 transcript, event on commit); the WebRTC signalling in between is relayed by the
-consumers (chat.consumer_media) only while a share is accepted.
+consumers (chat.consumers.media) only while a share is accepted.
 
 Two modes, per department (``Department.screenshare_mode``): ``webrtc`` — the patron's
 screen goes to the operator in the browser, with ICE servers from

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat import services
-from chat.consumer_sends import SendBatches
+from chat.consumers.sends import SendBatches
 from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
 from chat.models import Chat, Message
 from chat.services.batched_sends import messages_send

@@ -1,4 +1,4 @@
-"""A dashboard's sends run beside its other work (chat.consumer_sends): events for its
+"""A dashboard's sends run beside its other work (chat.consumers.sends): events for its
 other chats keep arriving while one send waits on the database; sends of one chat are
 stored in the order they were sent; any other frame waits for the sends before it."""
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat import events, services
-from chat.consumer_support import SentSeqs, socket_db
+from chat.consumers.support import SentSeqs, socket_db
 from chat.exceptions import Conflict, Forbidden
 from chat.models import Chat, Message, OperatorConnection
 from tests.chat.test_consumers import patron_socket, receive_until, staff_socket

@@ -9,7 +9,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from chat import consumers, services
-from chat.consumer_frames import staff_state_extras
+from chat.consumers.frames import staff_state_extras
 from chat.services import internal, transfers
 from tests.chat.staffing import bring_online
 from tests.factories import DepartmentFactory, OperatorFactory, UserFactory, start_chat

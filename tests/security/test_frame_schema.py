@@ -34,7 +34,7 @@ PATRON_FRAMES = {
     "chat.end": (lambda d: {}, set()),
     "ping": (lambda d: {}, set()),
     "watch": (lambda d: {"department": "reference"}, {"department"}),
-    # Issue 7 (chat.consumer_media). "active" is a flag: True is valid (ALLOWED below).
+    # Issue 7 (chat.consumers.media). "active" is a flag: True is valid (ALLOWED below).
     "typing": (lambda d: {"active": False}, set()),
     "screenshare.accept": (lambda d: {}, set()),
     "screenshare.decline": (lambda d: {}, set()),
@@ -74,7 +74,7 @@ STAFF_FRAMES = {
     "internal.open": (lambda d: {"internal": d["internal"], "after_seq": 0}, {"internal"}),
     "internal.close": (lambda d: {"internal": d["internal"]}, {"internal"}),
     "internal.about": (lambda d: {"internal": d["internal"]}, {"internal"}),
-    # Issue 7 (chat.consumer_media).
+    # Issue 7 (chat.consumers.media).
     "typing": (lambda d: {"chat": d["active"], "active": False}, {"chat"}),
     "screenshare.request": (lambda d: {"chat": d["active"]}, {"chat"}),
     "screenshare.stop": (lambda d: {"chat": d["active"]}, {"chat"}),

@@ -136,8 +136,8 @@ def staff_socket(stack_url, session, origin):
 
 
 def full_origin_check_landed() -> bool:
-    """Issue 15's staff-socket check of scheme, host and port (chat.consumer_base)."""
-    from chat import consumer_base
+    """Issue 15's staff-socket check of scheme, host and port (chat.consumers.base)."""
+    from chat.consumers import base as consumer_base
 
     return hasattr(consumer_base, "socket_own_origin")
 

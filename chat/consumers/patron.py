@@ -1,37 +1,27 @@
-"""Websocket consumers: authenticate, join groups, forward events, and map each
-incoming frame to one service call. Every frame and reply is in docs/protocol.md.
-
-The patron's consumer is here; the dashboard's is ``chat.consumer_staff`` and what both
-share ``chat.consumer_base`` (importable from here too, as the routing and tests do)."""
+"""The patron's websocket consumer: one chat, opened by its token (docs/protocol.md).
+The dashboard's is ``chat.consumers.staff``; what both share, ``chat.consumers.base``."""
 
 from django.utils.translation import gettext as _
 
 from chat import events, selectors, services
-from chat.consumer_base import (  # noqa: F401 - importable from here
+from chat.consumers.base import (
     CLOSE_FORBIDDEN,
     CLOSE_TOO_MANY_SOCKETS,
-    CLOSE_UNAUTHENTICATED,
     DeskConsumer,
     _int_at_least_zero,
-    _pending_reconciles,
     origin_allowed,
 )
-from chat.consumer_frames import (
+from chat.consumers.frames import (
     PATRON_FRAMES,
     PatronWatchFrames,
 )
-from chat.consumer_media import (
+from chat.consumers.media import (
     MEDIA_EVENTS,
     PATRON_MEDIA_FRAMES,
     PatronMediaFrames,
 )
-from chat.consumer_sends import SendBatches
-from chat.consumer_staff import (  # noqa: F401 - importable from here
-    StaffConsumer,
-    _staff_open,
-    _staff_state,
-)
-from chat.consumer_support import SentSeqs, service, socket_db
+from chat.consumers.sends import SendBatches
+from chat.consumers.support import SentSeqs, service, socket_db
 from chat.exceptions import (
     Forbidden,
 )
@@ -207,7 +197,7 @@ class PatronConsumer(PatronSocketLimits, PatronMediaFrames, PatronWatchFrames, D
             if event.get("as_of", 0.0) >= self.presence_as_of:  # else older than shown
                 self.presence_as_of = event.get("as_of", 0.0)
                 await self.send_json({**event, "type": "presence"})
-        elif kind in MEDIA_EVENTS:  # typing, screenshare, signalling (chat.consumer_media)
+        elif kind in MEDIA_EVENTS:  # typing, screenshare, signalling (chat.consumers.media)
             await self.forward_media(event)
         elif kind == "ticket.email_requested":  # from tickets: ask the patron for an email
             await self.send_json(event)

@@ -82,7 +82,7 @@ DATABASE_FAILURES = (OperationalError, InterfaceError)
 def database_failed() -> None:
     """Note a failure of the database so that every thread checks its kept connection
     before its next call. Raised through a call, it is noted below; a batch of sends
-    answers each send instead, and notes it itself (chat.consumer_sends)."""
+    answers each send instead, and notes it itself (chat.consumers.sends)."""
     global _last_db_failure
     _last_db_failure = time.monotonic()
 

@@ -1,6 +1,6 @@
 """What both websocket consumers share: the Origin check, the session store, frame
 parsing and dispatch (``DeskConsumer``), close codes. The consumers themselves are in
-``chat.consumers`` (the patron's) and ``chat.consumer_staff`` (the dashboard's)."""
+``chat.consumers`` (the patron's) and ``chat.consumers.staff`` (the dashboard's)."""
 
 import asyncio
 import functools
@@ -26,7 +26,7 @@ from chat.close_codes import (  # noqa: F401
     CLOSE_TOO_MANY_SOCKETS,
     CLOSE_UNAUTHENTICATED,
 )
-from chat.consumer_sends import ConcurrentSends
+from chat.consumers.sends import ConcurrentSends
 from chat.exceptions import (
     TRANSIENT_ERRORS,
     DeskError,
@@ -206,7 +206,7 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
         # Channels' dispatch first runs close_old_connections through sync_to_async on
         # the process's one database thread, for every frame and every group event:
         # a thread hop per message, even for events that never touch the database.
-        # Our database work runs only through chat.consumer_support, which settles its
+        # Our database work runs only through chat.consumers.support, which settles its
         # thread's connections before and after each call, so the hop is skipped.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -293,7 +293,7 @@ class DeskConsumer(ConcurrentSends, AsyncWebsocketConsumer):
                 with translation.override(language):
                     await self.send_json(error.as_frame(**extra))
 
-        # Sends run beside the socket's other work, in order per chat (chat.consumer_sends).
+        # Sends run beside the socket's other work, in order per chat (chat.consumers.sends).
         await self.run_frame(frame, handle)
 
     async def frame_ping(self, frame):

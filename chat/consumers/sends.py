@@ -23,7 +23,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chat.close_codes import CLOSE_SERVER_ERROR
-from chat.consumer_support import DATABASE_FAILURES, database_failed, service
+from chat.consumers.support import DATABASE_FAILURES, database_failed, service
 from chat.services.batched_sends import messages_send
 
 logger = logging.getLogger(__name__)

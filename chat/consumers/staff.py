@@ -1,7 +1,7 @@
 """The dashboard's websocket consumer (``/ws/staff/``): a logged-in librarian's
 Patron Chats, Internal Chat and Departments, live. Every frame and reply is in
 docs/protocol.md; the frames of issue 4 and the media ones are mixins
-(``chat.consumer_frames``, ``chat.consumer_media``)."""
+(``chat.consumers.frames``, ``chat.consumers.media``)."""
 
 import asyncio
 import logging
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat import events, selectors, services
-from chat.consumer_base import (
+from chat.consumers.base import (
     CLOSE_FORBIDDEN,
     CLOSE_UNAUTHENTICATED,
     DeskConsumer,
@@ -20,18 +20,18 @@ from chat.consumer_base import (
     _session_store,
     origin_allowed,
 )
-from chat.consumer_frames import (
+from chat.consumers.frames import (
     STAFF_FRAMES,
     StaffDeskFrames,
     staff_state_extras,
 )
-from chat.consumer_media import (
+from chat.consumers.media import (
     MEDIA_EVENTS,
     STAFF_MEDIA_FRAMES,
     StaffMediaFrames,
 )
-from chat.consumer_sends import SendBatches
-from chat.consumer_support import SentSeqs, service, socket_db
+from chat.consumers.sends import SendBatches
+from chat.consumers.support import SentSeqs, service, socket_db
 from chat.exceptions import (
     InvalidInput,
     NotFound,
@@ -363,7 +363,7 @@ class StaffConsumer(StaffMediaFrames, StaffDeskFrames, DeskConsumer):
         elif kind == "memberships.changed":
             await self._follow_memberships()
             return
-        elif kind in MEDIA_EVENTS:  # typing, screenshare, signalling (chat.consumer_media)
+        elif kind in MEDIA_EVENTS:  # typing, screenshare, signalling (chat.consumers.media)
             await self.forward_media(event)
             return
         elif kind == "session.ended":

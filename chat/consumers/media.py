@@ -1,5 +1,5 @@
 """Socket frames of issue 7 — typing, screenshare and its WebRTC signalling, rating and
-deleting a conversation — as mixins of the consumers (chat.consumers, chat.consumer_staff).
+deleting a conversation — as mixins of the consumers (chat.consumers, chat.consumers.staff).
 
 Typing and signalling write nothing: they are validated, rate-limited per socket in
 memory and relayed at once (``events.relay_now``). Signalling goes only between the
@@ -12,7 +12,7 @@ import time
 from django.utils.translation import gettext as _
 
 from chat import events
-from chat.consumer_support import service, socket_db
+from chat.consumers.support import service, socket_db
 from chat.exceptions import Conflict, Forbidden, InvalidInput, RateLimited
 from chat.models import Chat
 from chat.services import ratings, retention, screenshare

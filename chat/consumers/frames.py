@@ -1,11 +1,11 @@
 """Socket frames of issue 4 (presence watching, internal chat, transfers), as mixins of
-the consumers (chat.consumers, chat.consumer_staff): each frame is validated and makes
+the consumers (chat.consumers, chat.consumers.staff): each frame is validated and makes
 one service call. Every frame and reply is documented in docs/protocol.md."""
 
 from django.utils.translation import gettext as _
 
 from chat import events, selectors
-from chat.consumer_support import service, socket_db
+from chat.consumers.support import service, socket_db
 from chat.exceptions import InvalidInput, NotFound
 from chat.models import Department
 from chat.services import internal, presence, transfers
