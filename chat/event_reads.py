@@ -23,7 +23,15 @@ import typing
 from django.conf import settings
 
 from chat import events, selectors
-from chat.models import Chat, ChatRating, Department, InternalChat, Message, Transfer
+from chat.models import (
+    Chat,
+    ChatRating,
+    Department,
+    InternalChat,
+    InternalChatArchive,
+    Message,
+    Transfer,
+)
 
 
 def declared_event_types() -> set[str]:
@@ -190,6 +198,32 @@ def _internal_closed(event):
     return _disagrees(closed, closed=(internal.closed_at is not None, True))
 
 
+def _archived(internal: InternalChat, operator_id: int) -> bool:
+    return InternalChatArchive.objects.filter(
+        internal_chat=internal, operator_id=operator_id
+    ).exists()
+
+
+def _internal_archived(event):
+    internal = _internal(event["internal"])
+    archived = {
+        "type": "internal.archived",
+        "internal": str(internal.public_id),
+        "operator": event["operator"],
+    }
+    return _disagrees(archived, archived=(_archived(internal, event["operator"]), True))
+
+
+def _internal_unarchived(event):
+    internal = _internal(event["internal"]["id"])
+    unarchived = {
+        "type": "internal.unarchived",
+        "internal": events.internal_summary(internal),
+        "operator": event["operator"],
+    }
+    return _disagrees(unarchived, archived=(_archived(internal, event["operator"]), False))
+
+
 def _transfer(event) -> Transfer:
     """The chat's latest transfer (an event names its chat, not the offer)."""
     return (
@@ -318,6 +352,8 @@ REBUILDS = {
     "internal.message": _internal_message,
     "internal.answered": _internal_answered,
     "internal.closed": _internal_closed,
+    "internal.archived": _internal_archived,
+    "internal.unarchived": _internal_unarchived,
     "transfer.offered": _transfer_offered,
     "transfer.resolved": _transfer_resolved,
     "typing": _typing,

@@ -308,6 +308,22 @@ class InternalClosed(TypedDict):
     internal: str
 
 
+class InternalArchived(TypedDict):
+    """To ``operator-<pk>`` of the operator who archived it (their other tabs)."""
+
+    type: Literal["internal.archived"]
+    internal: str
+    operator: int  # who archived it: archives are per operator
+
+
+class InternalUnarchived(TypedDict):
+    """To ``operator-<pk>``: back in this operator's list (Unarchive, or a new message)."""
+
+    type: Literal["internal.unarchived"]
+    internal: InternalSummary
+    operator: int
+
+
 class TransferSummary(TypedDict):
     chat: ChatSummary
     from_operator: dict  # {"id", "name"}

@@ -428,6 +428,10 @@ class InternalChat(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Per operator: archived by one colleague, it stays in the other's Internal Chat list.
+    archived_by = models.ManyToManyField(
+        Operator, through="InternalChatArchive", related_name="+", blank=True
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -443,6 +447,28 @@ class InternalChat(models.Model):
 
     def __str__(self):
         return f"Internal chat {self.pk}"
+
+
+class InternalChatArchive(models.Model):
+    """One operator archived one internal chat: it left their Internal Chat list for
+    their Archived view (chat.services.internal.internal_archive). A new message in the
+    chat deletes its rows: it comes back to everyone's list."""
+
+    internal_chat = models.ForeignKey(InternalChat, on_delete=models.CASCADE, related_name="+")
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="+")
+    archived_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-archived_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["internal_chat", "operator"], name="one_archive_per_operator"
+            )
+        ]
+        indexes = [models.Index(fields=["operator", "-archived_at"], name="archive_by_operator")]
+
+    def __str__(self):
+        return f"Internal chat {self.internal_chat_id} archived by operator {self.operator_id}"
 
 
 class InternalMessage(models.Model):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from chat import events
@@ -402,15 +402,63 @@ def dashboard_internal(operator: Operator) -> list[dict]:
     return _internal_rows(operator, department_ids_for(operator))
 
 
-def _internal_rows(operator: Operator, department_ids: list[int] | None) -> list[dict]:
-    """``dashboard_internal`` for an operator of ``department_ids`` (None: every one). One query."""
-    visible = Q(created_by=operator) | Q(to_operator=operator) | Q(answered_by=operator)
+def _internal_in(operator: Operator) -> Q:
+    """The internal chats ``operator`` is one of the two colleagues of."""
+    return Q(created_by=operator) | Q(to_operator=operator) | Q(answered_by=operator)
+
+
+def _internal_visible(operator: Operator, department_ids: list[int] | None) -> Q:
+    visible = _internal_in(operator)
     if department_ids is None:
         visible |= Q(to_department__isnull=False)
     else:
         visible |= Q(to_department_id__in=department_ids)
-    rows = _internal_base().filter(visible, closed_at__isnull=True).order_by("created_at", "pk")
+    return visible
+
+
+def _archived_by(operator: Operator):
+    from chat.models import InternalChatArchive
+
+    return InternalChatArchive.objects.filter(internal_chat=OuterRef("pk"), operator=operator)
+
+
+def _internal_rows(operator: Operator, department_ids: list[int] | None) -> list[dict]:
+    """``dashboard_internal`` for an operator of ``department_ids`` (None: every one):
+    the open ones they can see, and the closed ones they were in, until they archive
+    them. One query."""
+    rows = (
+        _internal_base()
+        .filter(
+            _internal_visible(operator, department_ids),
+            Q(closed_at__isnull=True) | _internal_in(operator),
+        )
+        .exclude(Exists(_archived_by(operator)))
+        .order_by("created_at", "pk")
+    )
     return [events.internal_summary(row) for row in rows]
+
+
+ARCHIVED_SHOWN = 50
+
+
+def archived_internal(operator: Operator, limit: int = ARCHIVED_SHOWN) -> dict:
+    """The Archived view: the internal chats ``operator`` archived (and may still see),
+    the most recently archived first, at most ``limit`` of them, with how many there are
+    in all. Three queries (the operator's departments, the rows, the count)."""
+    archived = (
+        _internal_base()
+        .filter(_internal_visible(operator, department_ids_for(operator)))
+        .annotate(archived_at=Subquery(_archived_by(operator).values("archived_at")[:1]))
+        .filter(archived_at__isnull=False)
+    )
+    rows = archived.order_by("-archived_at", "-pk")[:limit]
+    return {
+        "chats": [
+            {**events.internal_summary(row), "archived_at": row.archived_at.isoformat()}
+            for row in rows
+        ],
+        "total": archived.count(),
+    }
 
 
 def internal_messages_after(internal, after_seq: int = 0) -> list[dict]:

@@ -18,6 +18,9 @@ STAFF_FRAMES = frozenset(
         "internal.send",
         "internal.open",
         "internal.close",
+        "internal.archive",
+        "internal.unarchive",
+        "internal.list_archived",
         "internal.about",
         "chat.transfer",
         "chat.decline",
@@ -195,6 +198,20 @@ class StaffDeskFrames:
     async def frame_internal_close(self, frame):
         found = await _internal(self.operator, frame.get("internal"))
         await service(internal.internal_close, internal_id=found.pk, operator=self.operator)
+
+    async def frame_internal_archive(self, frame):
+        found = await _internal(self.operator, frame.get("internal"))
+        await service(internal.internal_archive, internal_id=found.pk, operator=self.operator)
+
+    async def frame_internal_unarchive(self, frame):
+        found = await _internal(self.operator, frame.get("internal"))
+        await service(internal.internal_unarchive, internal_id=found.pk, operator=self.operator)
+
+    async def frame_internal_list_archived(self, frame):
+        archived = await service(selectors.archived_internal, self.operator)
+        await self.send_json(
+            {"type": "internal.archived_list", **archived, "shown": selectors.ARCHIVED_SHOWN}
+        )
 
     async def frame_internal_about(self, frame):
         found = await _internal(self.operator, frame.get("internal"))

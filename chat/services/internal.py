@@ -15,7 +15,14 @@ from django.utils.translation import gettext_lazy
 
 from chat import events, selectors
 from chat.exceptions import Conflict, Forbidden, InvalidInput, NotFound
-from chat.models import Chat, Department, InternalChat, InternalMessage, Operator
+from chat.models import (
+    Chat,
+    Department,
+    InternalChat,
+    InternalChatArchive,
+    InternalMessage,
+    Operator,
+)
 from chat.services import _clean_body, _clean_client_id
 
 
@@ -57,6 +64,7 @@ def _append(
     message = InternalMessage.objects.create(
         chat=internal, seq=internal.last_seq, operator=operator, client_id=client_id, body=body
     )
+    _unarchive_for_the_message(internal)
     events.broadcast_on_commit(
         _participant_groups(internal),
         {
@@ -66,6 +74,34 @@ def _append(
         },
     )
     return message
+
+
+def _unarchive_for_the_message(internal: InternalChat) -> None:
+    """A new message brings the chat back to the lists of those it reaches who had
+    archived it: before an answer (of a department chat), every operator of the
+    department; after it, the two colleagues (a colleague who only read it stays as
+    they chose). Each is told before the message itself, which their dashboard would
+    otherwise not know where to put. Precondition: ``internal`` is locked."""
+    archived = InternalChatArchive.objects.filter(internal_chat=internal)
+    if internal.answered_by_id or internal.to_operator_id:
+        archived = archived.filter(
+            operator_id__in=[
+                internal.created_by_id,
+                internal.answered_by_id or internal.to_operator_id,
+            ]
+        )
+    operator_ids = list(archived.order_by("operator_id").values_list("operator_id", flat=True))
+    if not operator_ids:
+        return
+    InternalChatArchive.objects.filter(
+        internal_chat=internal, operator_id__in=operator_ids
+    ).delete()
+    summary = events.internal_summary(internal)
+    for operator_id in operator_ids:
+        events.broadcast_on_commit(
+            [events.operator_group(operator_id)],
+            {"type": "internal.unarchived", "internal": summary, "operator": operator_id},
+        )
 
 
 @transaction.atomic
@@ -224,5 +260,54 @@ def internal_close(*, internal_id: int, operator: Operator) -> InternalChat:
             [events.operator_group(internal.created_by_id), *_target_groups(internal)]
             + ([events.operator_group(internal.answered_by_id)] if internal.answered_by_id else []),
             {"type": "internal.closed", "internal": str(internal.public_id)},
+        )
+    return internal
+
+
+def _lock_visible(internal_id: int, operator: Operator) -> InternalChat:
+    internal = _lock(internal_id)
+    if not selectors.operator_can_see_internal(operator, internal):
+        raise NotFound(_("No such internal chat."))
+    return internal
+
+
+@transaction.atomic
+def internal_archive(*, internal_id: int, operator: Operator) -> InternalChat:
+    """Archive an internal chat for ``operator`` only: it leaves their Internal Chat
+    list for their Archived view; the colleague's list is theirs to manage. Open or
+    closed; archiving an archived one is a no-op. The chat's row is locked, so that a
+    message written meanwhile (which brings it back) is either before or after."""
+    internal = _lock_visible(internal_id, operator)
+    _, created = InternalChatArchive.objects.get_or_create(
+        internal_chat=internal, operator=operator, defaults={"archived_at": timezone.now()}
+    )
+    if created:
+        events.broadcast_on_commit(
+            [events.operator_group(operator.pk)],
+            {
+                "type": "internal.archived",
+                "internal": str(internal.public_id),
+                "operator": operator.pk,
+            },
+        )
+    return internal
+
+
+@transaction.atomic
+def internal_unarchive(*, internal_id: int, operator: Operator) -> InternalChat:
+    """Bring an internal chat ``operator`` archived back to their Internal Chat list
+    (their other tabs get it with its summary); a chat not archived is a no-op."""
+    internal = _lock_visible(internal_id, operator)
+    deleted, _rows = InternalChatArchive.objects.filter(
+        internal_chat=internal, operator=operator
+    ).delete()
+    if deleted:
+        events.broadcast_on_commit(
+            [events.operator_group(operator.pk)],
+            {
+                "type": "internal.unarchived",
+                "internal": events.internal_summary(internal),
+                "operator": operator.pk,
+            },
         )
     return internal

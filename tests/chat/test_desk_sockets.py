@@ -180,6 +180,76 @@ async def test_internal_chat_between_dashboards_about_a_patron_chat(desk):
     await close_all(patron, alice, carmen)
 
 
+async def test_archive_frames_between_dashboards(desk):
+    """Archive, Unarchive and the Archived view, each one frame and one service call;
+    bad frames get an error frame; a colleague's message brings an archived chat back."""
+    alice, _ = await online_dashboard(desk["alice"])
+    carmen, _ = await online_dashboard(desk["carmen"])
+    await alice.send_json_to(
+        {
+            "type": "internal.start",
+            "operator": desk["carmen"].pk,
+            "body": "Do we have the 1790 letters?",
+            "client_id": "i-1",
+        }
+    )
+    opened, _ = await receive_until(alice, "internal.opened")
+    internal_id = opened["internal"]["id"]
+    await receive_until(carmen, "internal.started")
+
+    await carmen.send_json_to({"type": "internal.archive", "internal": internal_id})
+    archived, _ = await receive_until(carmen, "internal.archived")
+    assert archived == {
+        "type": "internal.archived",
+        "internal": internal_id,
+        "operator": desk["carmen"].pk,
+    }
+    await alice.send_json_to(
+        {"type": "internal.send", "internal": internal_id, "client_id": "i-2", "body": "Hello?"}
+    )
+    back, seen = await receive_until(carmen, "internal.message")
+    (unarchived,) = [f for f in seen if f["type"] == "internal.unarchived"]  # before it
+    assert unarchived["internal"]["id"] == internal_id and unarchived["internal"]["last_seq"] == 2
+    assert back["message"]["body"] == "Hello?"
+
+    await alice.send_json_to({"type": "internal.close", "internal": internal_id})
+    await receive_until(alice, "internal.closed")
+    await alice.send_json_to({"type": "internal.archive", "internal": internal_id})
+    await receive_until(alice, "internal.archived")
+    again = await staff_socket(desk["alice"].user)  # after a reload: not in the list
+    state, _ = await receive_until(again, "dashboard.state")
+    assert state["internal"] == []
+    await again.send_json_to({"type": "internal.list_archived"})
+    listed, _ = await receive_until(again, "internal.archived_list")
+    assert (listed["total"], listed["shown"]) == (1, 50)
+    assert [(c["id"], c["to_label"], c["closed"]) for c in listed["chats"]] == [
+        (internal_id, "Carmen", True)
+    ]
+    await again.send_json_to({"type": "internal.open", "internal": internal_id})
+    read, _ = await receive_until(again, "internal.opened")  # read it from the Archived view
+    assert [m["body"] for m in read["messages"]] == ["Do we have the 1790 letters?", "Hello?"]
+    await again.send_json_to({"type": "internal.unarchive", "internal": internal_id})
+    for socket in (again, alice):  # both of Alice's tabs
+        unarchived, _ = await receive_until(socket, "internal.unarchived")
+        assert unarchived["internal"]["id"] == internal_id
+    state_carmen = await staff_socket(desk["carmen"].user)
+    state, _ = await receive_until(state_carmen, "dashboard.state")
+    assert [i["id"] for i in state["internal"]] == [internal_id]  # Carmen's list is hers
+
+    for frame, code in (
+        ({"type": "internal.archive"}, "invalid"),
+        ({"type": "internal.unarchive", "internal": 7}, "invalid"),
+        (
+            {"type": "internal.archive", "internal": "00000000-0000-0000-0000-000000000000"},
+            "not_found",
+        ),
+    ):
+        await again.send_json_to(frame)
+        error, _ = await receive_until(again, "error")
+        assert error["code"] == code, (frame, error)
+    await close_all(alice, carmen, again, state_carmen)
+
+
 async def test_a_transfer_while_the_patron_is_away(desk):
     chat, token = await db(start_chat)(desk["reference"], question="Rare maps?", name="Pat")
     await db(services.chat_claim)(chat_id=chat.pk, operator=desk["alice"])

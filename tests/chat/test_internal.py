@@ -6,9 +6,9 @@ import threading
 import pytest
 from django.db import connection
 
-from chat import services
+from chat import selectors, services
 from chat.exceptions import Conflict, InvalidInput, NotFound
-from chat.models import InternalChat, InternalMessage
+from chat.models import InternalChat, InternalChatArchive, InternalMessage, Operator
 from chat.services import internal
 from chat.services.internal import AlreadyAnswered
 from tests.chat.staffing import bring_online, events_of
@@ -170,3 +170,119 @@ def test_concurrent_first_replies_have_exactly_one_winner():
         thread.join()
     assert sorted(results) == ["lost"] * 5 + ["won"]
     assert InternalMessage.objects.filter(chat=started).count() == 2
+
+
+# --- Archive (issue 20): per operator, back on a new message, the Archived view ---------
+
+
+def _listed(operator):
+    return [summary["id"] for summary in selectors.dashboard_internal(operator)]
+
+
+def test_a_closed_chat_stays_listed_until_each_colleague_archives_it(
+    desk, captured_events, django_capture_on_commit_callbacks
+):
+    alice, carmen = desk["alice"], desk["carmen"]
+    started = internal.internal_start(
+        operator=alice, to_operator_id=carmen.pk, body="Hi Carmen", client_id="a"
+    )
+    internal.internal_send(internal_id=started.pk, operator=carmen, body="Hi!", client_id="b")
+    internal.internal_close(internal_id=started.pk, operator=alice)
+    public_id = str(started.public_id)
+    (closed,) = selectors.dashboard_internal(alice)
+    assert closed["id"] == public_id and closed["closed"] is True
+    assert _listed(desk["dan"]) == []  # not one of the two: nothing to archive
+
+    captured_events.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        internal.internal_archive(internal_id=started.pk, operator=alice)
+    assert captured_events == [
+        (
+            [f"operator-{alice.pk}"],
+            {"type": "internal.archived", "internal": public_id, "operator": alice.pk},
+        )
+    ]
+    assert _listed(alice) == [] and _listed(carmen) == [public_id]  # Carmen's is hers
+    archived = selectors.archived_internal(alice)
+    assert archived["total"] == 1
+    assert [(c["id"], c["to_label"], c["closed"]) for c in archived["chats"]] == [
+        (public_id, "Carmen", True)
+    ]
+    assert selectors.archived_internal(carmen) == {"chats": [], "total": 0}
+
+    captured_events.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # twice: nothing more
+        internal.internal_archive(internal_id=started.pk, operator=alice)
+    assert captured_events == []
+    assert InternalChatArchive.objects.count() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        internal.internal_unarchive(internal_id=started.pk, operator=alice)
+    ((groups, event),) = captured_events
+    assert groups == [f"operator-{alice.pk}"] and event["type"] == "internal.unarchived"
+    assert event["operator"] == alice.pk and event["internal"]["id"] == public_id
+    assert _listed(alice) == [public_id]
+    assert selectors.archived_internal(alice)["total"] == 0
+
+
+def test_a_new_message_brings_an_archived_open_chat_back_to_whom_it_reaches(
+    desk, captured_events, django_capture_on_commit_callbacks
+):
+    alice, carmen, dan, special = desk["alice"], desk["carmen"], desk["dan"], desk["special"]
+    started = internal.internal_start(
+        operator=alice, to_department_id=special.pk, body="Anyone for rare books?", client_id="a"
+    )
+    public_id = str(started.public_id)
+    for operator in (carmen, dan):  # before an answer it is in both their lists
+        internal.internal_archive(internal_id=started.pk, operator=operator)
+    assert _listed(carmen) == [] and _listed(dan) == []
+
+    captured_events.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        internal.internal_send(
+            internal_id=started.pk, operator=alice, body="Still there?", client_id="b"
+        )
+    # Each is told, before the message that would otherwise have nowhere to go.
+    assert [(groups, event["type"]) for groups, event in captured_events] == [
+        ([f"operator-{carmen.pk}"], "internal.unarchived"),
+        ([f"operator-{dan.pk}"], "internal.unarchived"),
+        ([f"operator-{alice.pk}", f"dept-{special.pk}"], "internal.message"),
+    ]
+    assert captured_events[0][1]["internal"]["last_seq"] == 2
+    assert _listed(carmen) == [public_id] and _listed(dan) == [public_id]
+
+    # Carmen answers; Dan, who only reads it now, archives it: Alice's next message
+    # reaches Alice and Carmen only, and Dan's list stays as he chose.
+    internal.internal_send(internal_id=started.pk, operator=carmen, body="Me!", client_id="c")
+    internal.internal_archive(internal_id=started.pk, operator=dan)
+    internal.internal_archive(internal_id=started.pk, operator=carmen)
+    internal.internal_send(internal_id=started.pk, operator=alice, body="Thanks", client_id="d")
+    assert _listed(carmen) == [public_id] and _listed(dan) == []
+    assert [c["id"] for c in selectors.archived_internal(dan)["chats"]] == [public_id]
+
+
+def test_archive_refusals(desk):
+    alice, carmen = desk["alice"], desk["carmen"]
+    started = internal.internal_start(operator=alice, to_operator_id=carmen.pk)
+    with pytest.raises(NotFound):  # Dan cannot see a chat between Alice and Carmen
+        internal.internal_archive(internal_id=started.pk, operator=desk["dan"])
+    with pytest.raises(NotFound):
+        internal.internal_unarchive(internal_id=started.pk, operator=desk["dan"])
+    internal.internal_unarchive(internal_id=started.pk, operator=alice)  # not archived: no-op
+    assert InternalChatArchive.objects.count() == 0 and _listed(alice) == [str(started.public_id)]
+
+
+def test_the_archived_view_lists_the_most_recently_archived_first_capped_with_a_count(
+    desk, django_assert_num_queries
+):
+    alice, carmen, dan = desk["alice"], desk["carmen"], desk["dan"]
+    for colleague in (carmen, dan, carmen):
+        started = internal.internal_start(operator=alice, to_operator_id=colleague.pk)
+        internal.internal_close(internal_id=started.pk, operator=alice)
+        internal.internal_archive(internal_id=started.pk, operator=alice)
+    alice = Operator.objects.select_related("user").get(pk=alice.pk)  # as the socket has it
+    with django_assert_num_queries(3):
+        archived = selectors.archived_internal(alice, limit=2)
+    assert archived["total"] == 3
+    assert [c["to_label"] for c in archived["chats"]] == ["Carmen", "Dan"]  # newest first
+    assert archived["chats"][0]["archived_at"] > archived["chats"][1]["archived_at"]

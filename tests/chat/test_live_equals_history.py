@@ -34,7 +34,7 @@ QUIET = 0.3  # after a step's frames arrived: how long stragglers may still come
 def test_every_declared_event_type_has_a_rebuild():
     """A new event type in chat.events needs its read from the database here."""
     declared = event_reads.declared_event_types()
-    assert len(declared) >= 28
+    assert len(declared) >= 30
     assert declared == set(event_reads.REBUILDS), declared ^ set(event_reads.REBUILDS)
 
 
@@ -222,7 +222,7 @@ async def _a_desk_day(desk, reference, maps, alice, bob, compared):
     await alice_socket.send_json_to({"type": "screenshare.stop", "chat": chat_id})
     await desk.step("screenshare.ended", "message.new", sockets=compared)
 
-    # Internal Chat: Alice asks Bob about the chat, Bob answers, Alice closes it.
+    # Internal Chat: Alice asks Bob about the chat, Bob answers; archived, back, closed.
     await alice_socket.send_json_to(
         {
             "type": "internal.start",
@@ -243,8 +243,19 @@ async def _a_desk_day(desk, reference, maps, alice, bob, compared):
         }
     )
     await desk.step("internal.answered", "internal.message", sockets=compared)
+    # Bob archives it; Alice's next message brings it back to his list.
+    await bob_socket.send_json_to({"type": "internal.archive", "internal": internal_id})
+    await desk.step("internal.archived", sockets=compared)
+    await alice_socket.send_json_to(
+        {"type": "internal.send", "internal": internal_id, "body": "Thanks!", "client_id": "i-3"}
+    )
+    await desk.step("internal.unarchived", "internal.message", sockets=compared)
     await alice_socket.send_json_to({"type": "internal.close", "internal": internal_id})
     await desk.step("internal.closed", sockets=compared)
+    await alice_socket.send_json_to({"type": "internal.archive", "internal": internal_id})
+    await desk.step("internal.archived", sockets=compared)
+    await alice_socket.send_json_to({"type": "internal.unarchive", "internal": internal_id})
+    await desk.step("internal.unarchived", sockets=compared)
 
     # Transfer to Bob; Bob claims it.
     await alice_socket.send_json_to(
