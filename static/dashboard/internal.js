@@ -1,12 +1,17 @@
 // Internal Chat (issue 4): staff-to-staff conversations, listed below Patron Chats with the
-// same alert and title count, and opened in the main pane as a patron chat is (issue 20). Started from the Departments section (an online
-// department's name, or a colleague's). Text goes in with textContent only.
+// same alert and title count, and opened in the main pane as a patron chat is (issue 20).
+// Started from the Departments section (an online department's name, or a colleague's).
+// Each operator archives their own (Archive); the Archived view lists them, to read
+// again or Unarchive, in the same pane. Text goes in with textContent only.
 import { format, gettext } from "../common/i18n.js";
 import { desk } from "./dashboard.js";
+import { describe, el, isParticipant as isParticipantFor, label as labelFor, renderArchiveList } from "./internal_items.js";
 import { messageItem, newClientId, placeMessage, resendLater } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);
-const chats = new Map(); // internal id -> summary
+const chats = new Map(); // internal id -> summary, of the chats in my Internal Chat list
+const archived = new Map(); // internal id -> summary, of my archived chats seen here
+let archiveView = null; // {chats, total, shown}: the Archived view, while it is shown
 const messages = new Map(); // internal id -> Map(seq -> message)
 const outbox = new Map(); // client id -> {internal, body, client_id}
 const unread = new Set();
@@ -16,16 +21,6 @@ let openWhenReady = false;
 
 // --- The panel (built here: the template only has the list) ------------------------------
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key.startsWith("aria-") || key === "role" || key === "for") node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children);
-  return node;
-}
-
 const section = $("internal-list").closest("section");
 const empty = section.querySelector("p.empty");
 // The main pane, beside the lists (issue 20): next to the open patron chat on a wide
@@ -33,7 +28,7 @@ const empty = section.querySelector("p.empty");
 // procedure's "agree in an internal chat, then transfer" needs no scrolling of the lists.
 const grid = document.querySelector(".dash-grid");
 const panel = el("section", { id: "internal-panel", className: "conversation internal-pane", hidden: true, "aria-labelledby": "internal-title" });
-const title = el("h2", { id: "internal-title", className: "internal-title" });
+const title = el("h2", { id: "internal-title", className: "internal-title", tabIndex: -1 });
 const meta = el("p", { id: "internal-meta", className: "meta", role: "status" });
 const log = el("div", { className: "transcript-log", role: "log", "aria-live": "polite", "aria-label": gettext("Internal conversation") });
 const list = el("ol", { id: "internal-transcript", className: "transcript internal-transcript" });
@@ -58,7 +53,12 @@ form.append(
   ),
 );
 const closeButton = el("button", { type: "button", className: "button" }, gettext("Close internal chat"));
+const archiveButton = el("button", { type: "button", className: "button" }, gettext("Archive"));
+const unarchiveButton = el("button", { type: "button", className: "button" }, gettext("Unarchive"));
+const backButton = el("button", { type: "button", className: "button" }, gettext("Back to Archived"));
 const hideButton = el("button", { type: "button", className: "button" }, gettext("Hide"));
+// The Archived view: the same pane, a list instead of a conversation.
+const archiveList = el("ul", { id: "internal-archived-list", className: "chat-list", "aria-label": gettext("Archived internal chats") });
 panel.append(
   title,
   meta,
@@ -66,8 +66,9 @@ panel.append(
   aboutButton,
   aboutLog,
   log,
+  archiveList,
   form,
-  el("div", { className: "composer-actions" }, closeButton, hideButton),
+  el("div", { className: "composer-actions" }, closeButton, archiveButton, unarchiveButton, backButton, hideButton),
 );
 grid.append(panel);
 
@@ -78,12 +79,23 @@ function me() {
 }
 
 function label(summary) {
-  const mine = me() && summary.created_by.id === me().id;
-  return mine ? `To ${summary.to_label}` : `From ${summary.created_by.name}` + (summary.to_department ? ` to ${summary.to_label}` : "");
+  return labelFor(summary, me());
+}
+
+function isParticipant(summary) {
+  return isParticipantFor(summary, me());
+}
+
+function summaryOf(id) {
+  return chats.get(id) || archived.get(id);
+}
+
+function isArchived(id) {
+  return !chats.has(id) && archived.has(id);
 }
 
 function canWrite(summary) {
-  if (!me() || summary.closed) return false;
+  if (!me() || summary.closed || isArchived(summary.id)) return false;
   if (summary.created_by.id === me().id) return true;
   return !summary.answered_by || summary.answered_by.id === me().id;
 }
@@ -103,17 +115,17 @@ function renderList() {
     li.dataset.internal = summary.id;
     const name = el("strong", { id: `i-${summary.id}` }, label(summary));
     li.append(el("p", { className: "chat-item-title" }, name));
-    const details = [];
-    if (summary.about) details.push(format(gettext("About %(name)s's chat"), { name: summary.about.patron_name }));
-    if (summary.answered_by) details.push(format(gettext("Answered by %(name)s"), { name: summary.answered_by.name }));
-    else if (summary.to_department) details.push(gettext("Not answered yet"));
+    const details = describe(summary);
     if (unread.has(summary.id)) details.push(gettext("New messages"));
     if (details.length) li.append(el("p", { className: "chat-item-preview" }, details.join(" · ")));
     const button = el("button", { type: "button", className: "button" }, gettext("Open"));
     button.setAttribute("aria-describedby", name.id);
     if (summary.id === current) button.setAttribute("aria-current", "true");
     button.addEventListener("click", () => open(summary.id));
-    li.append(button);
+    const archive = el("button", { type: "button", className: "button" }, gettext("Archive"));
+    archive.setAttribute("aria-describedby", name.id);
+    archive.addEventListener("click", () => desk.send({ type: "internal.archive", internal: summary.id }));
+    li.append(el("div", { className: "chat-item-actions" }, button, archive));
     return li;
   });
   $("internal-list").replaceChildren(...items);
@@ -121,11 +133,26 @@ function renderList() {
   updateCount();
 }
 
+function showOnly(...shown) {
+  for (const node of [aboutBox, aboutButton, aboutLog, log, archiveList, form, closeButton, archiveButton, unarchiveButton, backButton]) {
+    node.hidden = !shown.includes(node);
+  }
+}
+
 function renderPanel() {
-  panel.hidden = !current && !draft;
+  panel.hidden = !current && !draft && !archiveView;
   grid.classList.toggle("internal-open", !panel.hidden);
   if (panel.hidden) return;
+  if (!current && !draft) {
+    title.textContent = gettext("Archived internal chats");
+    showOnly(archiveList);
+    renderArchiveList(archiveList, meta, archiveView, { viewer: me(), open });
+    return;
+  }
   aboutLog.hidden = true;
+  archiveList.hidden = true;
+  archiveButton.hidden = unarchiveButton.hidden = backButton.hidden = true;
+  log.hidden = false;
   if (draft) {
     title.textContent = format(gettext("Internal chat with %(name)s"), { name: draft.label });
     meta.textContent = gettext("Explain the question; your colleague sees it at once.");
@@ -139,20 +166,28 @@ function renderPanel() {
     list.replaceChildren();
     return;
   }
-  const summary = chats.get(current);
+  const summary = summaryOf(current);
   aboutBox.hidden = true;
   title.textContent = label(summary);
   const answered = summary.answered_by
     ? format(gettext("Answered by %(name)s."), { name: summary.answered_by.name })
     : gettext("Waiting for an answer.");
-  meta.textContent = summary.closed
-    ? gettext("This internal chat is closed.")
-    : canWrite(summary)
-      ? answered
-      : format(gettext("%(answered)s You can read it."), { answered });
+  const inArchive = isArchived(current);
+  meta.textContent = inArchive
+    ? summary.closed
+      ? gettext("Archived and closed. You can read it.")
+      : gettext("Archived. You can read it; a new message brings it back to your list.")
+    : summary.closed
+      ? gettext("This internal chat is closed.")
+      : canWrite(summary)
+        ? answered
+        : format(gettext("%(answered)s You can read it."), { answered });
   aboutButton.hidden = !summary.about;
   form.hidden = !canWrite(summary);
   closeButton.hidden = summary.closed || !canWrite(summary);
+  archiveButton.hidden = inArchive;
+  unarchiveButton.hidden = !inArchive;
+  backButton.hidden = !archiveView;
   list.replaceChildren();
   for (const message of [...(messages.get(current) || new Map()).values()].sort((a, b) => a.seq - b.seq)) {
     list.append(item(message));
@@ -191,7 +226,7 @@ function addMessage(id, message) {
   if (map.has(message.seq)) return false;
   map.set(message.seq, message);
   if (message.client_id) outbox.delete(message.client_id);
-  const summary = chats.get(id);
+  const summary = summaryOf(id);
   if (summary) summary.last_seq = Math.max(summary.last_seq, message.seq);
   if (id === current && !panel.hidden) {
     const pending = list.querySelector(`li[data-client-id="${CSS.escape(message.client_id || "-")}"]`);
@@ -209,7 +244,8 @@ desk.onFrame((frame) => {
     case "dashboard.state":
       chats.clear();
       for (const summary of frame.internal || []) chats.set(summary.id, summary);
-      if (current && !chats.has(current)) current = null;
+      if (current && !summaryOf(current)) current = null;
+      if (archiveView) desk.send({ type: "internal.list_archived" });
       if (current) desk.send({ type: "internal.open", internal: current, after_seq: lastSeq(current) });
       for (const pending of outbox.values()) {
         desk.send({ type: "internal.send", internal: pending.internal, client_id: pending.client_id, body: pending.body });
@@ -235,7 +271,8 @@ desk.onFrame((frame) => {
       break;
     }
     case "internal.opened": {
-      chats.set(frame.internal.id, frame.internal);
+      if (isArchived(frame.internal.id)) archived.set(frame.internal.id, frame.internal);
+      else chats.set(frame.internal.id, frame.internal);
       for (const message of frame.messages) addMessage(frame.internal.id, message);
       if (openWhenReady && (current === frame.internal.id || draft)) {
         draft = null;
@@ -265,17 +302,54 @@ desk.onFrame((frame) => {
       if (!summary) break;
       summary.answered_by = frame.by;
       if (me() && frame.by.id !== me().id && summary.created_by.id !== me().id) {
-        desk.notice(`${frame.by.name} took the internal chat from ${summary.created_by.name}.`);
+        desk.notice(
+          format(gettext("%(name)s took the internal chat from %(from)s."), { name: frame.by.name, from: summary.created_by.name }),
+        );
       }
       renderList();
       if (current === frame.internal) renderPanel();
       break;
     }
-    case "internal.closed":
+    case "internal.closed": {
+      // Its two colleagues keep it, read-only, until each archives it; the department's
+      // other operators only read it: it leaves their lists.
+      const summary = summaryOf(frame.internal);
+      if (!summary) break;
+      summary.closed = true;
+      if (!isParticipant(summary) && chats.has(frame.internal)) {
+        chats.delete(frame.internal);
+        unread.delete(frame.internal);
+        if (current === frame.internal) current = null;
+      }
+      renderList();
+      renderPanel();
+      break;
+    }
+    case "internal.archived": {
+      const summary = chats.get(frame.internal);
+      if (summary) archived.set(frame.internal, summary);
       chats.delete(frame.internal);
       unread.delete(frame.internal);
-      if (current === frame.internal) current = null;
+      if (current === frame.internal) {
+        current = null;
+        desk.notice(gettext("Archived: it is under Archived in Internal Chat."));
+      }
+      if (archiveView) desk.send({ type: "internal.list_archived" });
       renderList();
+      renderPanel();
+      break;
+    }
+    case "internal.unarchived": {
+      archived.delete(frame.internal.id);
+      chats.set(frame.internal.id, frame.internal);
+      if (archiveView) desk.send({ type: "internal.list_archived" });
+      renderList();
+      renderPanel();
+      break;
+    }
+    case "internal.archived_list":
+      archiveView = { chats: frame.chats, total: frame.total, shown: frame.shown };
+      for (const summary of frame.chats) if (!chats.has(summary.id)) archived.set(summary.id, summary);
       renderPanel();
       break;
     case "internal.about": {
@@ -371,9 +445,31 @@ closeButton.addEventListener("click", () => {
   if (current) desk.send({ type: "internal.close", internal: current });
 });
 
+archiveButton.addEventListener("click", () => {
+  if (current) desk.send({ type: "internal.archive", internal: current });
+});
+
+unarchiveButton.addEventListener("click", () => {
+  if (current) desk.send({ type: "internal.unarchive", internal: current });
+});
+
+function showArchive() {
+  current = null;
+  draft = null;
+  archiveView = archiveView || { chats: [], total: 0, shown: 0 };
+  desk.send({ type: "internal.list_archived" });
+  renderList();
+  renderPanel();
+  title.focus();
+}
+
+backButton.addEventListener("click", showArchive);
+$("internal-archived").addEventListener("click", showArchive);
+
 hideButton.addEventListener("click", () => {
   current = null;
   draft = null;
+  archiveView = null;
   renderList();
   renderPanel();
 });

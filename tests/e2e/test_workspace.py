@@ -237,11 +237,72 @@ def test_an_internal_chat_opens_in_the_main_pane_beside_the_patron_chat(operator
         "Yes, send it over."
     )
     alice.get_by_role("button", name="Close internal chat").click()
-    expect(alice.locator("#internal-panel")).to_be_hidden()
+    # Closed, it stays in the list, read-only, until Alice archives it.
+    expect(alice.locator("#internal-meta")).to_have_text("This internal chat is closed.")
+    expect(alice.get_by_label("Write to colleague")).to_be_hidden()
     expect(
         alice.locator("#internal-list li").filter(has_text=f"About {patron}'s chat")
-    ).to_have_count(0)
+    ).to_contain_text("Closed")
     assert_accessible(carmen, "an internal chat in the main pane")
+
+
+def test_internal_chats_are_archived_read_again_and_come_back(operator_page, patron_page):
+    alice = operator_page("alice")
+    alice.set_viewport_size({"width": 1280, "height": 900})
+    carmen = operator_page("carmen")
+    _, widget = patron_page()
+    patron = unique("Archive")
+    ask(widget, "Maps of the river, 1850?", name=patron)
+    claim(alice, patron)
+    alice.locator("#department-list li").filter(has_text="Special Collections").get_by_role(
+        "button", name="Special Collections"
+    ).click()
+    alice.get_by_label("Write to colleague").fill("Do we hold the 1850 river survey?")
+    alice.get_by_role("button", name="Send to colleague").click()
+
+    def listed(page):
+        return page.locator("#internal-list li").filter(has_text=f"About {patron}'s chat")
+
+    listed(carmen).get_by_role("button", name="Open").click()
+    carmen.get_by_label("Write to colleague").fill("We do: in the vault.")
+    carmen.get_by_role("button", name="Send to colleague").click()
+    expect(alice.get_by_role("log", name="Internal conversation")).to_contain_text("the vault")
+
+    # Carmen archives it while it is open: it leaves her list, not Alice's; Alice's next
+    # message brings it back to Carmen's.
+    carmen.locator("#internal-panel").get_by_role("button", name="Archive", exact=True).click()
+    expect(listed(carmen)).to_have_count(0)
+    expect(carmen.locator("#internal-panel")).to_be_hidden()
+    expect(listed(alice)).to_have_count(1)
+    alice.get_by_label("Write to colleague").fill("Could you scan sheet 4?")
+    alice.get_by_role("button", name="Send to colleague").click()
+    expect(listed(carmen)).to_contain_text("New messages")
+
+    # Alice closes it, then archives it: gone from her list.
+    alice.get_by_role("button", name="Close internal chat").click()
+    expect(listed(alice)).to_contain_text("Closed")
+    listed(alice).get_by_role("button", name="Archive").click()
+    expect(listed(alice)).to_have_count(0)
+    expect(listed(carmen)).to_contain_text("Closed")  # Carmen's list is hers
+
+    # Archived: the newest first; read it, read-only, and Unarchive it.
+    alice.get_by_role("button", name="Archived", exact=True).click()
+    archive = alice.get_by_role("region", name="Archived internal chats")
+    expect(archive).to_be_visible()
+    entry = archive.get_by_role("listitem").filter(has_text=f"About {patron}'s chat")
+    expect(archive.get_by_role("listitem").first).to_contain_text(f"About {patron}'s chat")
+    expect(alice.locator("#internal-meta")).to_contain_text("archived internal chat")
+    assert_accessible(alice, "the Archived internal chats")
+    entry.get_by_role("button", name="Read").click()
+    conversation = alice.get_by_role("log", name="Internal conversation")
+    expect(conversation).to_contain_text("Could you scan sheet 4?")
+    expect(conversation).to_contain_text("We do: in the vault.")
+    expect(alice.locator("#internal-meta")).to_have_text("Archived and closed. You can read it.")
+    expect(alice.get_by_label("Write to colleague")).to_be_hidden()
+    assert_accessible(alice, "an archived internal chat, read-only")
+    alice.get_by_role("button", name="Unarchive").click()
+    expect(listed(alice)).to_have_count(1)
+    expect(alice.locator("#internal-meta")).to_have_text("This internal chat is closed.")
 
 
 def test_a_new_message_notice_goes_when_its_chat_is_opened(operator_page, patron_page, new_page):
