@@ -17,7 +17,7 @@ from chat import blocks, extensions, ratelimit, selectors, services
 from chat.exceptions import DeskError, RateLimited
 from chat.http import error_response, json_body
 from chat.models import Department
-from libdesk.i18n import supported_language, widget_language
+from libdesk.i18n import widget_language
 
 
 def _widget_frame_ancestors():
@@ -144,8 +144,9 @@ def chat_start(request, slug):
             page_url=data.get("page_url") if isinstance(data.get("page_url"), str) else "",
             **fields,
             origin_digest=blocks.address_digest(client_address),
-            # The widget's language, which it sends as Accept-Language (docs/protocol.md).
-            language=supported_language(translation.get_language()) or settings.LANGUAGE_CODE,
+            # The widget's language, which it sends as Accept-Language (docs/protocol.md);
+            # chat_start keeps it to a shipped one.
+            language=translation.get_language() or "",
         )
     except blocks.Blocked as error:
         return JsonResponse(error.as_frame(), status=403)

@@ -105,18 +105,23 @@ def test_the_javascript_catalog_is_a_cacheable_script_per_language(client):
 # --- The chat's language ---------------------------------------------------------------------
 
 
-def test_a_chat_records_the_widgets_language(client, reference, alicia):
+@pytest.mark.parametrize(
+    ("accept", "recorded"), [("es", "es"), ("es-MX,es;q=0.9", "es"), ("xx", None), ("", None)]
+)
+def test_a_chat_records_the_widgets_language(client, reference, alicia, settings, accept, recorded):
+    """The view passes the request's language on; chat_start alone keeps it to a shipped
+    one (None here: the library's default)."""
     services.connection_open(operator=alicia, channel_name="t-alicia")
     services.presence_set(operator=alicia, status="online")
     response = client.post(
         reverse("chat:chat_start", args=["reference"]),
         {"question": "¿Tienen atlas del siglo XIX?", "name": "Lupe"},
         content_type="application/json",
-        HTTP_ACCEPT_LANGUAGE="es",
+        HTTP_ACCEPT_LANGUAGE=accept,
     )
     assert response.status_code == 201
     chat = Chat.objects.get(public_id=response.json()["chat"])
-    assert chat.language == "es"
+    assert chat.language == (recorded or settings.LANGUAGE_CODE)
 
 
 def test_system_lines_are_written_in_the_chats_language(reference, alicia):
