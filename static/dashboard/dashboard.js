@@ -24,6 +24,14 @@ let chosenPresence = null; // Online/Away/Offline chosen while not connected: se
 
 // --- Small helpers ---------------------------------------------------------------------
 
+// A chat's status as the conversation header says it (the frames carry the code).
+const STATUS_LABELS = {
+  waiting: gettext("waiting"),
+  active: gettext("active"),
+  ended: gettext("ended"),
+  closed: gettext("closed"),
+};
+
 function notice(text, aboutChat = "") {
   $("desk-notice").textContent = text;
   $("desk-notice").dataset.chat = aboutChat; // a notice about a chat goes when it is opened
@@ -143,14 +151,14 @@ function renderDepartments(list_) {
       name.textContent = department.name;
       const state = document.createElement("span");
       state.className = "dept-state";
-      state.textContent = department.online ? " online: " : " offline";
+      state.textContent = " " + (department.online ? gettext("online:") : gettext("offline"));
       li.append(dot, name, state);
       const people = department.online_operators || [];
       people.forEach((person, index) => {
+        // Each person with their comma: the list is a wrapping flex row (desk.css).
+        const entry = document.createElement("span");
         if (me && person.id === me.id) {
-          const self = document.createElement("span");
-          self.textContent = `${person.name} (you)`;
-          li.append(self);
+          entry.textContent = format(gettext("%(name)s (you)"), { name: person.name });
         } else {
           const button = document.createElement("button");
           button.type = "button";
@@ -158,9 +166,10 @@ function renderDepartments(list_) {
           button.textContent = person.name;
           button.setAttribute("aria-label", format(gettext("Internal chat with %(name)s"), { name: person.name }));
           button.addEventListener("click", () => requestInternal({ operator: person.id, label: person.name }));
-          li.append(button);
+          entry.append(button);
         }
-        if (index < people.length - 1) li.append(", ");
+        if (index < people.length - 1) entry.append(",");
+        li.append(entry);
       });
       return li;
     }),
@@ -183,7 +192,7 @@ function renderConversation() {
   $("no-conversation").hidden = !!summary;
   if (!summary) return;
   $("conversation-title").textContent = summary.patron_name;
-  $("conversation-meta").textContent = `${summary.department.name} · ${summary.status}`;
+  $("conversation-meta").textContent = `${summary.department.name} · ${STATUS_LABELS[summary.status] || summary.status}`;
   if (summary.language) {
     const language = document.createElement("span");
     language.id = "chat-language";
@@ -284,9 +293,12 @@ function onFrame(frame) {
           name: frame.chat.patron_name,
           department: frame.chat.department.name,
         }),
+        frame.chat.id,
       );
       break;
     case "chat.claimed": {
+      // Claimed (here or by a colleague): "New chat from …" is not news any more.
+      if ($("desk-notice").dataset.chat === frame.chat) notice("");
       const summary = waiting.get(frame.chat);
       waiting.delete(frame.chat);
       const held = mine.get(frame.chat);
@@ -351,7 +363,7 @@ function onFrame(frame) {
       const summary = mine.get(frame.chat);
       if (summary) {
         summary.status = "ended";
-        if (frame.by === "patron") alert(`${summary.patron_name} ended the chat`);
+        if (frame.by === "patron") alert(format(gettext("%(name)s ended the chat"), { name: summary.patron_name }), frame.chat);
         // The place where Reference Analytics (and anything else) hooks in after End Chat.
         document.dispatchEvent(new CustomEvent("libdesk:chat-ended", { detail: { chat: frame.chat, by: frame.by } }));
       }

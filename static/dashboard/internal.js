@@ -214,6 +214,7 @@ function open(id) {
   draft = null;
   current = id;
   unread.delete(id);
+  if ($("desk-notice").dataset.chat === id) desk.notice(""); // read now: not news any more
   openWhenReady = true;
   desk.send({ type: "internal.open", internal: id, after_seq: lastSeq(id) });
   renderList();
@@ -265,6 +266,7 @@ desk.onFrame((frame) => {
           summary.to_department
             ? format(gettext("Internal chat from %(name)s to %(to)s"), { name: summary.created_by.name, to: summary.to_label })
             : format(gettext("Internal chat from %(name)s"), { name: summary.created_by.name }),
+          summary.id,
         );
       }
       renderList();
@@ -289,7 +291,7 @@ desk.onFrame((frame) => {
       const fromOther = me() && frame.message.author && frame.message.author.id !== me().id;
       if (added && fromOther && (frame.internal !== current || panel.hidden || document.hidden)) {
         unread.add(frame.internal);
-        desk.alert(format(gettext("New internal message from %(name)s"), { name: frame.message.author.name }));
+        desk.alert(format(gettext("New internal message from %(name)s"), { name: frame.message.author.name }), frame.internal);
       }
       renderList();
       break;
@@ -332,7 +334,7 @@ desk.onFrame((frame) => {
       unread.delete(frame.internal);
       if (current === frame.internal) {
         current = null;
-        desk.notice(gettext("Archived: it is under Archived in Internal Chat."));
+        desk.notice(gettext("Archived: it is under Archived in Internal Chat."), "internal-archived");
       }
       if (archiveView) desk.send({ type: "internal.list_archived" });
       renderList();
@@ -454,6 +456,7 @@ unarchiveButton.addEventListener("click", () => {
 });
 
 function showArchive() {
+  if ($("desk-notice").dataset.chat === "internal-archived") desk.notice("");
   current = null;
   draft = null;
   archiveView = archiveView || { chats: [], total: 0, shown: 0 };

@@ -40,7 +40,7 @@ export function renderArchiveList(listNode, metaNode, view, { viewer, open }) {
     const li = el("li", { className: "chat-item" });
     const name = el("strong", { id: `ia-${summary.id}` }, label(summary, viewer));
     li.append(el("p", { className: "chat-item-title" }, name));
-    const when = new Date(summary.archived_at).toLocaleString(pageLanguage);
+    const when = new Date(summary.archived_at).toLocaleString(pageLanguage, { dateStyle: "medium", timeStyle: "short" });
     const details = [...describe(summary), format(gettext("Archived %(when)s"), { when })];
     li.append(el("p", { className: "chat-item-preview" }, details.join(" · ")));
     const read = el("button", { type: "button", className: "button" }, gettext("Read"));
@@ -56,5 +56,12 @@ export function renderArchiveList(listNode, metaNode, view, { viewer, open }) {
       ? gettext("You have no archived internal chats.")
       : total > shown
         ? format(gettext("The %(shown)s most recently archived of %(total)s."), { shown, total })
-        : format(ngettext("%(total)s archived internal chat.", "%(total)s archived internal chats.", total), { total });
+        : format(
+            ngettext(
+              "%(total)s archived internal chat.",
+              "%(total)s archived internal chats.",
+              total,
+            ),
+            { total },
+          );
 }

@@ -44,7 +44,7 @@ function renderOpened(card, attachment) {
   const link = document.createElement("a");
   link.href = state.url;
   link.download = attachment.name;
-  link.textContent = `Save ${attachment.name}`;
+  link.textContent = format(gettext("Save %(name)s"), { name: attachment.name });
   holder.append(link);
   card.append(holder);
 }
@@ -74,7 +74,7 @@ decorateMessages((li, message) => {
   card.className = "file-card";
   const meta = document.createElement("p");
   meta.className = "file-meta";
-  meta.textContent = `${attachment.type} · ${attachment.size_label} · unopened`;
+  meta.textContent = `${attachment.type} · ${attachment.size_label} · ${gettext("unopened")}`;
   card.append(meta);
   if (message.sender === "patron") {
     const reminder = document.createElement("p");
@@ -157,7 +157,7 @@ fileInput.addEventListener("change", async () => {
   if (!file || !chat) return;
   const form = new FormData();
   form.append("file", file, file.name);
-  desk.notice(`Sending ${file.name}…`);
+  desk.notice(format(gettext("Sending %(name)s…"), { name: file.name }));
   try {
     const response = await fetch(`/dashboard/chats/${chat.id}/attachments`, {
       method: "POST",

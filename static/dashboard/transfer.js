@@ -182,7 +182,7 @@ desk.onFrame((frame) => {
           desk.alert(format(gettext("%(name)s declined the transfer: %(patron)s's chat stays with you."), names));
         } else desk.alert(format(gettext("Nobody claimed the transfer in time: %(patron)s's chat stays with you."), names));
       } else if (offer.status === "accepted" && me() && frame.by && frame.by.id !== me().id) {
-        desk.notice(`${by} claimed the chat transferred from ${offer.from_operator.name}.`);
+        desk.notice(format(gettext("%(name)s claimed the chat transferred from %(from)s."), { name: by, from: offer.from_operator.name }));
       }
       break;
     }

@@ -263,7 +263,11 @@ def test_internal_chats_are_archived_read_again_and_come_back(operator_page, pat
     def listed(page):
         return page.locator("#internal-list li").filter(has_text=f"About {patron}'s chat")
 
+    expect(carmen.locator("#desk-notice")).to_have_text(
+        "Internal chat from Alice to Special Collections"
+    )
     listed(carmen).get_by_role("button", name="Open").click()
+    expect(carmen.locator("#desk-notice")).to_have_text("")  # read now: not news any more
     carmen.get_by_label("Write to colleague").fill("We do: in the vault.")
     carmen.get_by_role("button", name="Send to colleague").click()
     expect(alice.get_by_role("log", name="Internal conversation")).to_contain_text("the vault")
@@ -310,13 +314,15 @@ def test_a_new_message_notice_goes_when_its_chat_is_opened(operator_page, patron
     first, second = unique("NoteA"), unique("NoteB")
     _, widget_a = patron_page()
     ask(widget_a, "First patron here", name=first)
+    notice = dashboard.locator("#desk-notice")
+    expect(notice).to_have_text(f"New chat from {first} in Reference Desk")
     claim(dashboard, first)
+    expect(notice).to_have_text("")  # claimed: not news any more (walk-through, issue 20)
     _, widget_b = patron_page(new_page())
     ask(widget_b, "Second patron here", name=second)
     claim(dashboard, second)
     widget_a.get_by_label("Message").fill("Are you still there?")
     widget_a.get_by_role("button", name="Send").click()
-    notice = dashboard.locator("#desk-notice")
     expect(notice).to_have_text(f"New message from {first}")
     dashboard.locator("#mine-list li").filter(has_text=first).get_by_role("button").first.click()
     expect(dashboard.locator("#conversation-title")).to_have_text(first)
@@ -324,3 +330,29 @@ def test_a_new_message_notice_goes_when_its_chat_is_opened(operator_page, patron
     # The Ctrl+/ hint is part of the Canned Messages button, not a word between buttons.
     canned = dashboard.get_by_role("button", name="Canned Messages", exact=True)
     expect(canned.locator(".canned-hint")).to_have_text("Ctrl+/")
+    # The buttons below the chat box stand apart, not border to border.
+    attach = dashboard.get_by_role("button", name="Attach a file").bounding_box()
+    assert attach["x"] - sum(canned.bounding_box()[k] for k in ("x", "width")) >= 6
+
+
+def test_the_dashboards_live_parts_speak_the_librarians_language(operator_page, patron_page):
+    """What the dashboard's modules write (a chat's status, who is online, the Internal
+    Chat controls) in Spanish, as the page around them is (walk-through, issue 20)."""
+    dashboard = operator_page("alice")
+    dashboard.get_by_label("Language").select_option("es")
+    dashboard.get_by_role("button", name="Change language").click()
+    expect(dashboard.get_by_role("heading", name="Chats de usuarios")).to_be_visible()
+    expect(dashboard.locator("#connection")).to_have_text("Conectado")
+    reference = dashboard.locator("#department-list li").filter(has_text="Reference Desk")
+    expect(reference).to_contain_text("en línea:")
+    # Each name with its comma ("Alice (tú),"), not a comma set apart by the row's gap.
+    expect(reference.locator("span").filter(has_text="Alice (tú)")).to_have_count(1)
+    expect(dashboard.get_by_role("button", name="Archivados")).to_be_visible()
+    _, widget = patron_page()
+    patron = unique("Lupe")
+    ask(widget, "¿Hay microfilms?", name=patron)
+    chat_item(dashboard, patron).get_by_role("button", name="Atender chat").click()
+    expect(dashboard.locator("#conversation-meta")).to_contain_text("Reference Desk · activo")
+    dashboard.get_by_label("Idioma").select_option("en")  # the account's language, back
+    dashboard.get_by_role("button", name="Cambiar idioma").click()
+    expect(dashboard.get_by_role("heading", name="Patron Chats")).to_be_visible()
