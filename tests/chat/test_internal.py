@@ -286,3 +286,48 @@ def test_the_archived_view_lists_the_most_recently_archived_first_capped_with_a_
     assert archived["total"] == 3
     assert [c["to_label"] for c in archived["chats"]] == ["Carmen", "Dan"]  # newest first
     assert archived["chats"][0]["archived_at"] > archived["chats"][1]["archived_at"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_chats_closed_before_it_out_of_the_lists():
+    """Until 0012 a closed internal chat left every list; after it a closed chat stays
+    until archived. The ones closed before are archived, when they were closed, for the
+    colleagues who were in them, and the open ones are left as they were."""
+    from django.db.migrations.executor import MigrationExecutor
+    from django.utils import timezone
+
+    before, after = [("chat", "0011_languages")], [("chat", "0012_internal_chat_archive")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    department = old.get_model("chat", "Department").objects.create(name="Maps", slug="maps")
+    user_model = old.get_model("auth", "User")
+    operator_model = old.get_model("chat", "Operator")
+    alice, bob = (
+        operator_model.objects.create(user=user_model.objects.create(username=name))
+        for name in ("alice", "bob")
+    )
+    internal_model = old.get_model("chat", "InternalChat")
+    closed_at = timezone.now()
+    closed = internal_model.objects.create(
+        created_by=alice, to_operator=bob, answered_by=bob, closed_at=closed_at
+    )
+    unanswered = internal_model.objects.create(
+        created_by=alice, to_department=department, closed_at=closed_at
+    )
+    still_open = internal_model.objects.create(created_by=alice, to_operator=bob)
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    archived = sorted(
+        InternalChatArchive.objects.values_list("internal_chat_id", "operator_id", "archived_at")
+    )
+    assert archived == sorted(
+        [
+            (closed.pk, alice.pk, closed_at),
+            (closed.pk, bob.pk, closed_at),
+            (unanswered.pk, alice.pk, closed_at),
+        ]
+    )
+    assert not InternalChatArchive.objects.filter(internal_chat_id=still_open.pk).exists()
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
