@@ -151,9 +151,11 @@ function renderPanel() {
   }
   aboutLog.hidden = true;
   archiveList.hidden = true;
-  archiveButton.hidden = unarchiveButton.hidden = backButton.hidden = true;
   log.hidden = false;
+  // Each control is hidden or shown once per render: hiding a focused one even for a
+  // moment loses the keyboard's place (a layout read in between blurs it).
   if (draft) {
+    archiveButton.hidden = unarchiveButton.hidden = backButton.hidden = true;
     title.textContent = format(gettext("Internal chat with %(name)s"), { name: draft.label });
     meta.textContent = gettext("Explain the question; your colleague sees it at once.");
     const patron = desk.currentChat;
@@ -200,6 +202,13 @@ function renderPanel() {
     }
   }
   log.scrollTop = log.scrollHeight;
+}
+
+// A keyboard user's focus, when the control they pressed has gone (hidden or redrawn):
+// to ``fallback`` rather than back to the top of the page.
+function keepFocus(fallback) {
+  const focused = document.activeElement;
+  if (!focused || focused === document.body || !focused.isConnected || focused.closest("[hidden]")) fallback.focus();
 }
 
 function item(message) {
@@ -339,6 +348,7 @@ desk.onFrame((frame) => {
       if (archiveView) desk.send({ type: "internal.list_archived" });
       renderList();
       renderPanel();
+      keepFocus($("internal-archived")); // the control that pressed Archive is gone
       break;
     }
     case "internal.unarchived": {
@@ -347,6 +357,7 @@ desk.onFrame((frame) => {
       if (archiveView) desk.send({ type: "internal.list_archived" });
       renderList();
       renderPanel();
+      if (current === frame.internal.id) keepFocus(archiveButton); // Unarchive became Archive
       break;
     }
     case "internal.archived_list":

@@ -277,6 +277,8 @@ def test_internal_chats_are_archived_read_again_and_come_back(operator_page, pat
     carmen.locator("#internal-panel").get_by_role("button", name="Archive", exact=True).click()
     expect(listed(carmen)).to_have_count(0)
     expect(carmen.locator("#internal-panel")).to_be_hidden()
+    # The keyboard's place, once the pane has gone: the Archived button.
+    expect(carmen.get_by_role("button", name="Archived", exact=True)).to_be_focused()
     expect(listed(alice)).to_have_count(1)
     alice.get_by_label("Write to colleague").fill("Could you scan sheet 4?")
     alice.get_by_role("button", name="Send to colleague").click()
@@ -304,8 +306,11 @@ def test_internal_chats_are_archived_read_again_and_come_back(operator_page, pat
     expect(alice.locator("#internal-meta")).to_have_text("Archived and closed. You can read it.")
     expect(alice.get_by_label("Write to colleague")).to_be_hidden()
     assert_accessible(alice, "an archived internal chat, read-only")
-    alice.get_by_role("button", name="Unarchive").click()
+    alice.get_by_role("button", name="Unarchive").focus()
+    alice.keyboard.press("Enter")
     expect(listed(alice)).to_have_count(1)
+    panel = alice.locator("#internal-panel")
+    expect(panel.get_by_role("button", name="Archive", exact=True)).to_be_focused()
     expect(alice.locator("#internal-meta")).to_have_text("This internal chat is closed.")
 
 
