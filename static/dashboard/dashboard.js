@@ -317,7 +317,9 @@ function onFrame(frame) {
       break;
     }
     case "chat.opened": {
-      const summary = frame.chat;
+      // A history's summary carries no preview: the list keeps the question it showed.
+      const known = mine.get(frame.chat.id) || waiting.get(frame.chat.id);
+      const summary = frame.chat.preview || !known ? frame.chat : { ...frame.chat, preview: known.preview };
       // A chat already held here fetched again after a gap: what was missed is news.
       const resync = transcripts.has(summary.id) && openWhenReady !== summary.id;
       if (summary.operator && me && summary.operator.id === me.id && summary.status !== "closed") {

@@ -332,6 +332,10 @@ def test_a_new_message_notice_goes_when_its_chat_is_opened(operator_page, patron
     dashboard.locator("#mine-list li").filter(has_text=first).get_by_role("button").first.click()
     expect(dashboard.locator("#conversation-title")).to_have_text(first)
     expect(notice).to_have_text("")
+    # Opened again, its entry under My chats keeps the question (walk-through, issue 20).
+    expect(dashboard.locator("#mine-list li").filter(has_text=first)).to_contain_text(
+        "First patron here"
+    )
     # The Ctrl+/ hint is part of the Canned Messages button, not a word between buttons.
     canned = dashboard.get_by_role("button", name="Canned Messages", exact=True)
     expect(canned.locator(".canned-hint")).to_have_text("Ctrl+/")
