@@ -365,3 +365,31 @@ def test_the_dashboards_live_parts_speak_the_librarians_language(operator_page, 
     dashboard.get_by_label("Idioma").select_option("en")  # the account's language, back
     dashboard.get_by_role("button", name="Cambiar idioma").click()
     expect(dashboard.get_by_role("heading", name="Patron Chats")).to_be_visible()
+
+
+def test_after_the_patron_ends_the_chat_the_transcript_stays_above_the_forms(
+    operator_page, patron_page
+):
+    """The widget at 1280×900 after End Chat: the conversation no longer spills over
+    "This chat has ended" and the transcript form, and the rating scale's five choices
+    are radios of one size (walk-through, issue 20)."""
+    dashboard = operator_page("alice")
+    page, widget = patron_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    patron = unique("Ends")
+    ask(widget, "How do I renew a book?", name=patron)
+    claim(dashboard, patron)
+    reply(dashboard, "Hi: My Account, then Renew.")
+    expect(widget.get_by_role("log", name="Conversation")).to_contain_text("then Renew")
+    widget.get_by_role("button", name="End Chat").click()
+    thanks = widget.get_by_text("This chat has ended. Thank you for asking!")
+    expect(thanks).to_be_visible()
+    log = widget.get_by_role("log", name="Conversation").bounding_box()
+    messages = widget.locator("#transcript").bounding_box()
+    assert messages["y"] + messages["height"] <= log["y"] + log["height"] + 1, (messages, log)
+    assert log["y"] + log["height"] <= thanks.bounding_box()["y"], (log, thanks.bounding_box())
+    sizes = {
+        round(widget.get_by_role("radio", name=name).bounding_box()["width"])
+        for name in ("1 – not helpful", "2", "3", "4", "5 – very helpful")
+    }
+    assert len(sizes) == 1 and sizes.pop() <= 24, sizes
