@@ -352,6 +352,8 @@ def test_the_dashboards_live_parts_speak_the_librarians_language(operator_page, 
     dashboard.get_by_role("button", name="Change language").click()
     expect(dashboard.get_by_role("heading", name="Chats de usuarios")).to_be_visible()
     expect(dashboard.locator("#connection")).to_have_text("Conectado")
+    # (a dashboard of an earlier test closing meanwhile may have set Alice Offline)
+    dashboard.get_by_role("radio", name="En línea").check()
     reference = dashboard.locator("#department-list li").filter(has_text="Reference Desk")
     expect(reference).to_contain_text("en línea:")
     # Each name with its comma ("Alice (tú),"), not a comma set apart by the row's gap.
