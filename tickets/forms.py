@@ -86,7 +86,11 @@ class FilterForm(forms.Form):
     """The ticket desk's filters (GET)."""
 
     view = forms.ChoiceField(
-        choices=[("", gettext_lazy("All tickets")), ("mine", "Mine"), ("unassigned", "Unassigned")],
+        choices=[
+            ("", gettext_lazy("All tickets")),
+            ("mine", gettext_lazy("Mine")),
+            ("unassigned", gettext_lazy("Unassigned")),
+        ],
         required=False,
         label=gettext_lazy("Show"),
     )
