@@ -59,7 +59,7 @@ class AssignForm(forms.Form):
         self.fields["assignee"].label_from_instance = lambda op: (
             op.user.get_full_name() or op.public_name
         )
-        self.helper = _helper(action, "Assign", "assign-form")
+        self.helper = _helper(action, _("Assign"), "assign-form")
 
 
 class QueueForm(forms.Form):
