@@ -40,6 +40,9 @@ class NoteForm(forms.Form):
     )
 
     def __init__(self, *args, action="", **kwargs):
+        # Its own ids: the reply form on the same page has a "body" too, and a label
+        # must name one box ("Internal note" labelled the reply box before).
+        kwargs.setdefault("auto_id", "note_%s")
         super().__init__(*args, **kwargs)
         self.helper = _helper(action, _("Add note"), "note-form")
 

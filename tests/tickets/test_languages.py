@@ -135,7 +135,11 @@ def test_a_tickets_page_in_spanish_for_an_operator_who_chose_spanish(
     html = client.get(f"/tickets/{ticket.reference}/").content.decode()
     assert "09/03/2026 14:05" in html
     # The history: its words in Spanish, the names as the desk has them.
-    assert "Carmen:\n          asignado a" in html
+    history = " ".join(html[html.index('id="history-title"') :].split())
+    assert "El servicio: creado desde el formulario sin conexión, cola Special Collections" in (
+        history
+    )
+    assert "Carmen: asignado a Carmen" in history
 
 
 def test_a_tickets_page_in_english_for_an_operator_who_did_not_choose(client, carmen, tickets):
@@ -145,6 +149,18 @@ def test_a_tickets_page_in_english_for_an_operator_who_did_not_choose(client, ca
     assert page.lang == "en"
     assert page["heading"][1:] == ["Thread", "Reply", "Internal note", "History"]
     assert "Send reply" in page["button"] and "Assign" in page["button"]
+    html = client.get(f"/tickets/{tickets[0].reference}/").content.decode()
+    history = " ".join(html[html.index('id="history-title"') :].split())
+    assert "The desk: created from the offline form, queue Special Collections" in history
+    assert "Carmen: assignee Carmen" in history
+
+
+def test_the_reply_and_the_note_boxes_each_have_their_own_label(client, carmen, tickets):
+    """Both forms have a "body": each box has its own id, so each label names one box."""
+    html = _operator_client(client, carmen).get(f"/tickets/{tickets[0].reference}/")
+    html = " ".join(html.content.decode().split())
+    assert html.count('id="id_body"') == 1 and html.count('id="note_body"') == 1
+    assert html.count('<label for="note_body"') == 1 and html.count('<label for="id_body"') == 1
 
 
 def test_canned_messages_pages_in_spanish(client, special):
