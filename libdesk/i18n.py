@@ -69,8 +69,9 @@ def set_language(request):
 
 
 def alternatives(items) -> str:
-    """ "a", "a or b", "a, b or c" in the active language ("a, b o c", "a، b أو c"): the
-    translators' patterns, so the words and commas are each language's own."""
+    """``items`` joined as alternatives in the active language: "a or b", "a, b or c"
+    ("a, b o c", "a، b أو c"). The patterns are the translators', so the words and the
+    commas are each language's own."""
     items = [str(item) for item in items]
     if len(items) < 2:
         return "".join(items)
