@@ -97,6 +97,12 @@ class Operator(models.Model):
     )
     # Presence (issue 4): the dashboard reports activity; idle for IDLE_AWAY_SECONDS → Away.
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # The interface language the operator chose (settings.LANGUAGES; the dashboard's
+    # Language menu keeps it here as well as in the cookie): what mail to them is
+    # written in. Empty: never chosen, the library's default language.
+    language = models.CharField(
+        max_length=12, blank=True, default="", db_default="", choices=settings.LANGUAGES
+    )
     shift_ends_at = models.TimeField(
         null=True,
         blank=True,
