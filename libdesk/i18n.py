@@ -68,6 +68,54 @@ def set_language(request):
     return response
 
 
+# The operator's kept language, put in the session when they log in (chat.signals).
+SESSION_LANGUAGE_KEY = "libdesk_operator_language"
+
+
+def remember_operator_language(request, user) -> None:
+    """At log in: the language the operator chose before (on any browser), for
+    ``OperatorLanguageMiddleware`` to follow where this browser has no choice of its own."""
+    from chat.models import Operator
+
+    language = (
+        Operator.objects.filter(user=user).values_list("language", flat=True).first() or ""
+    )
+    if supported_language(language):
+        request.session[SESSION_LANGUAGE_KEY] = language
+
+
+class OperatorLanguageMiddleware:
+    """A browser with no language cookie (a new one, after log in) speaks the operator's
+    kept language rather than its Accept-Language, and gets the cookie, which the
+    dashboard's socket reads too (``socket_language``). A browser's own choice (the
+    cookie) still wins. Runs after LocaleMiddleware; costs nothing but a session read,
+    and only where the cookie is missing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        kept = None
+        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and hasattr(request, "session"):
+            kept = supported_language(request.session.get(SESSION_LANGUAGE_KEY))
+        if kept is None:
+            return self.get_response(request)
+        translation.activate(kept)
+        request.LANGUAGE_CODE = kept
+        response = self.get_response(request)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            kept,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+        return response
+
+
 def alternatives(items) -> str:
     """``items`` joined as alternatives in the active language: "a or b", "a, b or c"
     ("a, b o c", "a، b أو c"). The patterns are the translators', so the words and the

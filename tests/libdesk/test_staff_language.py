@@ -44,6 +44,41 @@ def test_a_language_the_desk_does_not_ship_changes_nothing():
     assert Operator.objects.get(pk=carmen.pk).language == "es"
 
 
+def _log_in_on_a_new_browser(username, **headers):
+    browser = Client(**headers)
+    response = browser.post("/accounts/login/", {"username": username, "password": "pw-for-tests"})
+    assert response.status_code == 302, response.content[:500]
+    return browser
+
+
+def test_a_new_browser_speaks_the_language_the_operator_chose_elsewhere():
+    carmen = named_operator("carmen", [DepartmentFactory()])
+    _choose(_log_in_on_a_new_browser("carmen"), "es")  # chosen on her desk's browser
+
+    laptop = _log_in_on_a_new_browser("carmen", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    page = laptop.get("/tickets/")
+    html = page.content.decode()
+    assert '<html lang="es" dir="ltr">' in html
+    assert "Cerrar la sesión de Carmen" in html
+    assert page.cookies["libdesk_language"].value == "es"  # and the dashboard's socket follows
+    assert "Cerrar la sesión de Carmen" in laptop.get("/tickets/").content.decode()
+
+    _choose(laptop, "en")  # this browser's own choice wins from now on, here and on her record
+    assert "Log out Carmen" in laptop.get("/tickets/").content.decode()
+    assert Operator.objects.get(pk=carmen.pk).language == "en"
+
+
+def test_an_operator_who_never_chose_follows_the_browser():
+    named_operator("diego", [DepartmentFactory()])
+    laptop = _log_in_on_a_new_browser("diego", HTTP_ACCEPT_LANGUAGE="es-MX,es;q=0.9")
+    page = laptop.get("/tickets/")
+    assert "Cerrar la sesión de Diego" in page.content.decode()
+    assert "libdesk_language" not in page.cookies  # nothing chosen, nothing set
+
+    english = _log_in_on_a_new_browser("diego", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Log out Diego" in english.get("/tickets/").content.decode()
+
+
 def test_a_user_who_is_no_operator_still_gets_the_cookie():
     client = Client()
     client.force_login(UserFactory(username="clerk"))
