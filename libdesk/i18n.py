@@ -77,9 +77,7 @@ def remember_operator_language(request, user) -> None:
     ``OperatorLanguageMiddleware`` to follow where this browser has no choice of its own."""
     from chat.models import Operator
 
-    language = (
-        Operator.objects.filter(user=user).values_list("language", flat=True).first() or ""
-    )
+    language = Operator.objects.filter(user=user).values_list("language", flat=True).first() or ""
     if supported_language(language):
         request.session[SESSION_LANGUAGE_KEY] = language
 
