@@ -28,6 +28,7 @@ from django.db.models.functions import (
     TruncDate,
 )
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analytics import rollups
 from analytics.models import Interaction
@@ -180,7 +181,7 @@ def by_read_scale(flt) -> list[dict]:
     counts = {row["read_scale"]: row["count"] for row in rows}
     out = [{"label": str(level), "count": counts.get(level, 0)} for level in range(1, 7)]
     if counts.get(None):
-        out.append({"label": "(not recorded)", "count": counts[None]})
+        out.append({"label": _("(not recorded)"), "count": counts[None]})
     return out
 
 

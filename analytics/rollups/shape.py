@@ -4,6 +4,8 @@
 from collections import Counter
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
 from analytics.models import (
     Interaction,
     Location,
@@ -80,7 +82,7 @@ def busiest(rows: list[tuple[str | None, int]]) -> list[dict]:
     unnamed last (ordered here, the same on SQLite and PostgreSQL, which put NULL at
     opposite ends)."""
     ordered = sorted(rows, key=lambda r: (-r[1], r[0] is None, r[0] or ""))
-    return [{"label": label or "(not recorded)", "count": n} for label, n in ordered]
+    return [{"label": label or _("(not recorded)"), "count": n} for label, n in ordered]
 
 
 def referral_rows(referrals: list[tuple[str, str | None, int]]) -> list[dict]:
@@ -89,7 +91,7 @@ def referral_rows(referrals: list[tuple[str, str | None, int]]) -> list[dict]:
     kinds = dict(Interaction.Referral.choices)
     ordered = sorted(referrals, key=lambda r: (-r[2], r[0], r[1] is None, r[1] or ""))
     return [
-        {"kind": kinds.get(kind, kind), "label": source or "(unnamed)", "count": n}
+        {"kind": kinds.get(kind, kind), "label": source or _("(unnamed)"), "count": n}
         for kind, source, n in ordered
         if kind
     ]
@@ -116,7 +118,7 @@ def entry_figures(
         {"label": str(level), "count": read_levels.get(level, 0)} for level in range(1, 7)
     ]
     if read_levels.get(None):
-        read_scale.append({"label": "(not recorded)", "count": read_levels[None]})
+        read_scale.append({"label": _("(not recorded)"), "count": read_levels[None]})
     return {
         "total": total,
         "per_day": [
