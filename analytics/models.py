@@ -409,7 +409,8 @@ class ReportMonth(models.Model):
 class ReportFigure(models.Model):
     """How many of a day's entries (or claimed chats) have one value of one figure:
     entries per hour of the day, per mode, location, question type, READ level,
-    referral and duration; chats per whole second of wait. With ``whole_month``, the
+    referral, duration and patron language; chats per whole second of wait and per
+    patron language. With ``whole_month``, the
     same for the month that starts on ``day``, its days to ``ReportMonth.through``
     (its hours by weekday: WEEKDAY_HOUR).
     No foreign keys: the ids are looked up for their names when a report is read (a
@@ -426,6 +427,8 @@ class ReportFigure(models.Model):
         REFERRAL = "referral"
         DURATION = "duration"
         WAIT = "wait"
+        LANGUAGE = "language"  # entries by their chat's patron language
+        CHAT_LANGUAGE = "chat_language"  # chats by their patron's language
 
     day = models.DateField()
     whole_month = models.BooleanField(default=False)
@@ -444,6 +447,8 @@ class ReportFigure(models.Model):
     referred_by_operator = models.IntegerField(null=True, blank=True)
     referred_by_department = models.IntegerField(null=True, blank=True)
     referred_by_text = models.CharField(max_length=200, blank=True)
+    # LANGUAGE and CHAT_LANGUAGE: the patron's language code ("": none recorded).
+    language = models.CharField(max_length=12, blank=True, default="", db_default="")
     count = models.PositiveIntegerField()
 
     class Meta:

@@ -215,6 +215,7 @@ def report(request):
                 }
                 for key, title, column, rows in figures
             ],
+            "languages": reports.language_rows(data),
             "query": request.GET.urlencode(),
             "hours": [str(h) for h in range(24)],
             "pending_count": len(selectors.chats_without_entry(request.user)),

@@ -71,7 +71,7 @@ def referral_counts(counts: Counter) -> list[tuple[str, str | None, int]]:
         Department.objects.filter(pk__in={k[4] for k, _n in rows if k[4]}).values_list("pk", "name")
     )
     by_source: Counter = Counter()
-    for (_figure, _value, kind, operator, department, text), n in rows:
+    for (_figure, _value, kind, operator, department, text, _language), n in rows:
         source = operators.get(operator) or departments.get(department) or text or None
         by_source[(kind, source)] += n
     return [(kind, source, n) for (kind, source), n in by_source.items()]
@@ -107,11 +107,14 @@ def entry_figures(
     read_levels: dict[int | None, int],
     referrals: list[tuple[str, str | None, int]],
     minutes: list[tuple[int, int]],
+    languages: dict[str, int],
 ) -> dict:
     """The report's entry figures in the page's shape, from counts however they were
     obtained (kept days, live days, or ``analytics.reports``' one pass): every day of
     the range (zeros included), the weekday × hour grid, counts by name busiest first
-    (``None`` = not recorded), READ levels 1–6, referrals, duration median and mean."""
+    (``None`` = not recorded), READ levels 1–6, referrals, duration median and mean,
+    entries by their chat's patron language (code: count; "": none, as an entry not
+    from a chat)."""
     total = sum(n for _v, n in minutes)
     span = (end - start).days + 1
     read_scale = [
@@ -134,6 +137,7 @@ def entry_figures(
         "by_question_type": busiest(labelled["by_question_type"]),
         "by_read_scale": read_scale,
         "by_referral": referral_rows(referrals),
+        "entry_languages": languages,
         "duration": {
             "count": total,
             "mean": sum(v * n for v, n in minutes) / total if total else None,
