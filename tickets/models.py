@@ -178,7 +178,10 @@ class TicketMessage(models.Model):
         ordering = ["created_at", "pk"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} on {self.ticket_id}"
+        return _("%(kind)s on ticket %(ticket)s") % {
+            "kind": self.get_kind_display(),
+            "ticket": self.ticket_id,
+        }
 
 
 class TicketAttachment(models.Model):
