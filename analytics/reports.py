@@ -188,7 +188,7 @@ def entry_languages(flt) -> dict[str, int]:
 
 def language_rows(data: dict) -> list[dict]:
     """The report's "By language" rows from ``report()``'s figures: each patron language
-    with its chats and entries, named in the active language ("Spanish", "español"),
+    with its chats and entries, named in the active language ("Spanish", "Español"),
     busiest first, "(not recorded)" last."""
     entries = data["entry_languages"]
     chats = data["chats"].get("by_language", {})
@@ -266,8 +266,9 @@ class MedianAggregate(Aggregate):
 
 def chat_stats(flt) -> dict:
     """Chats in the range: how many, how long patrons waited (queue → claim), how many
-    ended before anyone claimed them, and how many ended chats have no entry. One query
-    on PostgreSQL (every figure in one pass); SQLite adds its median's queries."""
+    ended before anyone claimed them, and how many ended chats have no entry, and how
+    many in each patron language (``by_language``). Two queries on PostgreSQL (every
+    figure in one pass, then the languages); SQLite adds its median's queries."""
     qs = chats(flt)
     claimed = Q(claimed_at__isnull=False)
     wait = SecondsBetween("created_at", "claimed_at")
@@ -297,7 +298,8 @@ def chat_stats(flt) -> dict:
 
 # Every entry figure of the page from one scan of the range's entries: GROUPING SETS
 # over the entries' own columns (day and weekday × hour in the desk's time zone, mode,
-# location, question type, READ level, referral, duration), with no join per entry; the
+# location, question type, READ level, referral, duration) and their chat's patron
+# language (the one join per entry: a LEFT JOIN on the chat's primary key); the
 # names are joined to the few grouped rows afterwards (and grouped again by name, as the
 # one-figure functions above group). GROUPING(…) tells each row's set: one bit per
 # column left out of it. Days and the heatmap are sets of their own (a year: 365 + 168
