@@ -6,13 +6,13 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0011_languages'),
+        ('chat', '0013_translated_labels'),
     ]
 
     operations = [
         migrations.AddField(
             model_name='operator',
             name='language',
-            field=models.CharField(blank=True, choices=[('en', 'English'), ('es', 'Español'), ('ar', 'العربية')], db_default='', default='', max_length=12),
+            field=models.CharField(blank=True, choices=[('en', 'English'), ('es', 'Español'), ('ar', 'العربية')], db_default='', default='', max_length=12, verbose_name='language'),
         ),
     ]
