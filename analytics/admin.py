@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from analytics import free_text, services
 from analytics.models import (
@@ -24,7 +25,7 @@ class ChoiceAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
-    @admin.display(description="entries")
+    @admin.display(description=_("entries"))
     def used(self, obj):
         return obj.interaction_set.count()
 
@@ -57,7 +58,7 @@ class FormSettingsAdmin(admin.ModelAdmin):
 
     fieldsets = [
         (
-            "Required fields (Location, Mode and Duration always are)",
+            _("Required fields (Location, Mode and Duration always are)"),
             {
                 "fields": [
                     "require_referral",
@@ -71,10 +72,10 @@ class FormSettingsAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Who reads the free text (question, answer, internal note)",
+            _("Who reads the free text (question, answer, internal note)"),
             {"fields": ["free_text_library_wide"]},
         ),
-        ("Chats", {"fields": ["chat_location"]}),
+        (_("Chats"), {"fields": ["chat_location"]}),
     ]
 
     def has_add_permission(self, request):

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AnalyticsConfig(AppConfig):
     name = "analytics"
-    verbose_name = "Reference Analytics"
+    verbose_name = _("Reference Analytics")
 
     def ready(self):
         from chat.extensions import register_dashboard_module

@@ -118,14 +118,17 @@ def heat_level(value: int, top: int) -> int:
 
 def heat_rows(heatmap: dict) -> list[dict]:
     """The weekday × hour grid ready to print: ``[{"weekday", "cells": [{"count",
-    "level"}, …]}, …]``, count and heat level (0–5) as text."""
+    "level"}, …]}, …]``, the weekday named in the active language, count and heat level
+    (0–5) as text."""
     top = heatmap["max"]
+    # The rows run Monday…Sunday; their names in the active language (2024-01-01: a Monday).
+    names = [dateformat.format(date(2024, 1, 1 + i), "l") for i in range(7)]
     return [
         {
-            "weekday": row["weekday"],
+            "weekday": names[i],
             "cells": [{"count": str(n), "level": str(heat_level(n, top))} for n in row["cells"]],
         }
-        for row in heatmap["rows"]
+        for i, row in enumerate(heatmap["rows"])
     ]
 
 

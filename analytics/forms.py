@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,12 +29,12 @@ from chat.models import Department, Operator
 FUTURE_TOLERANCE = timedelta(minutes=5)
 READ_SCALE_CHOICES = [
     ("", "—"),
-    (1, "1 · Answer with no specialized knowledge"),
-    (2, "2 · Some knowledge of resources"),
-    (3, "3 · Reference knowledge and skills"),
-    (4, "4 · Consultation, several resources"),
-    (5, "5 · More time, expertise, research"),
-    (6, "6 · In-depth research, collaboration"),
+    (1, gettext_lazy("1 · Answer with no specialized knowledge")),
+    (2, gettext_lazy("2 · Some knowledge of resources")),
+    (3, gettext_lazy("3 · Reference knowledge and skills")),
+    (4, gettext_lazy("4 · Consultation, several resources")),
+    (5, gettext_lazy("5 · More time, expertise, research")),
+    (6, gettext_lazy("6 · In-depth research, collaboration")),
 ]
 
 
@@ -71,13 +72,13 @@ class InteractionForm(forms.ModelForm):
             "ticket_ref": forms.HiddenInput,
         }
         labels = {
-            "occurred_at": "Time",
+            "occurred_at": gettext_lazy("Time"),
             "duration_minutes": gettext_lazy("Duration (minutes)"),
             "referral_kind": gettext_lazy("Referred by"),
             "referred_by_operator": gettext_lazy("Referring operator"),
             "referred_by_department": gettext_lazy("Referring department"),
             "referred_by_text": gettext_lazy("Referred by (other)"),
-            "read_scale": "READ scale",
+            "read_scale": gettext_lazy("READ scale"),
             "note": gettext_lazy("Internal note"),
         }
         help_texts = {
@@ -115,7 +116,7 @@ class InteractionForm(forms.ModelForm):
             {"min": 0, "max": 24 * 60, "inputmode": "numeric"}
         )
         for name in ("location", "mode"):
-            f[name].empty_label = "Choose…"
+            f[name].empty_label = _("Choose…")
         f["referral_kind"].choices = Interaction.Referral.choices
         if chat is not None:
             del f["department"]
@@ -262,7 +263,10 @@ class ReportFilterForm(forms.Form):
         if value is not None and not REPORT_FIRST_DAY <= value <= REPORT_LAST_DAY:
             raise forms.ValidationError(
                 _("Choose a date from %(first)s to %(last)s.")
-                % {"first": f"{REPORT_FIRST_DAY:%d %B %Y}", "last": f"{REPORT_LAST_DAY:%d %B %Y}"},
+                % {
+                    "first": date_format(REPORT_FIRST_DAY, "DATE_FORMAT"),
+                    "last": date_format(REPORT_LAST_DAY, "DATE_FORMAT"),
+                },
                 code="out_of_range",
             )
         return value
@@ -277,7 +281,7 @@ class ReportFilterForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
-            self.add_error("end", "“To” must be on or after “From”.")
+            self.add_error("end", _("“To” must be on or after “From”."))
         elif (
             self.max_days
             and start

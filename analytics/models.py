@@ -10,29 +10,33 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Choice(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
     is_active = models.BooleanField(
-        "active",
+        _("active"),
         default=True,
-        help_text="Untick to retire this choice: it leaves the form, old entries keep it.",
+        help_text=_("Untick to retire this choice: it leaves the form, old entries keep it."),
     )
-    position = models.PositiveSmallIntegerField(default=0, help_text="Order in the form.")
+    position = models.PositiveSmallIntegerField(
+        _("position"), default=0, help_text=_("Order in the form.")
+    )
 
     class Meta:
         abstract = True
         ordering = ["position", "name"]
 
     def __str__(self):
-        return self.name if self.is_active else f"{self.name} (retired)"
+        return self.name if self.is_active else _("%(name)s (retired)") % {"name": self.name}
 
 
 class Location(Choice):
     class Meta(Choice.Meta):
-        pass
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
 
 
 class Mode(Choice):
@@ -41,54 +45,60 @@ class Mode(Choice):
     CHAT = "chat"
 
     class Meta(Choice.Meta):
-        pass
+        verbose_name = _("mode")
+        verbose_name_plural = _("modes")
 
 
 class QuestionType(Choice):
     class Meta(Choice.Meta):
-        verbose_name = "question type"
+        verbose_name = _("question type")
+        verbose_name_plural = _("question types")
 
 
 class PatronType(Choice):
     class Meta(Choice.Meta):
-        verbose_name = "patron type"
+        verbose_name = _("patron type")
+        verbose_name_plural = _("patron types")
 
 
 class Topic(Choice):
     class Meta(Choice.Meta):
-        pass
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
 
 
 # Optional fields an admin may make required (Location, Mode and Duration always are).
 OPTIONAL_FIELDS = {
-    "referral": "Referred by",
-    "question_type": "Question type",
-    "read_scale": "READ scale",
-    "patron_type": "Patron type",
-    "topic": "Topic",
-    "question": "Question",
-    "answer": "Answer",
+    "referral": _("Referred by"),
+    "question_type": _("Question type"),
+    "read_scale": _("READ scale"),
+    "patron_type": _("Patron type"),
+    "topic": _("Topic"),
+    "question": _("Question"),
+    "answer": _("Answer"),
 }
 
 
 class FormSettings(models.Model):
     """The one row (pk 1) that says which optional fields of the form are required."""
 
-    require_referral = models.BooleanField("require “Referred by”", default=False)
-    require_question_type = models.BooleanField("require question type", default=False)
-    require_read_scale = models.BooleanField("require READ scale", default=False)
-    require_patron_type = models.BooleanField("require patron type", default=False)
-    require_topic = models.BooleanField("require topic", default=False)
-    require_question = models.BooleanField("require the question", default=False)
-    require_answer = models.BooleanField("require the answer", default=False)
+    require_referral = models.BooleanField(_("require “Referred by”"), default=False)
+    require_question_type = models.BooleanField(_("require question type"), default=False)
+    require_read_scale = models.BooleanField(_("require READ scale"), default=False)
+    require_patron_type = models.BooleanField(_("require patron type"), default=False)
+    require_topic = models.BooleanField(_("require topic"), default=False)
+    require_question = models.BooleanField(_("require the question"), default=False)
+    require_answer = models.BooleanField(_("require the answer"), default=False)
     # Issue 15: free text can identify a patron, so by default it stays in its department.
     free_text_library_wide = models.BooleanField(
-        "free text library-wide",
+        _("free text library-wide"),
         default=False,
-        help_text="Off: an entry's question, answer and internal note are shown to the staff "
-        "of its department (and to whoever answered or recorded it) and to Desk admins; the "
-        "counts are library-wide either way. On: every staff member reads every entry's "
-        "free text, in the reports' CSV export and in the admin.",
+        help_text=_(
+            "Off: an entry's question, answer and internal note are shown to the staff "
+            "of its department (and to whoever answered or recorded it) and to Desk admins; "
+            "the counts are library-wide either way. On: every staff member reads every "
+            "entry's free text, in the reports' CSV export and in the admin."
+        ),
     )
     # Issue 20: a chat's entry starts at this Location, unless its department has its own
     # (ChatLocation). The demo's is "Virtual (online)" (migration 0008).
@@ -98,16 +108,16 @@ class FormSettings(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        verbose_name="location of chat entries",
-        help_text="Where the form's Location starts for a chat. Departments may have their own.",
+        verbose_name=_("location of chat entries"),
+        help_text=_("Where the form's Location starts for a chat. Departments may have their own."),
     )
 
     class Meta:
-        verbose_name = "form settings"
-        verbose_name_plural = "form settings"
+        verbose_name = _("form settings")
+        verbose_name_plural = _("form settings")
 
     def __str__(self):
-        return "Reference Analytics form settings"
+        return str(_("Reference Analytics form settings"))
 
     @classmethod
     def current(cls) -> "FormSettings":
@@ -121,12 +131,16 @@ class FormSettings(models.Model):
 class ChatLocation(models.Model):
     """A department's own starting Location for its chats' entries (an admin setting)."""
 
-    department = models.OneToOneField("chat.Department", on_delete=models.CASCADE, related_name="+")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    department = models.OneToOneField(
+        "chat.Department", on_delete=models.CASCADE, related_name="+", verbose_name=_("department")
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="+", verbose_name=_("location")
+    )
 
     class Meta:
-        verbose_name = "chat entries' location"
-        verbose_name_plural = "chat entries' locations (per department)"
+        verbose_name = _("chat entries' location")
+        verbose_name_plural = _("chat entries' locations (per department)")
 
     def __str__(self):
         return f"{self.department}: {self.location}"
@@ -164,23 +178,26 @@ class Interaction(models.Model):
     """One Reference Analytics entry."""
 
     class Referral(models.TextChoices):
-        NONE = "", "Nobody"
-        OPERATOR = "operator", "An operator"
-        DEPARTMENT = "department", "A department"
-        OTHER = "other", "Someone else"
+        NONE = "", _("Nobody")
+        OPERATOR = "operator", _("An operator")
+        DEPARTMENT = "department", _("A department")
+        OTHER = "other", _("Someone else")
 
     occurred_at = models.DateTimeField(
-        "time", help_text="When the interaction happened (may be back-dated)."
+        _("time"), help_text=_("When the interaction happened (may be back-dated).")
     )
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="interactions",
-        verbose_name="answered by",
+        verbose_name=_("answered by"),
     )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
     department = models.ForeignKey(
         "chat.Department",
@@ -188,6 +205,7 @@ class Interaction(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="interactions",
+        verbose_name=_("department"),
     )
     chat = models.OneToOneField(
         "chat.Chat",
@@ -195,37 +213,64 @@ class Interaction(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="interaction",
+        verbose_name=_("chat"),
     )
-    ticket_ref = models.CharField("ticket", max_length=64, blank=True)
-    location = models.ForeignKey(Location, on_delete=models.PROTECT)
-    mode = models.ForeignKey(Mode, on_delete=models.PROTECT)
+    ticket_ref = models.CharField(_("ticket"), max_length=64, blank=True)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, verbose_name=_("location"))
+    mode = models.ForeignKey(Mode, on_delete=models.PROTECT, verbose_name=_("mode"))
     duration_minutes = models.PositiveIntegerField(
-        "duration (minutes)", validators=[MaxValueValidator(24 * 60)]
+        _("duration (minutes)"), validators=[MaxValueValidator(24 * 60)]
     )
     referral_kind = models.CharField(
-        "referred by", max_length=10, choices=Referral.choices, blank=True, default=""
+        _("referred by"), max_length=10, choices=Referral.choices, blank=True, default=""
     )
     referred_by_operator = models.ForeignKey(
-        "chat.Operator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "chat.Operator",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("referring operator"),
     )
     referred_by_department = models.ForeignKey(
-        "chat.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "chat.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("referring department"),
     )
-    referred_by_text = models.CharField(max_length=200, blank=True)
-    question_type = models.ForeignKey(QuestionType, null=True, blank=True, on_delete=models.PROTECT)
+    referred_by_text = models.CharField(_("referred by (other)"), max_length=200, blank=True)
+    question_type = models.ForeignKey(
+        QuestionType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("question type"),
+    )
     read_scale = models.PositiveSmallIntegerField(
-        "READ scale",
+        _("READ scale"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(6)],
     )
-    patron_type = models.ForeignKey(PatronType, null=True, blank=True, on_delete=models.PROTECT)
-    topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.PROTECT)
-    question = models.TextField(blank=True)
-    answer = models.TextField(blank=True)
-    note = models.TextField("internal note", blank=True)
+    patron_type = models.ForeignKey(
+        PatronType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("patron type"),
+    )
+    topic = models.ForeignKey(
+        Topic, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("topic")
+    )
+    question = models.TextField(_("question"), blank=True)
+    answer = models.TextField(_("answer"), blank=True)
+    note = models.TextField(_("internal note"), blank=True)
 
     class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
         ordering = ["-occurred_at", "-pk"]
         indexes = [
             models.Index(fields=["occurred_at", "id"], name="interaction_time"),
@@ -259,7 +304,9 @@ class Interaction(models.Model):
         permissions = [
             (
                 "view_all_free_text",
-                "Can read every department's question, answer and note",
+                # A permission's name is a row of auth_permission, written at migrate
+                # time: a translation could not reach it.
+                "Can read every department's question, answer and note",  # i18n: not user-facing
             )
         ]
 
@@ -311,7 +358,7 @@ class ReportDay(DayTotals):
     time_zone = models.CharField(max_length=64, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
     open_chats = models.JSONField(
-        default=list, blank=True, help_text="Chats left out: still open when kept (pks)."
+        default=list, blank=True, help_text=_("Chats left out: still open when kept (pks).")
     )
 
     class Meta:
@@ -347,8 +394,8 @@ class ReportMonth(models.Model):
     it. Built again as more of its days are kept (the month in progress: daily);
     deleted with its figures whenever a day it adds up changes."""
 
-    month = models.DateField(primary_key=True, help_text="Its first day.")
-    through = models.DateField(help_text="The last day added up: the month's days from its 1st.")
+    month = models.DateField(primary_key=True, help_text=_("Its first day."))
+    through = models.DateField(help_text=_("The last day added up: the month's days from its 1st."))
     time_zone = models.CharField(max_length=64)
     built_at = models.DateTimeField()
 
@@ -362,7 +409,8 @@ class ReportMonth(models.Model):
 class ReportFigure(models.Model):
     """How many of a day's entries (or claimed chats) have one value of one figure:
     entries per hour of the day, per mode, location, question type, READ level,
-    referral and duration; chats per whole second of wait. With ``whole_month``, the
+    referral, duration and patron language; chats per whole second of wait and per
+    patron language. With ``whole_month``, the
     same for the month that starts on ``day``, its days to ``ReportMonth.through``
     (its hours by weekday: WEEKDAY_HOUR).
     No foreign keys: the ids are looked up for their names when a report is read (a
@@ -379,6 +427,8 @@ class ReportFigure(models.Model):
         REFERRAL = "referral"
         DURATION = "duration"
         WAIT = "wait"
+        LANGUAGE = "language"  # entries by their chat's patron language
+        CHAT_LANGUAGE = "chat_language"  # chats by their patron's language
 
     day = models.DateField()
     whole_month = models.BooleanField(default=False)
@@ -397,6 +447,8 @@ class ReportFigure(models.Model):
     referred_by_operator = models.IntegerField(null=True, blank=True)
     referred_by_department = models.IntegerField(null=True, blank=True)
     referred_by_text = models.CharField(max_length=200, blank=True)
+    # LANGUAGE and CHAT_LANGUAGE: the patron's language code ("": none recorded).
+    language = models.CharField(max_length=12, blank=True, default="", db_default="")
     count = models.PositiveIntegerField()
 
     class Meta:

@@ -27,7 +27,8 @@ from django.db.models.functions import (
     NullIf,
     TruncDate,
 )
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from analytics import rollups
 from analytics.models import Interaction
@@ -175,12 +176,49 @@ def by_question_type(flt):
     return _counts_by(interactions(flt), F("question_type__name"))
 
 
+def entry_languages(flt) -> dict[str, int]:
+    """Entries by their chat's patron language: ``{code: n}`` ("": none, as an entry
+    not from a chat)."""
+    rows = interactions(flt).values_list("chat__language").annotate(n=Count("id")).order_by()
+    out: dict[str, int] = {}
+    for code, n in rows:
+        out[code or ""] = out.get(code or "", 0) + n
+    return out
+
+
+def language_rows(data: dict) -> list[dict]:
+    """The report's "By language" rows from ``report()``'s figures: each patron language
+    with its chats and entries, named in the active language ("Spanish", "Español"),
+    busiest first, "(not recorded)" last."""
+    entries = data["entry_languages"]
+    chats = data["chats"].get("by_language", {})
+    rows = []
+    for code in set(entries) | set(chats):
+        if code:
+            try:
+                label = str(translation.get_language_info(code)["name_translated"])
+            except KeyError:  # a language the desk no longer ships
+                label = code
+        else:
+            label = _("(not recorded)")
+        rows.append(
+            {
+                "code": code,
+                "label": label,
+                "chats": chats.get(code, 0),
+                "entries": entries.get(code, 0),
+            }
+        )
+    rows.sort(key=lambda r: (not r["code"], -(r["chats"] + r["entries"]), r["label"]))
+    return rows
+
+
 def by_read_scale(flt) -> list[dict]:
     rows = interactions(flt).values("read_scale").annotate(count=Count("id")).order_by("read_scale")
     counts = {row["read_scale"]: row["count"] for row in rows}
     out = [{"label": str(level), "count": counts.get(level, 0)} for level in range(1, 7)]
     if counts.get(None):
-        out.append({"label": "(not recorded)", "count": counts[None]})
+        out.append({"label": _("(not recorded)"), "count": counts[None]})
     return out
 
 
@@ -228,8 +266,9 @@ class MedianAggregate(Aggregate):
 
 def chat_stats(flt) -> dict:
     """Chats in the range: how many, how long patrons waited (queue → claim), how many
-    ended before anyone claimed them, and how many ended chats have no entry. One query
-    on PostgreSQL (every figure in one pass); SQLite adds its median's queries."""
+    ended before anyone claimed them, and how many ended chats have no entry, and how
+    many in each patron language (``by_language``). Two queries on PostgreSQL (every
+    figure in one pass, then the languages); SQLite adds its median's queries."""
     qs = chats(flt)
     claimed = Q(claimed_at__isnull=False)
     wait = SecondsBetween("created_at", "claimed_at")
@@ -250,6 +289,8 @@ def chat_stats(flt) -> dict:
     stats = qs.aggregate(**figures)
     if "median_wait" not in stats:
         stats["median_wait"] = median(qs.filter(claimed), wait)
+    languages = qs.values_list("language").annotate(n=Count("id")).order_by()
+    stats["by_language"] = {code: n for code, n in languages if n}
     return stats
 
 
@@ -257,7 +298,8 @@ def chat_stats(flt) -> dict:
 
 # Every entry figure of the page from one scan of the range's entries: GROUPING SETS
 # over the entries' own columns (day and weekday × hour in the desk's time zone, mode,
-# location, question type, READ level, referral, duration), with no join per entry; the
+# location, question type, READ level, referral, duration) and their chat's patron
+# language (the one join per entry: a LEFT JOIN on the chat's primary key); the
 # names are joined to the few grouped rows afterwards (and grouped again by name, as the
 # one-figure functions above group). GROUPING(…) tells each row's set: one bit per
 # column left out of it. Days and the heatmap are sets of their own (a year: 365 + 168
@@ -275,6 +317,7 @@ _GROUPED = [
     "referred_by_department_id",
     "referred_by_text",
     "duration_minutes",
+    "language",
 ]
 _SETS = {
     "days": ("day",),
@@ -290,6 +333,7 @@ _SETS = {
         "referred_by_text",
     ),
     "duration": ("duration_minutes",),
+    "by_language": ("language",),
 }
 _LABELLED = [
     "day",
@@ -302,6 +346,7 @@ _LABELLED = [
     "referral_kind",
     "source",
     "duration_minutes",
+    "language",
 ]
 
 
@@ -322,6 +367,7 @@ def _one_pass_sql(flt: ReportFilter) -> tuple[str, list]:
             day=TruncDate("occurred_at"),
             weekday=ExtractIsoWeekDay("occurred_at"),
             hour=ExtractHour("occurred_at"),
+            language=Coalesce(F("chat__language"), Value("")),
         )
         .values(*_GROUPED)
     )
@@ -341,7 +387,7 @@ def _one_pass_sql(flt: ReportFilter) -> tuple[str, list]:
                g.referral_kind,
                COALESCE(NULLIF(o.display_name, ''), NULLIF(u.first_name, ''), u.username,
                         d.name, NULLIF(g.referred_by_text, '')),
-               g.duration_minutes, SUM(g.n)
+               g.duration_minutes, g.language, SUM(g.n)
         FROM g
         LEFT JOIN {table[Mode]} m ON m.id = g.mode_id
         LEFT JOIN {table[Location]} l ON l.id = g.location_id
@@ -349,8 +395,8 @@ def _one_pass_sql(flt: ReportFilter) -> tuple[str, list]:
         LEFT JOIN {table[Operator]} o ON o.id = g.referred_by_operator_id
         LEFT JOIN {table[get_user_model()]} u ON u.id = o.user_id
         LEFT JOIN {table[Department]} d ON d.id = g.referred_by_department_id
-        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-        ORDER BY 1, 12 DESC, 5, 6, 7, 9, 10
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+        ORDER BY 1, 13 DESC, 5, 6, 7, 9, 10, 12
     """
     return sql, list(params)
 
@@ -391,6 +437,7 @@ def _entry_figures_one_pass(flt: ReportFilter) -> dict:
         read_levels={row["read_scale"]: n for row, n in by_set["by_read_scale"]},
         referrals=[(row["referral_kind"], row["source"], n) for row, n in by_set["by_referral"]],
         minutes=sorted((row["duration_minutes"], n) for row, n in by_set["duration"]),
+        languages={row["language"]: n for row, n in by_set["by_language"]},
     )
 
 
@@ -430,6 +477,7 @@ def report(flt: ReportFilter) -> dict:
         "by_question_type": by_question_type(flt),
         "by_read_scale": by_read_scale(flt),
         "by_referral": by_referral(flt),
+        "entry_languages": entry_languages(flt),
         "duration": duration_stats,
         "chats": chat_figures,
     }

@@ -181,14 +181,18 @@ def report(request):
     days = charts.day_rows(data["per_day"])  # labels and numbers as text, once per day
     day_chart = charts.columns(days, value_key="value")
     referral_rows = [
-        {"label": f"{row['label']} ({row['kind'].lower()})", "count": row["count"]}
+        {
+            "label": _("%(source)s (%(kind)s)")
+            % {"source": row["label"], "kind": str(row["kind"]).lower()},
+            "count": row["count"],
+        }
         for row in data["by_referral"]
     ]
     figures = [
-        ("mode", _("By mode"), "Mode", data["by_mode"]),
-        ("location", _("By location"), "Location", data["by_location"]),
+        ("mode", _("By mode"), _("Mode"), data["by_mode"]),
+        ("location", _("By location"), _("Location"), data["by_location"]),
         ("question-type", _("By question type"), _("Question type"), data["by_question_type"]),
-        ("read-scale", _("By READ scale"), "READ scale", data["by_read_scale"]),
+        ("read-scale", _("By READ scale"), _("READ scale"), data["by_read_scale"]),
         ("referral", _("By referral source"), _("Referred by"), referral_rows),
     ]
     return render(
@@ -211,6 +215,7 @@ def report(request):
                 }
                 for key, title, column, rows in figures
             ],
+            "languages": reports.language_rows(data),
             "query": request.GET.urlencode(),
             "hours": [str(h) for h in range(24)],
             "pending_count": len(selectors.chats_without_entry(request.user)),
@@ -227,7 +232,8 @@ def export_csv(request):
     if form.is_bound and not form.is_valid():
         # Not the default range in place of the one asked for: say what is wrong.
         problems = "; ".join(
-            f"{form[name].label if name in form.fields else 'Filters'}: {e[0]}"
+            _("%(field)s: %(problem)s")
+            % {"field": form[name].label if name in form.fields else _("Filters"), "problem": e[0]}
             for name, e in form.errors.items()
         )
         return HttpResponseBadRequest(

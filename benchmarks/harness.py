@@ -176,6 +176,8 @@ class Stack:
             # cache for every new chat) but out of reach.
             LIMIT_CHATS_PER_ADDRESS="1000000",
             LIMIT_PATRON_MESSAGES_PER_MINUTE="1000000",
+            # Widget sockets per address (counted in Redis leases): the soak opens thousands.
+            LIMIT_SOCKETS_PER_ADDRESS="1000000",
         )
         if self.config.db == "postgres":
             env["DATABASE_URL"] = f"postgresql://postgres@{HOST}:5432/{PG_DB}"

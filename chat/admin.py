@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from chat import canned, services
@@ -29,8 +31,8 @@ from chat.models import (
 )
 from chat.services import departments
 
-admin.site.site_header = "LibDesk administration"
-admin.site.site_title = "LibDesk admin"
+admin.site.site_header = _("LibDesk administration")
+admin.site.site_title = _("LibDesk admin")
 
 
 def embed_snippet(department: Department) -> str:
@@ -64,7 +66,7 @@ class DepartmentForm(forms.ModelForm):
         if days is None:
             return self.instance.block_days if self.instance.pk else 30
         if days < 1:
-            raise ValidationError("A block lasts at least one day.")
+            raise ValidationError(_("A block lasts at least one day."))
         return days
 
     def clean_fallback(self):
@@ -73,8 +75,10 @@ class DepartmentForm(forms.ModelForm):
         fallback = self.cleaned_data.get("fallback")
         if departments.fallback_loops(self.instance, fallback):
             raise ValidationError(
-                "That fallback would go round in a circle back to this department. "
-                "Choose a department whose own fallback chain does not lead here."
+                _(
+                    "That fallback would go round in a circle back to this department. "
+                    "Choose a department whose own fallback chain does not lead here."
+                )
             )
         return fallback
 
@@ -117,8 +121,8 @@ class MembershipInline(admin.TabularInline):
     extra = 1
     autocomplete_fields = ["operator"]
     fields = ["operator", "role"]
-    verbose_name = "operator"
-    verbose_name_plural = "Operators"
+    verbose_name = _("operator")
+    verbose_name_plural = _("Operators")
 
 
 @admin.register(Department)
@@ -138,10 +142,10 @@ class DepartmentAdmin(DepartmentScopedAdmin, ServiceSavedAdmin, TranslationAdmin
     readonly_fields = ["widget_embed_snippet"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "description", "is_active"]}),
-        ("Chat widget", {"fields": ["greeting", "offline_message", "widget_embed_snippet"]}),
-        ("When nobody is online", {"fields": ["fallback"]}),
-        ("Request Screenshare", {"fields": ["screenshare_mode"]}),
-        ("Blocking abuse", {"fields": ["block_days"]}),
+        (_("Chat widget"), {"fields": ["greeting", "offline_message", "widget_embed_snippet"]}),
+        (_("When nobody is online"), {"fields": ["fallback"]}),
+        (_("Request Screenshare"), {"fields": ["screenshare_mode"]}),
+        (_("Blocking abuse"), {"fields": ["block_days"]}),
     ]
     inlines = [MembershipInline]
 
@@ -163,19 +167,20 @@ class DepartmentAdmin(DepartmentScopedAdmin, ServiceSavedAdmin, TranslationAdmin
     def get_inlines(self, request, obj):
         return [] if self.scoped(request) else super().get_inlines(request, obj)
 
-    @admin.display(description="Operators", ordering="operator_total")
+    @admin.display(description=_("Operators"), ordering="operator_total")
     def operator_count(self, department):
         return department.operator_total
 
-    @admin.display(description="Widget embed snippet")
+    @admin.display(description=_("Widget embed snippet"))
     def widget_embed_snippet(self, department):
         if not department.pk:
-            return "Save the department to get its embed snippet."
+            return _("Save the department to get its embed snippet.")
         return format_html(
-            '<textarea readonly rows="3" cols="90" aria-label="Widget embed snippet" '
-            'class="vLargeTextField">{}</textarea>'
-            '<div class="help">Paste this tag into any page of the library\'s website.</div>',
+            '<textarea readonly rows="3" cols="90" aria-label="{}" '
+            'class="vLargeTextField">{}</textarea><div class="help">{}</div>',
+            _("Widget embed snippet"),
             embed_snippet(department),
+            _("Paste this tag into any page of the library's website."),
         )
 
     def save_related(self, request, form, formsets, change):
@@ -194,8 +199,8 @@ class OperatorMembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
     fields = ["department", "role"]
-    verbose_name = "department"
-    verbose_name_plural = "Departments"
+    verbose_name = _("department")
+    verbose_name_plural = _("Departments")
 
 
 # A link typed without its scheme ("zoom.us/j/1") is taken as https, not http (Django
@@ -231,11 +236,11 @@ class OperatorAdmin(ServiceSavedAdmin):
             kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="Name patrons see")
+    @admin.display(description=_("Name patrons see"))
     def name_patrons_see(self, operator):
         return operator.public_name if operator.pk else "—"
 
-    @admin.display(description="Departments")
+    @admin.display(description=_("Departments"))
     def department_names(self, operator):
         return ", ".join(department.name for department in operator.departments.all())
 
@@ -253,7 +258,7 @@ class OperatorAdmin(ServiceSavedAdmin):
 PREVIEW_CONTEXT = {
     "patron_name": "Pat",
     "operator_name": "Alice",
-    "department": "Reference Desk",
+    "department": _("Reference Desk"),
     "library": settings.LIBRARY_NAME,
 }
 
@@ -312,7 +317,7 @@ class CannedMessageAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
             kwargs["queryset"] = Department.objects.filter(pk__in=administered(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="Preview (with sample names)")
+    @admin.display(description=_("Preview (with sample names)"))
     def preview(self, message):
         if not message.body:
             return "—"
@@ -359,7 +364,7 @@ class MessageInline(ReadOnlyInline):
     fields = ["seq", "sender", "operator", "body", "created_at"]
     readonly_fields = fields
     ordering = ["seq"]
-    verbose_name_plural = "Transcript"
+    verbose_name_plural = _("Transcript")
 
 
 class AuditInline(ReadOnlyInline):
@@ -375,7 +380,7 @@ class AuditInline(ReadOnlyInline):
         "note",
     ]
     readonly_fields = fields
-    verbose_name_plural = "Audit trail"
+    verbose_name_plural = _("Audit trail")
 
 
 class AttachmentInline(ReadOnlyInline):
@@ -384,7 +389,7 @@ class AttachmentInline(ReadOnlyInline):
     model = Attachment
     fields = ["created_at", "name", "kind", "size"]
     readonly_fields = fields
-    verbose_name_plural = "Attachments"
+    verbose_name_plural = _("Attachments")
 
 
 class RatingInline(ReadOnlyInline):
@@ -393,7 +398,7 @@ class RatingInline(ReadOnlyInline):
     model = ChatRating
     fields = ["score", "comment", "created_at"]
     readonly_fields = fields
-    verbose_name_plural = "Patron's rating"
+    verbose_name_plural = _("Patron's rating")
 
 
 @admin.register(Chat)
@@ -462,19 +467,19 @@ class PatronBlockAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the record stays: lift instead
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, block):
         if block.lifted_at:
-            return "Lifted"
-        return "In force" if block.is_in_force() else "Expired"
+            return _("Lifted")
+        return _("In force") if block.is_in_force() else _("Expired")
 
-    @admin.display(description="Chat")
+    @admin.display(description=_("Chat"))
     def chat_link(self, block):
         if not block.chat_id:
             return "—"
         return format_html('<a href="/history/chats/{}/">{}</a>', block.chat.public_id, block.chat)
 
-    @admin.action(description="Lift the selected blocks")
+    @admin.action(description=_("Lift the selected blocks"))
     def lift_blocks(self, request, queryset):
         from chat.services import blocks
 
@@ -482,7 +487,11 @@ class PatronBlockAdmin(DepartmentScopedAdmin, admin.ModelAdmin):
         for block in queryset.filter(lifted_at__isnull=True):
             blocks.block_lift(block_id=block.pk, actor=request.user)
             lifted += 1
-        self.message_user(request, f"{lifted} block{'s' if lifted != 1 else ''} lifted.")
+        self.message_user(
+            request,
+            ngettext("%(count)s block lifted.", "%(count)s blocks lifted.", lifted)
+            % {"count": lifted},
+        )
 
 
 # Campus sign-in (issue 18): the group → department mapping.

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ChatConfig(AppConfig):
     name = "chat"
-    verbose_name = "Chat desk"
+    verbose_name = _("Chat desk")
 
     def ready(self):
         from chat import signals  # noqa: F401 - connects the session-ending receivers

@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SignInProvider(models.TextChoices):
-    LDAP = "ldap", "LDAP / Active Directory"
-    SAML = "saml", "SAML 2.0"
-    OIDC = "oidc", "OpenID Connect"
+    LDAP = "ldap", _("LDAP / Active Directory")
+    SAML = "saml", _("SAML 2.0")
+    OIDC = "oidc", _("OpenID Connect")
 
 
 class SignInMapping(models.Model):
@@ -60,6 +60,8 @@ class SignInMapping(models.Model):
     )
 
     class Meta:
+        verbose_name = _("sign-in mapping")
+        verbose_name_plural = _("sign-in mappings")
         ordering = ["attribute", "value", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -92,7 +94,8 @@ class CampusIdentity(models.Model):
     deprovision_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        verbose_name_plural = "campus identities"
+        verbose_name = _("campus identity")
+        verbose_name_plural = _("campus identities")
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "subject"], name="campus_identity_unique_subject"

@@ -16,13 +16,16 @@ from string import Formatter
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
+from libdesk.i18n import alternatives
+
+# Each name's meaning, shown beside the Canned Messages form.
 PLACEHOLDERS = {
-    "patron_name": "the patron's name (or “there” when they gave none)",
-    "operator_name": "the name patrons see for the librarian",
-    "department": "the chat's department",
-    "library": "the library's name",
+    "patron_name": gettext_lazy("the patron's name (or “there” when they gave none)"),
+    "operator_name": gettext_lazy("the name patrons see for the librarian"),
+    "department": gettext_lazy("the chat's department"),
+    "library": gettext_lazy("the library's name"),
 }
 PATRON_NAME_FALLBACK = "there"
 SHORTCUT_RE = re.compile(r"^/\S+$")
@@ -33,8 +36,7 @@ _LENIENT_FIELD = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 
 def _placeholder_list() -> str:
-    names = [f"{{{name}}}" for name in PLACEHOLDERS]
-    return ", ".join(names[:-1]) + " or " + names[-1]
+    return alternatives(f"{{{name}}}" for name in PLACEHOLDERS)
 
 
 def template_problems(body: str) -> list[str]:

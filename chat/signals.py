@@ -15,6 +15,14 @@ from chat import services
 User = get_user_model()
 
 
+@receiver(user_logged_in)
+def follow_the_operators_language(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        from libdesk.i18n import remember_operator_language
+
+        remember_operator_language(request, user)
+
+
 @receiver(user_logged_out)
 def end_socket_of_logged_out_session(sender, request, user, **kwargs):
     if user is not None and request is not None and request.session.session_key:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import Http404
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import pgettext
 from django.views.i18n import JavaScriptCatalog
 
 
@@ -47,6 +48,87 @@ def language_choices() -> list[dict]:
         {"code": code, "name": name, "dir": text_direction(code)}
         for code, name in settings.LANGUAGES
     ]
+
+
+def set_language(request):
+    """The Language menu (Django's ``set_language``: the cookie the interface follows),
+    and for an operator the choice kept on their record too, so that mail to them
+    (chat.services.operator_set_language) is written in it."""
+    from django.views.i18n import set_language as set_language_cookie
+
+    from chat.models import Operator
+    from chat.services import operator_set_language
+
+    response = set_language_cookie(request)
+    chosen = supported_language(request.POST.get("language"))
+    if request.method == "POST" and chosen and request.user.is_authenticated:
+        operator = Operator.objects.filter(user=request.user).first()
+        if operator is not None:
+            operator_set_language(operator=operator, language=chosen)
+    return response
+
+
+# The operator's kept language, put in the session when they log in (chat.signals).
+SESSION_LANGUAGE_KEY = "libdesk_operator_language"
+
+
+def remember_operator_language(request, user) -> None:
+    """At log in: the language the operator chose before (on any browser), for
+    ``OperatorLanguageMiddleware`` to follow where this browser has no choice of its own."""
+    from chat.models import Operator
+
+    language = Operator.objects.filter(user=user).values_list("language", flat=True).first() or ""
+    if supported_language(language):
+        request.session[SESSION_LANGUAGE_KEY] = language
+
+
+class OperatorLanguageMiddleware:
+    """A browser with no language cookie (a new one, after log in) speaks the operator's
+    kept language rather than its Accept-Language, and gets the cookie, which the
+    dashboard's socket reads too (``socket_language``). A browser's own choice (the
+    cookie) still wins. Runs after LocaleMiddleware; costs nothing but a session read,
+    and only where the cookie is missing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        kept = None
+        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and hasattr(request, "session"):
+            kept = supported_language(request.session.get(SESSION_LANGUAGE_KEY))
+        if kept is None:
+            return self.get_response(request)
+        translation.activate(kept)
+        request.LANGUAGE_CODE = kept
+        response = self.get_response(request)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            kept,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+        return response
+
+
+def alternatives(items) -> str:
+    """``items`` joined as alternatives in the active language: "a or b", "a, b or c"
+    ("a, b o c", "a، b أو c"). The patterns are the translators', so the words and the
+    commas are each language's own."""
+    items = [str(item) for item in items]
+    if len(items) < 2:
+        return "".join(items)
+    text = pgettext("a list of alternatives: its last two", "%(first)s or %(last)s") % {
+        "first": items[-2],
+        "last": items[-1],
+    }
+    for item in reversed(items[:-2]):
+        before = pgettext("a list of alternatives: one before the last two", "%(first)s, %(rest)s")
+        text = before % {"first": item, "rest": text}
+    return text
 
 
 # --- The JavaScript modules' strings ------------------------------------------------------

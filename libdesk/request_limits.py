@@ -9,6 +9,7 @@ in; the page says so and where to go instead."""
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 _PAGES = {
@@ -36,19 +37,24 @@ _PAGES = {
 }
 
 
-def page(status: int) -> bytes:
-    """The HTML of the page for ``status`` (414, 431 or 400)."""
+def page(status: int, language: str = "") -> bytes:
+    """The HTML of the page for ``status`` (414, 431 or 400), in ``language`` (one the
+    desk ships; empty: the library's default)."""
     _reason, title, text = _PAGES[status]
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{title} – LibDesk</title></head><body><main>"
-        f"<h1>{title}</h1><p>{text}</p>"
-        f'<p><a href="/">{_("Back to the desk")}</a></p></main></body></html>'
-    ).encode()
+    code = language or settings.LANGUAGE_CODE
+    with translation.override(code):
+        direction = "rtl" if translation.get_language_bidi() else "ltr"
+        return (
+            f'<!doctype html><html lang="{code}" dir="{direction}"><head><meta charset="utf-8">'
+            f"<title>{title} – LibDesk</title></head><body><main>"
+            f"<h1>{title}</h1><p>{text}</p>"
+            f'<p><a href="/">{_("Back to the desk")}</a></p></main></body></html>'
+        ).encode()
 
 
 def raw_response(status: int) -> bytes:
-    """The whole HTTP response, for the server side that has no Django to ask."""
+    """The whole HTTP response, for the server side that has no Django to ask (and no
+    complete headers to read a language from: the library's default language)."""
     body = page(status)
     head = (
         f"HTTP/1.1 {status} {_PAGES[status][0]}\r\n"
@@ -71,7 +77,14 @@ class LongUrlMiddleware:
         length = len(request.path_info.encode("utf-8", "surrogateescape"))
         length += len(request.META.get("QUERY_STRING", ""))
         if limit and length > limit:
-            return HttpResponse(page(414), status=414, content_type="text/html; charset=utf-8")
+            # Before LocaleMiddleware (nothing has read the request yet): the staff's chosen
+            # language (the cookie), else the browser's, as every other page.
+            language = translation.get_language_from_request(request)
+            response = HttpResponse(
+                page(414, language), status=414, content_type="text/html; charset=utf-8"
+            )
+            response["Content-Language"] = language
+            return response
         return self.get_response(request)
 
 

@@ -1,11 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from django.views.i18n import set_language
 
 from chat.sign_in.local import DeskLoginView
 from chat.sign_in.views import DeskLogoutView
-from libdesk.i18n import javascript_catalog
+from libdesk.i18n import javascript_catalog, set_language
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="chat:dashboard", permanent=False)),

@@ -63,17 +63,22 @@ def reply_email(message: TicketMessage) -> EmailMultiAlternatives:
         )
 
 
-def new_ticket_email(ticket: Ticket, recipients: list[str]) -> EmailMultiAlternatives:
-    """To the assignee or the department's operators: a new ticket is in their queue."""
+def new_ticket_email(
+    ticket: Ticket, recipients: list[str], language: str = ""
+) -> EmailMultiAlternatives:
+    """To the assignee or the department's operators: a new ticket is in their queue.
+    Written in ``language`` (the recipients' chosen one; empty: the library's default):
+    staff read their mail in the language they read the desk in."""
     context = {"ticket": ticket, "url": ticket_url(ticket), "library_name": settings.LIBRARY_NAME}
-    return _email(
-        _("[%(reference)s] New ticket for %(department)s: %(subject)s")
-        % {
-            "reference": ticket.reference,
-            "department": ticket.department.name,
-            "subject": ticket.subject,
-        },
-        "new_ticket",
-        context,
-        recipients,
-    )
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return _email(
+            _("[%(reference)s] New ticket for %(department)s: %(subject)s")
+            % {
+                "reference": ticket.reference,
+                "department": ticket.department.name,
+                "subject": ticket.subject,
+            },
+            "new_ticket",
+            context,
+            recipients,
+        )

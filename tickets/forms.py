@@ -40,6 +40,9 @@ class NoteForm(forms.Form):
     )
 
     def __init__(self, *args, action="", **kwargs):
+        # Its own ids: the reply form on the same page has a "body" too, and a label
+        # must name one box ("Internal note" labelled the reply box before).
+        kwargs.setdefault("auto_id", "note_%s")
         super().__init__(*args, **kwargs)
         self.helper = _helper(action, _("Add note"), "note-form")
 
@@ -59,7 +62,7 @@ class AssignForm(forms.Form):
         self.fields["assignee"].label_from_instance = lambda op: (
             op.user.get_full_name() or op.public_name
         )
-        self.helper = _helper(action, "Assign", "assign-form")
+        self.helper = _helper(action, _("Assign"), "assign-form")
 
 
 class QueueForm(forms.Form):
@@ -86,7 +89,11 @@ class FilterForm(forms.Form):
     """The ticket desk's filters (GET)."""
 
     view = forms.ChoiceField(
-        choices=[("", gettext_lazy("All tickets")), ("mine", "Mine"), ("unassigned", "Unassigned")],
+        choices=[
+            ("", gettext_lazy("All tickets")),
+            ("mine", gettext_lazy("Mine")),
+            ("unassigned", gettext_lazy("Unassigned")),
+        ],
         required=False,
         label=gettext_lazy("Show"),
     )

@@ -21,13 +21,14 @@ def _backoff(retries: int) -> int:
     return min(3600, 30 * 2**retries)
 
 
-def _retry(task, error):
-    """Retry with backoff. Run eagerly (the embedded demo, tests), Celery's ``apply``
-    runs the retry at once when the task *returns* the Retry; a worker needs it raised."""
+def _retry(task, error, kwargs=None):
+    """Retry with backoff (with ``kwargs`` for the task's keyword arguments, when
+    given). Run eagerly (the embedded demo, tests), Celery's ``apply`` runs the retry at
+    once when the task *returns* the Retry; a worker needs it raised."""
     countdown = _backoff(task.request.retries)
     if task.request.is_eager:
-        return task.retry(exc=error, countdown=countdown, throw=False)
-    raise task.retry(exc=error, countdown=countdown)
+        return task.retry(exc=error, countdown=countdown, throw=False, kwargs=kwargs)
+    raise task.retry(exc=error, countdown=countdown, kwargs=kwargs)
 
 
 def _max_retries() -> int:
@@ -59,18 +60,29 @@ def send_reply(self, message_id: int):
     return "sent"
 
 
-def _notification_recipients(ticket: Ticket) -> list[str]:
+def _notification_recipients(ticket: Ticket) -> dict[str, list[str]]:
+    """Who hears of the ticket, by the language each chose (Operator.language; "" is the
+    library's default): the assignee, or else the department's operators."""
     if ticket.assignee_id and ticket.assignee.user.email and ticket.assignee.user.is_active:
-        return [ticket.assignee.user.email]
-    operators = Operator.objects.filter(
-        departments=ticket.department_id, user__is_active=True
-    ).exclude(user__email="")
-    return sorted({op.user.email for op in operators.select_related("user")})
+        operators = [ticket.assignee]
+    else:
+        operators = (
+            Operator.objects.filter(departments=ticket.department_id, user__is_active=True)
+            .exclude(user__email="")
+            .select_related("user")
+        )
+    by_language: dict[str, set[str]] = {}
+    for operator in operators:
+        language = operator.language or settings.LANGUAGE_CODE
+        by_language.setdefault(language, set()).add(operator.user.email)
+    return {language: sorted(emails) for language, emails in sorted(by_language.items())}
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def notify_new_ticket(self, ticket_id: int):
-    """Tell the assignee, or else the department's operators, about a ticket."""
+def notify_new_ticket(self, ticket_id: int, sent_languages: list[str] | None = None):
+    """Tell the assignee, or else the department's operators, about a ticket: one
+    message per language the recipients read. A retry sends only the languages whose
+    message has not gone out yet (``sent_languages``), so nobody gets it twice."""
     ticket = (
         Ticket.objects.select_related("department", "assignee__user").filter(pk=ticket_id).first()
     )
@@ -79,15 +91,20 @@ def notify_new_ticket(self, ticket_id: int):
     recipients = _notification_recipients(ticket)
     if not recipients:
         return "nobody"
-    try:
-        emails.new_ticket_email(ticket, recipients).send(fail_silently=False)
-    except Exception as error:
-        if self.request.retries >= _max_retries():
-            services.notification_record_failure(
-                ticket_id=ticket_id, error=f"{type(error).__name__}: {error}"
-            )
-            return "failed"
-        return _retry(self, error)
+    sent = list(sent_languages or [])
+    for language, emails_to in recipients.items():
+        if language in sent:
+            continue
+        try:
+            emails.new_ticket_email(ticket, emails_to, language).send(fail_silently=False)
+        except Exception as error:
+            if self.request.retries >= _max_retries():
+                services.notification_record_failure(
+                    ticket_id=ticket_id, error=f"{type(error).__name__}: {error}"
+                )
+                return "failed"
+            return _retry(self, error, kwargs={"sent_languages": sent})
+        sent.append(language)
     return "sent"
 
 

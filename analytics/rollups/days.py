@@ -27,9 +27,9 @@ FEW_DAYS = 3  # compute_days: up to this many days, one query for every entry fi
 # 0.97 s against 0.82 s with one query per figure; a month: 58 ms against 80).
 ONE_SCAN_DAYS = 31
 
-# The key of one counted value: (figure, value, referral kind, operator, department, text),
-# ReportFigure's fields in that order.
-Key = tuple[str, int | None, str, int | None, int | None, str]
+# The key of one counted value: (figure, value, referral kind, operator, department, text,
+# language), ReportFigure's fields in that order.
+Key = tuple[str, int | None, str, int | None, int | None, str, str]
 KEY_FIELDS = (
     "figure",
     "value",
@@ -37,6 +37,7 @@ KEY_FIELDS = (
     "referred_by_operator",
     "referred_by_department",
     "referred_by_text",
+    "language",
 )
 HOUR_FIGURES = (Figure.HOUR, Figure.WEEKDAY_HOUR)
 # The choices a report is filtered by that describe entries: each choice's share of a
@@ -44,14 +45,18 @@ HOUR_FIGURES = (Figure.HOUR, Figure.WEEKDAY_HOUR)
 SHARE_FIGURES = (Figure.MODE, Figure.LOCATION, Figure.QUESTION_TYPE)
 NO_SHARE = ("", None)  # (share, share_value) of the library's and departments' rows
 
-# Entry figures other than the hour: the entry column each counts.
+# Entry figures other than the hour: the entry column each counts. The patron's
+# language is the entry's chat's (a join, in the queries that count it alone).
 _ENTRY_COLUMNS = {
     Figure.MODE: "mode_id",
     Figure.LOCATION: "location_id",
     Figure.QUESTION_TYPE: "question_type_id",
     Figure.READ_SCALE: "read_scale",
     Figure.DURATION: "duration_minutes",
+    Figure.LANGUAGE: "chat__language",
 }
+# Figures whose value is a language code (``ReportFigure.language``), not a number.
+LANGUAGE_FIGURES = (Figure.LANGUAGE, Figure.CHAT_LANGUAGE)
 _REFERRAL_COLUMNS = (
     "referral_kind",
     "referred_by_operator_id",
@@ -60,8 +65,15 @@ _REFERRAL_COLUMNS = (
 )
 
 
-def key(figure, value=None, kind="", operator=None, department=None, text="") -> Key:
-    return (str(figure), value, kind, operator, department, text)
+def key(figure, value=None, kind="", operator=None, department=None, text="", language="") -> Key:
+    return (str(figure), value, kind, operator, department, text, language)
+
+
+def value_key(figure, value) -> Key:
+    """The key of ``figure``'s ``value``: a language code in its own field (none: "")."""
+    if figure in LANGUAGE_FIGURES:
+        return key(figure, language=value or "")
+    return key(figure, value)
 
 
 # A day's totals, as ``ReportDay``, ``ReportDepartmentDay`` and ``DayFigures`` name them.
@@ -202,7 +214,7 @@ def compute_days(
             _count_entries(day(row), row[-1], row[g])
         for figure, column in _ENTRY_COLUMNS.items():
             for row in entries.values_list(*group, column).annotate(n=Count("id")):
-                day(row).counts[key(figure, row[g])] += row[-1]
+                day(row).counts[value_key(figure, row[g])] += row[-1]
         for row in (
             entries.exclude(referral_kind="")
             .values_list(*group, *_REFERRAL_COLUMNS)
@@ -250,6 +262,8 @@ def compute_days(
         .annotate(n=Count("id"))
     ):
         day(row).counts[key(Figure.WAIT, int(row[g]))] += row[-1]
+    for row in chats.values_list(*group, "language").annotate(n=Count("id")):
+        day(row).counts[value_key(Figure.CHAT_LANGUAGE, row[g])] += row[-1]
     return out
 
 
@@ -300,7 +314,7 @@ def _count_entries_in_one_scan(entries, group, day) -> None:
         if i == 0:  # the hour (EXTRACT gives a numeric)
             _count_entries(day(row), n, int(value))
         else:
-            day(row).counts[key(figures[i - 1], value)] += n
+            day(row).counts[value_key(figures[i - 1], value)] += n
 
 
 def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=None) -> None:
@@ -311,7 +325,7 @@ def _count_entries(figures: DayFigures, n: int, hour=None, values=(), referral=N
         figures.entries += n
         figures.counts[key(Figure.HOUR, hour)] += n
     for figure, value in values:
-        figures.counts[key(figure, value)] += n
+        figures.counts[value_key(figure, value)] += n
     if referral and referral[0]:
         kind, operator, department, text = referral
         figures.counts[

@@ -104,7 +104,9 @@ def report(
         return _by_value((k[1], n) for k, n in counts.items() if k[0] == figure)
 
     if share is None:
-        chats = _chat_figures(totals, values_of(Figure.WAIT))
+        chats = _chat_figures(
+            totals, values_of(Figure.WAIT), languages_of(counts, Figure.CHAT_LANGUAGE)
+        )
     else:
         chats = chat_figures(start, end)
     return {
@@ -117,9 +119,19 @@ def report(
             read_levels=dict(values_of(Figure.READ_SCALE)),
             referrals=referral_counts(counts),
             minutes=values_of(Figure.DURATION),
+            languages=languages_of(counts, Figure.LANGUAGE),
         ),
         "chats": chats,
     }
+
+
+def languages_of(counts: Counter, figure) -> dict[str, int]:
+    """A language figure's counts by language code ("": none recorded)."""
+    out: Counter = Counter()
+    for k, n in counts.items():
+        if k[0] == figure and n:
+            out[k[6]] += n
+    return dict(out)
 
 
 def chat_figures(start: date, end: date, department: int | None = None) -> dict:
@@ -129,12 +141,22 @@ def chat_figures(start: date, end: date, department: int | None = None) -> dict:
     day_rows, kept_days, live, still_open = _days(start, end, department, with_entries=False)
     totals = _totals(day_rows, live, still_open)
     waits = Counter({k[1]: n for k, n in totals.counts.items() if k[0] == Figure.WAIT})
+    languages = Counter(languages_of(totals.counts, Figure.CHAT_LANGUAGE))
     figures = _kept_figures(start, end, kept_days, department)
     if figures is not None:
-        summed = figures.filter(figure=Figure.WAIT).values("value").annotate(n=Sum("signed"))
+        summed = (
+            figures.filter(figure__in=[Figure.WAIT, Figure.CHAT_LANGUAGE])
+            .values("figure", "value", "language")
+            .annotate(n=Sum("signed"))
+        )
         for row in summed.order_by():
-            waits[row["value"]] += row["n"]
-    return _chat_figures(totals, _by_value(waits.items()))
+            if row["figure"] == Figure.WAIT:
+                waits[row["value"]] += row["n"]
+            else:
+                languages[row["language"]] += row["n"]
+    return _chat_figures(
+        totals, _by_value(waits.items()), {c: n for c, n in languages.items() if n}
+    )
 
 
 def _totals(day_rows, live, still_open) -> "DayFigures":
@@ -281,9 +303,10 @@ def _kept_figures(start, end, kept_days, department, share=None) -> QuerySet | N
     )
 
 
-def _chat_figures(totals: "DayFigures", waits: list[tuple]) -> dict:
+def _chat_figures(totals: "DayFigures", waits: list[tuple], languages: dict) -> dict:
     claimed = totals.chats_claimed
     return {
+        "by_language": languages,
         "total": totals.chats,
         "claimed": claimed,
         "abandoned": totals.chats_abandoned,

@@ -4,6 +4,8 @@
 from collections import Counter
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
 from analytics.models import (
     Interaction,
     Location,
@@ -69,7 +71,7 @@ def referral_counts(counts: Counter) -> list[tuple[str, str | None, int]]:
         Department.objects.filter(pk__in={k[4] for k, _n in rows if k[4]}).values_list("pk", "name")
     )
     by_source: Counter = Counter()
-    for (_figure, _value, kind, operator, department, text), n in rows:
+    for (_figure, _value, kind, operator, department, text, _language), n in rows:
         source = operators.get(operator) or departments.get(department) or text or None
         by_source[(kind, source)] += n
     return [(kind, source, n) for (kind, source), n in by_source.items()]
@@ -80,7 +82,7 @@ def busiest(rows: list[tuple[str | None, int]]) -> list[dict]:
     unnamed last (ordered here, the same on SQLite and PostgreSQL, which put NULL at
     opposite ends)."""
     ordered = sorted(rows, key=lambda r: (-r[1], r[0] is None, r[0] or ""))
-    return [{"label": label or "(not recorded)", "count": n} for label, n in ordered]
+    return [{"label": label or _("(not recorded)"), "count": n} for label, n in ordered]
 
 
 def referral_rows(referrals: list[tuple[str, str | None, int]]) -> list[dict]:
@@ -89,7 +91,7 @@ def referral_rows(referrals: list[tuple[str, str | None, int]]) -> list[dict]:
     kinds = dict(Interaction.Referral.choices)
     ordered = sorted(referrals, key=lambda r: (-r[2], r[0], r[1] is None, r[1] or ""))
     return [
-        {"kind": kinds.get(kind, kind), "label": source or "(unnamed)", "count": n}
+        {"kind": kinds.get(kind, kind), "label": source or _("(unnamed)"), "count": n}
         for kind, source, n in ordered
         if kind
     ]
@@ -105,18 +107,21 @@ def entry_figures(
     read_levels: dict[int | None, int],
     referrals: list[tuple[str, str | None, int]],
     minutes: list[tuple[int, int]],
+    languages: dict[str, int],
 ) -> dict:
     """The report's entry figures in the page's shape, from counts however they were
     obtained (kept days, live days, or ``analytics.reports``' one pass): every day of
     the range (zeros included), the weekday × hour grid, counts by name busiest first
-    (``None`` = not recorded), READ levels 1–6, referrals, duration median and mean."""
+    (``None`` = not recorded), READ levels 1–6, referrals, duration median and mean,
+    entries by their chat's patron language (code: count; "": none, as an entry not
+    from a chat)."""
     total = sum(n for _v, n in minutes)
     span = (end - start).days + 1
     read_scale = [
         {"label": str(level), "count": read_levels.get(level, 0)} for level in range(1, 7)
     ]
     if read_levels.get(None):
-        read_scale.append({"label": "(not recorded)", "count": read_levels[None]})
+        read_scale.append({"label": _("(not recorded)"), "count": read_levels[None]})
     return {
         "total": total,
         "per_day": [
@@ -132,6 +137,7 @@ def entry_figures(
         "by_question_type": busiest(labelled["by_question_type"]),
         "by_read_scale": read_scale,
         "by_referral": referral_rows(referrals),
+        "entry_languages": languages,
         "duration": {
             "count": total,
             "mean": sum(v * n for v, n in minutes) / total if total else None,

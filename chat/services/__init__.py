@@ -50,6 +50,7 @@ from chat.services.staff import (  # noqa: F401
     connection_close,
     connection_open,
     connection_touch,
+    operator_set_language,
     presence_reconcile,
     presence_set,
     staff_sessions_end,

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -116,6 +117,22 @@ def presence_reconcile(*, operator_id: int) -> Operator:
         presence_set_locked(
             operator=operator, status=Operator.Status.OFFLINE, reason="disconnected"
         )
+    return operator
+
+
+# --- Interface language --------------------------------------------------------------
+
+
+@transaction.atomic
+def operator_set_language(*, operator: Operator, language: str) -> Operator:
+    """The operator chose their interface language (the Language menu): kept so that
+    mail to them (a new ticket in their queue) is written in it. ``language`` is one
+    of settings.LANGUAGES, or "" for the library's default."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise InvalidInput(_("That language is not one the desk speaks."))
+    if operator.language != language:
+        operator.language = language
+        Operator.objects.filter(pk=operator.pk).update(language=language)
     return operator
 
 

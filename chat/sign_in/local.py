@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from chat import sign_in
+from libdesk.i18n import alternatives
 
 
 class LocalPasswordGate:
@@ -62,7 +63,7 @@ class DeskAuthenticationForm(AuthenticationForm):
                 "account. Desk passwords are turned off for staff accounts."
             )
         if campus:
-            where = _("Sign in with %(providers)s instead.") % {"providers": " or ".join(campus)}
+            where = _("Sign in with %(providers)s instead.") % {"providers": alternatives(campus)}
             message = f"{message} {where}"
         return forms.ValidationError(message, code="invalid_login")
 

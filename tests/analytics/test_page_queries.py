@@ -40,7 +40,7 @@ def add_entries(operator, n, tag):
     """``n`` entries spread over every dimension of the page: modes, locations, question
     types, READ levels (and none), durations, staff, departments, the three referral
     kinds, entries of chats, hours and days of the year; and chats claimed, abandoned
-    and waiting."""
+    and waiting, in Spanish, English and Arabic."""
     modes = list(Mode.objects.all())
     locations = list(Location.objects.all())
     types = [*QuestionType.objects.all(), None]
@@ -68,7 +68,12 @@ def add_entries(operator, n, tag):
             **referral,
         )
     for i in range(n // 2):
-        chat, _ = start_chat(department, question=f"Q {tag} {i}", client_id=f"c-{tag}-{i}")
+        chat, _ = start_chat(
+            department,
+            question=f"Q {tag} {i}",
+            client_id=f"c-{tag}-{i}",
+            language=("es", "en", "ar", "es", "ar")[i % 5],
+        )
         if i % 3 == 0:
             continue  # still waiting
         chat_services.chat_claim(chat_id=chat.pk, operator=colleague)

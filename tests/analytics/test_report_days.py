@@ -59,6 +59,7 @@ def live(flt) -> dict:
         "by_question_type": reports.by_question_type(flt),
         "by_read_scale": reports.by_read_scale(flt),
         "by_referral": reports.by_referral(flt),
+        "entry_languages": reports.entry_languages(flt),
         "duration": reports.duration(flt),
         "chats": chats,
     }
@@ -74,8 +75,10 @@ def assert_same(page: dict, expected: dict):
         "by_question_type",
         "by_read_scale",
         "by_referral",
+        "entry_languages",
     ):
         assert page[name] == expected[name], name
+    assert page["chats"]["by_language"] == expected["chats"]["by_language"]
     assert page["duration"]["count"] == expected["duration"]["count"]
     assert page["duration"]["median"] == pytest.approx(expected["duration"]["median"])
     assert page["duration"]["mean"] == pytest.approx(expected["duration"]["mean"])
@@ -93,10 +96,12 @@ def assert_right(start: date, end: date):
         assert_same(reports.report(flt), live(flt))
 
 
-def chat_on(department, operator, day: date, minute: int, wait: int | None, *, end=True):
+def chat_on(
+    department, operator, day: date, minute: int, wait: int | None, *, end=True, language=""
+):
     """A chat that entered the queue on ``day`` and waited ``wait`` seconds for a claim
-    (None: never claimed)."""
-    chat, _ = start_chat(department, client_id=f"q-{day}-{minute}")
+    (None: never claimed), in ``language`` (empty: the library's default)."""
+    chat, _ = start_chat(department, client_id=f"q-{day}-{minute}", language=language)
     if wait is not None:
         chat_services.chat_claim(chat_id=chat.pk, operator=operator)
     if end:
@@ -114,8 +119,11 @@ def year(operator, department):
     """Entries over every dimension across 2025, and chats on three days of it."""
     add_entries(operator, 60, "a")
     day = START + timedelta(days=40)
-    chats = [chat_on(department, operator, day, 0, 30), chat_on(department, operator, day, 5, 95)]
-    chat_on(department, operator, day, 10, None)  # abandoned
+    chats = [
+        chat_on(department, operator, day, 0, 30, language="es"),
+        chat_on(department, operator, day, 5, 95, language="ar"),
+    ]
+    chat_on(department, operator, day, 10, None, language="es")  # abandoned
     chat_on(department, operator, day + timedelta(days=1), 0, 61)
     record_interaction(operator.user, chat=chats[0], occurred_at=at(day, 11))
     return day

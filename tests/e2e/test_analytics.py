@@ -150,3 +150,32 @@ def test_skip_the_form_and_the_patron_emails_themselves_the_transcript(
     dashboard.get_by_label("Location").select_option(label="Virtual (online)")
     dashboard.get_by_role("button", name="Save", exact=True).click()
     expect(dashboard.get_by_role("status").filter(has_text="Statistics recorded.")).to_be_visible()
+
+
+def test_reference_analytics_in_spanish_for_an_operator_who_chose_it(new_page, live_desk):
+    """The operator's chosen language (the dashboard's preference, a cookie): the report,
+    its By language table and the entry form in Spanish, and axe finds nothing."""
+    from tests.e2e.a11y import assert_accessible
+    from tests.e2e.conftest import DEMO_PASSWORDS
+
+    page = new_page()
+    page.context.add_cookies([{"name": "libdesk_language", "value": "es", "url": live_desk.url}])
+    page.goto(f"{live_desk.url}/analytics/")
+    page.get_by_label("Usuario").fill("alice")
+    page.get_by_label("Contraseña").fill(DEMO_PASSWORDS["alice"])
+    page.get_by_role("button", name="Iniciar sesión").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1, name="Reference Analytics")).to_be_visible()
+    expect(page.get_by_role("button", name="Aplicar filtros")).to_be_visible()
+    expect(page.get_by_role("heading", name="Resumen")).to_be_visible()
+    languages = page.get_by_role("table", name="Chats y entradas por idioma del usuario")
+    expect(languages.get_by_role("columnheader", name="Idioma")).to_be_visible()
+    assert_accessible(page, "the Spanish report")
+
+    page.get_by_role("link", name="Registrar una interacción").first.click()
+    expect(page.get_by_role("heading", level=1, name="Registrar una interacción")).to_be_visible()
+    expect(page.get_by_label("Ubicación")).to_be_visible()
+    expect(page.get_by_label("Duración (minutos)")).to_be_visible()
+    page.get_by_role("button", name="Guardar", exact=True).click()  # empty: errors shown
+    expect(page.get_by_role("alert")).to_contain_text("La entrada no se guardó")
+    assert_accessible(page, "the Spanish entry form with errors")

@@ -3,9 +3,11 @@ department, answered by email from /tickets/; and the widget's offline form."""
 
 import re
 import time
+from email.header import decode_header, make_header
 
 from playwright.sync_api import expect
 
+from tests.e2e.a11y import assert_accessible
 from tests.e2e.conftest import DEMO_PASSWORDS
 from tests.e2e.helpers import ask, chat_item, unique
 
@@ -105,3 +107,48 @@ def test_with_nobody_online_the_offline_form_makes_a_ticket(new_page, live_desk)
     expect(row).to_contain_text(question[:60])
     expect(row).to_contain_text("Special Collections")
     expect(row).to_contain_text("Unassigned")
+
+
+def test_the_ticket_desk_in_spanish_for_a_librarian_who_chose_spanish(new_page, live_desk):
+    """Carmen chooses Spanish in the header: the tickets list and a ticket's page are in
+    Spanish (axe finds nothing), and the desk's mail to her about a new ticket too."""
+    page = new_page(locale="es-ES")
+    page.goto(f"{live_desk.url}/tickets/")
+    page.get_by_label("Usuario").fill("carmen")
+    page.get_by_label("Contraseña").fill(DEMO_PASSWORDS["carmen"])
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.get_by_label("Idioma").select_option("es")
+    page.get_by_role("button", name="Cambiar idioma").click()
+    expect(page.get_by_role("heading", name="Casos", exact=True)).to_be_visible()
+
+    question = unique("¿Tienen los mapas Sanborn de 1910 digitalizados?")
+    reference = live_desk.shell(
+        "from chat.models import Department; from tickets import services;"
+        "t = services.ticket_create_from_offline_form(department=Department.objects.get("
+        "slug='special-collections'), name='Lucía', email='lucia@example.org',"
+        f" question={question!r}, language='es'); print(t.reference)"
+    ).split()[-1]
+
+    def subject(message):
+        return str(make_header(decode_header(message["Subject"])))
+
+    [notice] = wait_for_mail(live_desk, lambda m: reference in subject(m) and "carmen" in m["To"])
+    assert f"[{reference}] Caso nuevo para Special Collections: " in subject(notice)
+
+    page.reload()
+    row = page.get_by_role("row").filter(has_text=reference)
+    expect(row).to_contain_text("Sin asignar")
+    row.get_by_role("link", name=reference).click()
+    for heading in ("Conversación", "Responder", "Nota interna", "Historial"):
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Enviar respuesta")).to_be_visible()
+    page.get_by_label("Nota interna (nunca se envía por correo)").fill("Consultar el archivo")
+    page.get_by_role("button", name="Añadir nota").click()
+    expect(page.get_by_role("status")).to_contain_text("Nota interna añadida.")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    assert_accessible(page, "a ticket's page in Spanish")
+
+    # Back to English (the desk's other tests read Carmen's mail in English).
+    page.get_by_label("Idioma").select_option("en")
+    page.get_by_role("button", name="Cambiar idioma").click()
+    expect(page.get_by_role("heading", name="Reply", exact=True)).to_be_visible()

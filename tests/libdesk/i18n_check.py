@@ -6,7 +6,10 @@ What counts as user-facing, by kind of file:
 - JavaScript modules: string and template literals that read as prose (a capital letter
   then a space, or ending in . ! ? …) outside gettext()/ngettext()/pgettext();
 - Python: string constants (and f-strings) that read as prose, outside gettext & co.,
-  except docstrings, log calls and exceptions meant for developers.
+  except docstrings, log calls and exceptions meant for developers; and, however short,
+  labels (a form field's, a model field's verbose name and help text, a model's or
+  inline's verbose_name, a choice's label, an admin column's or action's description,
+  a fieldset's title, a message_user text).
 
 A line may say why it is not user-facing with ``i18n: not user-facing`` (or
 ``{# i18n: not user-facing #}`` in a template) and is then skipped.
@@ -51,6 +54,14 @@ DEVELOPER_EXCEPTIONS = {
 }
 # Keyword arguments whose words people read, however short (a form field's "Status").
 LABELS = {"label", "help_text", "verbose_name", "verbose_name_plural", "empty_label"}
+# Models and the admin: where else a word people read is written, however short.
+# Class attributes (a Meta's or an inline's ``verbose_name``) …
+LABEL_ATTRIBUTES = {"verbose_name", "verbose_name_plural", "short_description"}
+# … ``@admin.display(description=…)`` and ``@admin.action(description=…)`` …
+DESCRIBED = {"display", "action"}
+# … and a model field's first positional argument, its verbose name
+# (``models.BooleanField("active")``), but for relations, whose first is the model.
+RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
 
 
@@ -105,7 +116,7 @@ def python_findings(path: Path) -> list[tuple[str, int, str]]:
             text = node.value
         else:
             continue
-        labelled = isinstance(parents.get(node), ast.keyword) and parents[node].arg in LABELS
+        labelled = _labelled(node, parents)
         if not (PROSE.search(text) or (labelled and LETTERS.search(text))) or excused(node):
             continue
         line = lines[node.lineno - 1]
@@ -113,6 +124,49 @@ def python_findings(path: Path) -> list[tuple[str, int, str]]:
             continue
         found.append((str(path.relative_to(ROOT)), node.lineno, text.strip()[:80]))
     return found
+
+
+def _labelled(node, parents) -> bool:
+    """Whether ``node`` (a string) sits where its words are a label people read, however
+    short: a label's keyword, a model field's verbose name, a Meta's or an inline's
+    ``verbose_name``, an admin display's or action's description, a fieldset's title, a
+    choice's label (``choices=[(value, label)]``, ``NONE = "", "Nobody"`` in a
+    TextChoices), a message to the admin's user."""
+    parent = parents.get(node)
+    if isinstance(parent, ast.keyword):
+        if parent.arg in LABELS:
+            return True
+        call = parents.get(parent)
+        return parent.arg == "description" and _call_name(call) in DESCRIBED
+    if isinstance(parent, ast.Call):
+        name = _call_name(parent)
+        if name == "message_user":
+            return True
+        if name.endswith("Field") and name not in RELATIONS | {"Field"}:  # crispy's Field
+            return bool(parent.args) and parent.args[0] is node
+        return False
+    if isinstance(parent, ast.Assign):
+        names = {t.id for t in parent.targets if isinstance(t, ast.Name)}
+        return bool(names & LABEL_ATTRIBUTES)
+    if isinstance(parent, ast.Tuple) and parent.elts and len(parent.elts) >= 2:
+        holder = parents.get(parent)
+        # A TextChoices member: NAME = value, label.
+        if isinstance(holder, ast.Assign) and parent.elts[-1] is node:
+            klass = parents.get(holder)
+            return isinstance(klass, ast.ClassDef) and any(
+                (getattr(base, "id", "") or getattr(base, "attr", "")).endswith("Choices")
+                for base in klass.bases
+            )
+        listing = holder
+        assignment = parents.get(listing) if isinstance(listing, (ast.List, ast.Tuple)) else None
+        # choices=[(value, label), …]: the label.
+        if isinstance(assignment, ast.keyword) and assignment.arg == "choices":
+            return parent.elts[1] is node
+        # fieldsets = [(title, {...}), …]: the title.
+        if isinstance(assignment, ast.Assign) and parent.elts[0] is node:
+            names = {t.id for t in assignment.targets if isinstance(t, ast.Name)}
+            return "fieldsets" in names
+    return False
 
 
 JS_LITERAL = re.compile(r"""(?P<q>["'`])(?P<body>(?:\\.|(?!(?P=q)).)*)(?P=q)""")

@@ -169,3 +169,128 @@ def test_a_reply_really_goes_out_over_smtp(
     assert message.get_body(("plain",)).get_content().startswith("Over SMTP <script>")
     html = message.get_body(("html",)).get_content()
     assert "Over SMTP &lt;script&gt;" in html and "<script>" not in html
+
+
+# --- Mail to staff in each one's language (issue 19) -----------------------------------
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A local aiosmtpd server that Django's SMTP backend sends to: what arrived, parsed."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    received = []
+
+    class Keep(Sink):
+        async def handle_DATA(self, server, session, envelope):
+            message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+            received.append((envelope.rcpt_tos, message))
+            return "250 OK"
+
+    port = _free_port()
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield received
+    controller.stop()
+
+
+def _choose_language(operator, language):
+    from chat.services import operator_set_language
+
+    operator_set_language(operator=operator, language=language)
+
+
+def test_each_operator_gets_the_new_ticket_notification_in_their_language(
+    special, carmen, smtp_server, settings, django_capture_on_commit_callbacks
+):
+    """Carmen chose Spanish, Diego English, Elena never chose (the library's default):
+    one Spanish message to Carmen, one English one to Diego and Elena, over SMTP."""
+    from tests.factories import named_operator
+
+    _choose_language(carmen, "es")
+    _choose_language(named_operator("diego", [special]), "en")
+    named_operator("elena", [special])
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = offline_ticket(special, question="¿Tienen el atlas de 1902?")
+    url = f"{settings.LIBDESK_PUBLIC_URL}/tickets/{ticket.reference}/"
+    by_recipients = {tuple(sorted(to)): message for to, message in smtp_server}
+    assert sorted(by_recipients) == [
+        ("carmen@library.example",),
+        ("diego@library.example", "elena@library.example"),
+    ]
+
+    spanish = by_recipients[("carmen@library.example",)]
+    # (A long non-ASCII subject is folded from its first line on: a reader strips that.)
+    assert spanish["Subject"].strip() == (
+        f"[{ticket.reference}] Caso nuevo para Special Collections: {ticket.subject}"
+    )
+    text = spanish.get_body(("plain",)).get_content()
+    assert text.startswith("Hay un caso nuevo en la cola de Special Collections.")
+    assert "De: Pat" in text and "¿Tienen el atlas de 1902?" in text
+    assert f"Ábralo aquí: {url}" in text
+    html = spanish.get_body(("html",)).get_content()
+    assert '<html lang="es" dir="ltr">' in html
+    assert f"Abrir {ticket.reference}" in html
+
+    english = by_recipients[("diego@library.example", "elena@library.example")]
+    assert english["Subject"].strip() == (
+        f"[{ticket.reference}] New ticket for Special Collections: {ticket.subject}"
+    )
+    text = english.get_body(("plain",)).get_content()
+    assert text.startswith("A new ticket is in the Special Collections queue.")
+    assert f"Open it: {url}" in text
+    assert '<html lang="en" dir="ltr">' in english.get_body(("html",)).get_content()
+
+
+def test_the_assignee_is_told_in_their_own_language(special, carmen):
+    """A ticket assigned to Carmen (Spanish) tells her alone, in Spanish, whatever the
+    others chose."""
+    from tests.factories import named_operator
+
+    _choose_language(carmen, "es")
+    named_operator("diego", [special])
+    ticket = offline_ticket(special)
+    services.ticket_assign(ticket_id=ticket.pk, actor=carmen, assignee=carmen)
+    mail.outbox.clear()
+    assert tasks.notify_new_ticket.delay(ticket.pk).get() == "sent"
+    [notice] = mail.outbox
+    assert notice.to == ["carmen@library.example"]
+    assert notice.body.startswith("Hay un caso nuevo en la cola de Special Collections para ")
+
+
+class SpanishDownOnce(BrokenBackend):
+    """Refuses the first Spanish message; sends everything else."""
+
+    sent: list = []
+
+    def send_messages(self, messages):
+        for message in messages:
+            if "Caso nuevo" in message.subject and not type(self).calls:
+                type(self).calls += 1
+                raise ConnectionResetError("dropped")
+            type(self).sent.append((message.to, message.subject))
+        return len(messages)
+
+
+def test_a_retry_sends_only_the_languages_not_yet_sent(
+    special, carmen, settings, django_capture_on_commit_callbacks
+):
+    from tests.factories import named_operator
+
+    _choose_language(carmen, "es")
+    named_operator("diego", [special])
+    SpanishDownOnce.calls, SpanishDownOnce.sent = 0, []
+    settings.EMAIL_BACKEND = "tests.tickets.test_tasks.SpanishDownOnce"
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = offline_ticket(special)
+    assert SpanishDownOnce.calls == 1  # the Spanish one failed once, then went out
+    assert [(to, subject.split("] ")[1][:10]) for to, subject in SpanishDownOnce.sent] == [
+        (["diego@library.example"], "New ticket"),
+        (["carmen@library.example"], "Caso nuevo"),
+    ]
+    assert not TicketChange.objects.filter(ticket=ticket, field="notification").exists()
