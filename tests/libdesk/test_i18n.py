@@ -18,11 +18,10 @@ LOCALE = ROOT / "locale"
 
 # What the check reads. The sample library page (templates/demo/) stands for a library's
 # own site, not the desk.
-PYTHON_DIRS = ["chat", "tickets", "analytics", "libdesk"]
+PYTHON_DIRS = ["chat", "tickets", "analytics", "history", "supervisor", "libdesk"]
 # provider_inbound.py answers mail providers' webhooks (machines), never a person.
 PYTHON_SKIPPED = (
     "admin_scope.py",
-    "apps.py",
     "settings.py",
     "provider_inbound.py",
 )
