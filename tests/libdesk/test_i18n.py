@@ -105,6 +105,11 @@ def test_the_check_finds_unmarked_strings_of_each_kind(tmp_path):
         )
         script.write_text(
             'el.textContent = gettext("Marked text.");\nel.textContent = "Not marked, though.";\n'
+            # Built around a value, lower case and without a full stop: still words.
+            "el.textContent = `${count} ended chats without statistics`;\n"
+            'el.textContent = count + " waiting for a librarian";\n'
+            'el.textContent = format(gettext("%(count)s chats waiting"), { count });\n'
+            'el.className = "msg msg-" + kind;\n'
         )
         module.write_text(
             "from django.utils.translation import gettext as _\n"
@@ -115,7 +120,9 @@ def test_the_check_finds_unmarked_strings_of_each_kind(tmp_path):
             "Left in English",
         ]
         assert [t for _p, _l, t in i18n_check.javascript_findings(script)] == [
-            "Not marked, though."
+            "Not marked, though.",
+            " ended chats without statistics",
+            " waiting for a librarian",
         ]
         assert [t for _p, _l, t in i18n_check.python_findings(module)] == ["Plain message here."]
     finally:
