@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class HistoryConfig(AppConfig):
@@ -7,7 +8,7 @@ class HistoryConfig(AppConfig):
     reads from chat, tickets and analytics; none of them imports it."""
 
     name = "history"
-    verbose_name = "Chat History"
+    verbose_name = _("Chat History")
 
     def ready(self):
         from chat import extensions

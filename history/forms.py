@@ -1,11 +1,12 @@
 """Chat History's search form and the forms of a transcript page."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from chat.models import Chat, Department, Operator
 from history.selectors import HistoryFilters, visible_departments, visible_operators
 
-YES_NO = [("", "Either"), ("yes", "Yes"), ("no", "No")]
+YES_NO = [("", _("Either")), ("yes", _("Yes")), ("no", _("No"))]
 
 
 class OperatorChoiceField(forms.ModelChoiceField):
@@ -15,26 +16,32 @@ class OperatorChoiceField(forms.ModelChoiceField):
 
 
 class HistorySearchForm(forms.Form):
-    words = forms.CharField(label="Words in the conversation", required=False, max_length=200)
-    patron = forms.CharField(label="Patron name or email", required=False, max_length=254)
+    words = forms.CharField(label=_("Words in the conversation"), required=False, max_length=200)
+    patron = forms.CharField(label=_("Patron name or email"), required=False, max_length=254)
     date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     department = forms.ModelChoiceField(
-        label="Department", queryset=Department.objects.none(), required=False, empty_label="Any"
+        label=_("Department"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("Any"),
     )
     operator = OperatorChoiceField(
-        label="Librarian", queryset=Operator.objects.none(), required=False, empty_label="Anyone"
+        label=_("Librarian"),
+        queryset=Operator.objects.none(),
+        required=False,
+        empty_label=_("Anyone"),
     )
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any"), *Chat.Status.choices]
+        label=_("Status"), required=False, choices=[("", _("Any")), *Chat.Status.choices]
     )
-    has_ticket = forms.ChoiceField(label="Has a ticket", required=False, choices=YES_NO)
+    has_ticket = forms.ChoiceField(label=_("Has a ticket"), required=False, choices=YES_NO)
     has_entry = forms.ChoiceField(
-        label="Has a Reference Analytics entry", required=False, choices=YES_NO
+        label=_("Has a Reference Analytics entry"), required=False, choices=YES_NO
     )
 
     def __init__(self, *args, operator: Operator, **kwargs):

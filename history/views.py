@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from chat import selectors as chat_selectors
@@ -49,7 +50,7 @@ def history_search(request):
 def _chat_or_404(request, public_id):
     chat = selectors.chat_for_history(request.operator, public_id)
     if chat is None:
-        raise Http404("No such chat.")
+        raise Http404(_("No such chat."))
     return chat
 
 
@@ -96,7 +97,9 @@ def history_email_transcript(request, public_id):
     except DeskError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"The transcript is on its way to {email}.")
+        messages.success(
+            request, _("The transcript is on its way to %(email)s.") % {"email": email}
+        )
     return redirect("history:transcript", public_id=chat.public_id)
 
 
@@ -109,7 +112,7 @@ def history_create_ticket(request, public_id):
     assignee = Operator.objects.filter(pk=assignee_id).first() if assignee_id else None
     try:
         if department is None:
-            raise DeskError("Choose a queue for the ticket.")
+            raise DeskError(_("Choose a queue for the ticket."))
         ticket = ticket_services.ticket_create_from_chat(
             chat_id=chat.pk,
             department=department,
@@ -120,7 +123,11 @@ def history_create_ticket(request, public_id):
     except DeskError as error:
         messages.error(request, error.message)
         return redirect("history:transcript", public_id=chat.public_id)
-    messages.success(request, f"Ticket {ticket.reference} was created for {department.name}.")
+    messages.success(
+        request,
+        _("Ticket %(reference)s was created for %(department)s.")
+        % {"reference": ticket.reference, "department": department.name},
+    )
     return redirect("tickets:detail", reference=ticket.reference)
 
 
@@ -142,7 +149,8 @@ def history_block(request, public_id):
     except DeskError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"The patron is blocked until {block.expires_at:%Y-%m-%d %H:%M}.")
+        until = f"{block.expires_at:%Y-%m-%d %H:%M}"
+        messages.success(request, _("The patron is blocked until %(until)s.") % {"until": until})
     return redirect("history:transcript", public_id=public_id)
 
 
@@ -169,7 +177,7 @@ def patron_context(request, public_id):
     chat = chat_selectors.chat_for_staff(request.operator, public_id)
     if chat is None:
         return JsonResponse(
-            {"type": "error", "code": "not_found", "message": "No such chat."}, status=404
+            {"type": "error", "code": "not_found", "message": _("No such chat.")}, status=404
         )
     contacts = selectors.patron_contacts(request.operator, chat)
     return JsonResponse(
@@ -191,7 +199,7 @@ def history_patron(request, public_id):
     chat = chat_selectors.chat_for_staff(request.operator, public_id)
     chat = chat or selectors.chat_for_history(request.operator, public_id)
     if chat is None:
-        raise Http404("No such chat.")
+        raise Http404(_("No such chat."))
     return render(
         request,
         "history/patron.html",

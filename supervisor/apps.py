@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SupervisorConfig(AppConfig):
@@ -6,4 +7,4 @@ class SupervisorConfig(AppConfig):
     departments' chats live (read-only), who is on, and the hours nobody answered."""
 
     name = "supervisor"
-    verbose_name = "Supervisor"
+    verbose_name = _("Supervisor")

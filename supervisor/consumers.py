@@ -4,6 +4,8 @@ departments' groups and the staff group, and tells the page that something chang
 source of truth); ``chat.watch`` follows one chat's messages as they are sent.
 Frames: docs/protocol.md, "Supervisor socket"."""
 
+from django.utils.translation import gettext as _
+
 from chat import events
 from chat import selectors as chat_selectors
 from chat.consumers.base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, DeskConsumer, origin_allowed
@@ -58,19 +60,21 @@ class SupervisorConsumer(DeskConsumer):
 
     async def connect(self):
         if not origin_allowed(self.scope):
-            await self.refuse("bad_origin", "Only this desk's pages may connect.", CLOSE_FORBIDDEN)
+            await self.refuse(
+                "bad_origin", _("Only this desk's pages may connect."), CLOSE_FORBIDDEN
+            )
             return
         user = self.scope.get("user")
         if not getattr(user, "is_authenticated", False):
             await self.refuse(
-                "not_authenticated", "Log in as library staff first.", CLOSE_UNAUTHENTICATED
+                "not_authenticated", _("Log in as library staff first."), CLOSE_UNAUTHENTICATED
             )
             return
         department_ids = await _open(user)
         if department_ids is None:
             await self.refuse(
                 "forbidden",
-                "The supervisor's view is for Desk admins and Department admins.",
+                _("The supervisor's view is for Desk admins and Department admins."),
                 CLOSE_FORBIDDEN,
             )
             return
@@ -85,7 +89,7 @@ class SupervisorConsumer(DeskConsumer):
     async def frame_chat_watch(self, frame):
         public_id = frame.get("chat")
         if not isinstance(public_id, str):
-            raise InvalidInput("Name the chat: 'chat' is the chat's id.")
+            raise InvalidInput(_("Name the chat: 'chat' is the chat's id."))
         pk, watched = await _watch(self.user, public_id)
         await self.channel_layer.group_add(events.chat_group(pk), self.channel_name)
         self.watched.add(public_id)

@@ -6,6 +6,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from chat import events
@@ -64,7 +65,7 @@ def watch(request, public_id):
     """One chat, read-only, as it happens."""
     chat = selectors.watched_chat(request.supervised, public_id)
     if chat is None:
-        raise Http404("No such chat.")
+        raise Http404(_("No such chat."))
     messages = [
         events.message_payload(m) for m in chat_selectors.messages_after(chat, 0, limit=10**6)
     ]

@@ -32,9 +32,27 @@ const STATUS_LABELS = {
   closed: gettext("closed"),
 };
 
-function notice(text, aboutChat = "") {
+// A notice that describes a passing situation ("Nobody else is online to transfer to")
+// says when it is over: `until()` is asked after every frame (the departments, the open
+// chat…), and it goes after `seconds` anyway. News about a chat goes when the chat is
+// opened (`aboutChat`); any notice goes when another replaces it.
+const NOTICE_SECONDS = 30;
+let noticeWatch = null; // { until, timer } of the notice shown, if it watches
+
+function notice(text, aboutChat = "", { until = null, seconds = 0 } = {}) {
+  if (noticeWatch) clearTimeout(noticeWatch.timer);
+  noticeWatch = null;
   $("desk-notice").textContent = text;
   $("desk-notice").dataset.chat = aboutChat; // a notice about a chat goes when it is opened
+  if (text && (until || seconds)) {
+    const watch = { until, timer: 0 };
+    if (seconds) watch.timer = setTimeout(() => noticeWatch === watch && notice(""), seconds * 1000);
+    noticeWatch = watch;
+  }
+}
+
+function checkNotice() {
+  if (noticeWatch && noticeWatch.until && noticeWatch.until()) notice("");
 }
 
 function lastSeqOf(chatId) {
@@ -233,6 +251,7 @@ function renderConversation() {
 function openChat(chatId) {
   current = chatId;
   if ($("desk-notice").dataset.chat === chatId) notice(""); // read now: not news any more
+  else checkNotice(); // another chat: is the notice about the one before over?
   document.dispatchEvent(new CustomEvent("libdesk:chat-opened", { detail: { chat: chatId } }));
   socket.send({ type: "chat.open", chat: chatId, after_seq: lastSeqOf(chatId) });
   renderLists();
@@ -262,6 +281,8 @@ function addMessage(chatId, message, { announce = true } = {}) {
 // --- Frames ------------------------------------------------------------------------------
 
 function onFrame(frame) {
+  // Once this frame is handled (here and by the extension modules): is the notice over?
+  if (noticeWatch) queueMicrotask(checkNotice);
   for (const listener of frameListeners) listener(frame);
   switch (frame.type) {
     case "dashboard.state": {
@@ -427,7 +448,9 @@ for (const radio of document.querySelectorAll("input[name=presence]")) {
     // Not connected yet (or again): kept, and sent as soon as the desk answers.
     chosenPresence = radio.value;
     const label = radio.closest("label").textContent.trim();
-    notice(format(gettext("You will be %(status)s as soon as the desk is connected."), { status: label }));
+    notice(format(gettext("You will be %(status)s as soon as the desk is connected."), { status: label }), "", {
+      until: () => chosenPresence === null, // sent: the desk answered
+    });
   });
 }
 
@@ -513,7 +536,9 @@ export const desk = {
     frameListeners.add(listener);
     return () => frameListeners.delete(listener);
   },
+  // notice(text, aboutChat, { until, seconds }): see notice() above.
   notice,
+  NOTICE_SECONDS,
   alert,
   // Issue 4: presence, internal chat and transfers build on these.
   get departments() {

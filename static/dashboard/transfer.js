@@ -101,6 +101,13 @@ function renderControl() {
       : "";
 }
 
+// Whom Transfer could offer the chat to: colleagues online, and their departments.
+function someoneToTransferTo() {
+  return desk.departments.some((department) =>
+    (department.online_operators || []).some((person) => !me() || person.id !== me().id),
+  );
+}
+
 function fillTargets() {
   const options = [];
   const departments = el("optgroup", { label: gettext("Departments") });
@@ -126,7 +133,12 @@ transferButton.addEventListener("click", () => {
   dialogError.textContent = "";
   noteInput.value = "";
   if (!fillTargets()) {
-    desk.notice(gettext("Nobody else is online to transfer to: create a ticket instead."));
+    const chatId = desk.currentChat && desk.currentChat.id;
+    // Over when a colleague comes online, or when the operator turns to another chat.
+    desk.notice(gettext("Nobody else is online to transfer to: create a ticket instead."), "", {
+      until: () => someoneToTransferTo() || !desk.currentChat || desk.currentChat.id !== chatId,
+      seconds: desk.NOTICE_SECONDS,
+    });
     return;
   }
   dialog.showModal();

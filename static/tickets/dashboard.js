@@ -1,7 +1,7 @@
 // Tickets on the Chat Dashboard: "Create a ticket" for the open chat (choose a queue,
 // optionally a person, notes → Create Ticket), and a link to the ticket desk with the
 // number of open tickets assigned to me. Registered by tickets/apps.py.
-import { format, gettext } from "../common/i18n.js";
+import { format, formatNumber, gettext, ngettext } from "../common/i18n.js";
 import { csrfToken } from "../common/http.js";
 import { desk } from "../dashboard/dashboard.js";
 
@@ -38,7 +38,10 @@ async function refresh() {
     const data = await response.json();
     queues = data.queues;
     link.href = data.assigned_open ? data.mine_url : data.url;
-    count.textContent = data.assigned_open ? ` (${data.assigned_open} open assigned to me)` : "";
+    const open = data.assigned_open;
+    count.textContent = open
+      ? " " + format(ngettext("(%(count)s open assigned to me)", "(%(count)s open assigned to me)", open), { count: formatNumber(open) })
+      : "";
   } catch {
     // The dashboard keeps working without tickets; the next refresh tries again.
   }

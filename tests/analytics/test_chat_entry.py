@@ -102,6 +102,20 @@ def test_skipped_chats_are_listed_until_their_entry_is_recorded(
     assert "None: every ended chat has its statistics." in html
 
 
+def test_the_dashboards_list_in_spanish(staff_client, ended_chat):
+    """The box "Ended chats without statistics" that static/analytics/dashboard.js puts
+    on the dashboard is this fragment: in a Spanish browser, all of it is Spanish (it was
+    English while templates/analytics/ was on the check's not-yet-marked list)."""
+    html = staff_client.get(
+        "/analytics/pending/?fragment=1", HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert ">Chats finalizados sin estadísticas</h3>" in html
+    assert ">Registrar estadísticas<" in html
+    assert "sin estadísticas registradas" in html
+    assert "Registrar una interacción" in html
+    assert "without statistics" not in html and "no statistics" not in html
+
+
 def test_the_list_is_per_operator_and_skips_abandoned_chats(staff_client, department, operator):
     other = OperatorFactory(user__username="bob-t", departments=[department])
     theirs, _ = start_chat(department, client_id="q-other")

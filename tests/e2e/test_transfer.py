@@ -90,3 +90,43 @@ def test_internal_chat_then_transfer_to_a_department(operator_page, patron_page)
     expect(alice_log).to_contain_text("Thanks, Carmen!")
     expect(alice.get_by_label("Message", exact=True)).to_be_hidden()
     expect(alice.get_by_role("button", name="Transfer", exact=True)).to_be_hidden()
+
+
+NOBODY = "Nobody else is online to transfer to: create a ticket instead."
+
+
+def test_nobody_to_transfer_to_goes_when_a_colleague_is_online_or_after_a_while(
+    operator_page, patron_page
+):
+    """The notice line says "Nobody else is online to transfer to" only while it is so:
+    it goes when a colleague comes online, and, if nothing changes, after a while (like
+    "New chat from …", which goes when the chat is opened or claimed)."""
+    alice = operator_page("alice")
+    page, widget = patron_page()
+    patron = unique("Alone")
+    ask(widget, "Can someone else take this?", name=patron)
+    chat_item(alice, patron).get_by_role("button", name="Claim Chat").click()
+    expect(alice.get_by_role("log", name="Conversation", exact=True)).to_contain_text(
+        "Can someone else take this?"
+    )
+    # Earlier tests' colleagues go Offline once their dashboards have closed (grace period).
+    departments = alice.locator("#department-list")
+    expect(departments).not_to_contain_text(re.compile("Bob|Carmen"), timeout=30_000)
+    notice = alice.locator("#desk-notice")
+
+    alice.get_by_role("button", name="Transfer", exact=True).click()
+    expect(notice).to_have_text(NOBODY)
+    expect(alice.get_by_role("dialog")).to_have_count(0)  # nothing to choose from
+    bob = operator_page("bob")  # Bob comes online: the notice is not true any more
+    expect(departments).to_contain_text("Bob")
+    expect(notice).to_have_text("")
+
+    bob.get_by_role("radio", name="Offline").check()
+    expect(departments).not_to_contain_text("Bob")
+    alice.clock.install()  # the page's timers from now on: a while passes at once
+    alice.get_by_role("button", name="Transfer", exact=True).click()
+    expect(notice).to_have_text(NOBODY)
+    alice.clock.fast_forward(10_000)
+    expect(notice).to_have_text(NOBODY)  # not gone at once
+    alice.clock.fast_forward(25_000)
+    expect(notice).to_have_text("")

@@ -159,3 +159,23 @@ def test_block_from_dashboard_needs_a_reason_and_is_recorded(client, desk):
         == "no_address"
     )
     assert PatronBlock.objects.count() == 0
+
+
+def test_chat_history_in_spanish(client, desk):
+    """A librarian whose browser asks for Spanish reads the search form's labels and
+    choices, and the page's messages, in Spanish."""
+    chat = answered_chat(
+        desk["reference"], desk["alice"], ["Pregunta"], name="Ana", email="ana@example.org"
+    )
+    login(client, desk["alice"])
+    spanish = {"HTTP_ACCEPT_LANGUAGE": "es"}
+    html = client.get(reverse("history:search"), **spanish).content.decode()
+    for label in ("Palabras de la conversación", "Nombre o correo electrónico del usuario"):
+        assert f">{label}</label>" in html
+    assert re.search(r'<option value="yes">Sí</option>\s*<option value="no">No</option>', html)
+    assert "Tiene un registro en Reference Analytics" in html
+    response = client.post(
+        reverse("history:create_ticket", args=[chat.public_id]), {"notes": "x"}, **spanish
+    )
+    html = client.get(response["Location"], **spanish).content.decode()
+    assert "Elija una cola para el caso." in html

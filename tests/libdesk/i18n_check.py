@@ -4,7 +4,9 @@ What counts as user-facing, by kind of file:
 - templates: text between tags, and the attributes people read (aria-label, title,
   placeholder, alt, label) — outside {% translate %}/{% blocktranslate %} and variables;
 - JavaScript modules: string and template literals that read as prose (a capital letter
-  then a space, or ending in . ! ? …) outside gettext()/ngettext()/pgettext();
+  then a space, or ending in . ! ? …), or that hold two words and are built around a
+  value (``${n} chats waiting``, ``n + " chats waiting"``), outside
+  gettext()/ngettext()/pgettext();
 - Python: string constants (and f-strings) that read as prose, outside gettext & co.,
   except docstrings, log calls and exceptions meant for developers; and, however short,
   labels (a form field's, a model field's verbose name and help text, a model's or
@@ -171,6 +173,13 @@ def _labelled(node, parents) -> bool:
 
 JS_LITERAL = re.compile(r"""(?P<q>["'`])(?P<body>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
 JS_TRANSLATED = re.compile(r"\b(?:gettext|ngettext|pgettext)\(\s*$")
+# Words around a value: "${count} ended chats without statistics" or
+# `count + " ended chats"`. PROSE wants a capital first or a sentence's end, which the
+# piece of a built string often lacks; two words in it are enough (not class names:
+# "msg msg-${kind}").
+JS_WORDS = re.compile(
+    r"(?<![-\w])(?:[A-Za-z]{2,}[ ,]+[A-Za-z]+|[A-Za-z]+[ ,]+[A-Za-z]{2,})(?![-\w])"
+)
 
 
 def javascript_findings(path: Path) -> list[tuple[str, int, str]]:
@@ -194,14 +203,20 @@ def javascript_findings(path: Path) -> list[tuple[str, int, str]]:
         was_continued, continued = continued, False
         for match in JS_LITERAL.finditer(code):
             body = match.group("body")
+            before = code[: match.start()]
+            after = code[match.end() :]
+            # A string built around a value: a template literal with ${…}, or a literal
+            # joined to one with +.
+            built = (match.group("q") == "`" and "${" in body) or bool(
+                re.search(r"\+\s*$", before) or re.match(r"\s*\+(?!\+)", after)
+            )
             if match.group("q") == "`":
                 body = re.sub(r"\$\{[^}]*\}", "", body)
-            before = code[: match.start()]
             # One capitalised word put where people read it: "Cancel", "Open", "You".
             word = re.fullmatch(r"[A-Z][a-z]{2,}…?", body) and re.search(
                 r"(textContent\s*=|innerText\s*=|[?:,]|aria-label\",)\s*$", before
             )
-            if not (PROSE.search(body) or word):
+            if not (PROSE.search(body) or word or (built and JS_WORDS.search(body))):
                 continue
             # Inside gettext( … ): the literal opens a translation call, possibly on the
             # call's own line or the line before (long strings are wrapped).

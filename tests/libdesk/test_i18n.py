@@ -18,11 +18,10 @@ LOCALE = ROOT / "locale"
 
 # What the check reads. The sample library page (templates/demo/) stands for a library's
 # own site, not the desk.
-PYTHON_DIRS = ["chat", "tickets", "analytics", "libdesk"]
+PYTHON_DIRS = ["chat", "tickets", "analytics", "history", "supervisor", "libdesk"]
 # provider_inbound.py answers mail providers' webhooks (machines), never a person.
 PYTHON_SKIPPED = (
     "admin_scope.py",
-    "apps.py",
     "settings.py",
     "provider_inbound.py",
 )
@@ -106,6 +105,11 @@ def test_the_check_finds_unmarked_strings_of_each_kind(tmp_path):
         )
         script.write_text(
             'el.textContent = gettext("Marked text.");\nel.textContent = "Not marked, though.";\n'
+            # Built around a value, lower case and without a full stop: still words.
+            "el.textContent = `${count} ended chats without statistics`;\n"
+            'el.textContent = count + " waiting for a librarian";\n'
+            'el.textContent = format(gettext("%(count)s chats waiting"), { count });\n'
+            'el.className = "msg msg-" + kind;\n'
         )
         module.write_text(
             "from django.utils.translation import gettext as _\n"
@@ -116,7 +120,9 @@ def test_the_check_finds_unmarked_strings_of_each_kind(tmp_path):
             "Left in English",
         ]
         assert [t for _p, _l, t in i18n_check.javascript_findings(script)] == [
-            "Not marked, though."
+            "Not marked, though.",
+            " ended chats without statistics",
+            " waiting for a librarian",
         ]
         assert [t for _p, _l, t in i18n_check.python_findings(module)] == ["Plain message here."]
     finally:
@@ -196,6 +202,21 @@ def test_shipped_catalogs_are_complete_where_they_claim(language):
                     if got - wanted or (not entry.msgid_plural and got != wanted):
                         problems.append(f"placeholders {sorted(got)} in {where}")
     assert not problems, f"{language}:\n" + "\n".join(problems)
+
+
+def test_no_catalog_keeps_a_guess():
+    """makemessages (msgmerge) fills a new string with the translation of a similar old one
+    and marks it fuzzy: a guess ("name" became "your name"), never shown (compile_catalogs
+    leaves fuzzy entries out, as msgfmt does) but easily taken for a translation. Where a
+    language is not complete, a string is translated or left empty, never guessed."""
+    guesses = [
+        f"{po_path.relative_to(LOCALE)}: {entry.msgid[:60]!r}"
+        for po_path in sorted(LOCALE.glob("*/LC_MESSAGES/*.po"))
+        for entry in polib.pofile(str(po_path)).fuzzy_entries()
+    ]
+    assert not guesses, "Fuzzy (guessed) entries: translate them or empty them:\n" + "\n".join(
+        guesses[:40]
+    )
 
 
 def test_the_loaders_own_words_are_the_catalogs():
