@@ -8,6 +8,7 @@ import re
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Chat, Department, Operator
@@ -116,7 +117,7 @@ class Ticket(models.Model):
 
     @property
     def patron_label(self) -> str:
-        return self.patron_name or self.patron_email or "Patron"
+        return self.patron_name or self.patron_email or gettext("Patron")
 
 
 class TicketMessage(models.Model):

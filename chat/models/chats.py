@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chat.models.departments import Department
@@ -134,7 +135,7 @@ class Chat(models.Model):
 
     @property
     def patron_label(self):
-        return self.patron_name or "Patron"
+        return self.patron_name or gettext("Patron")
 
     def token_matches(self, token: str) -> bool:
         return bool(token) and hash_token(token) == self.patron_token_digest
