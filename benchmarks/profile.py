@@ -64,8 +64,10 @@ class Profiler:
                         str(out),
                         "--nonblocking",
                         "--threads",
+                        "--full-filenames",  # for LAYERS
                         # "--gil" (BENCH_PYSPY_ARGS): only the thread holding the GIL, i.e.
-                        # where the Python CPU goes, not threads waiting on a socket.
+                        # where the Python CPU goes, not threads waiting on a socket or
+                        # for the GIL itself.
                         *os.environ.get("BENCH_PYSPY_ARGS", "").split(),
                     ],
                     stdout=subprocess.DEVNULL,
