@@ -150,7 +150,7 @@ def _many_sql() -> str:
     chat_table, message_table = qn(Chat._meta.db_table), qn(Message._meta.db_table)
     message_fields = {f.name: f for f in Message._meta.concrete_fields}
     arrays = []
-    for name, cast in _MANY_COLUMNS:
+    for _name, cast in _MANY_COLUMNS:
         if cast in message_fields:
             cast = message_fields[cast].cast_db_type(connection)
         arrays.append(f"%s::{cast}[]")
