@@ -59,6 +59,7 @@ ABLATIONS = {
     "no-hiredis": {"BENCH_NO_HIREDIS": "1"},
     "no-prepare": {"DB_PREPARE_MESSAGE_STATEMENTS": "0"},
     "before": {"BENCH_NO_HIREDIS": "1", "DB_PREPARE_MESSAGE_STATEMENTS": "0"},
+    "no-pipeline": {"BENCH_STOCK_LAYER": "1"},
     "uvloop": {"EVENT_LOOP": "uvloop"},
     "asyncio": {"EVENT_LOOP": "asyncio"},
 }
