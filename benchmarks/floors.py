@@ -20,6 +20,8 @@ compare like with like on a machine whose load changes):
   librarian (as harness's pg-pubsub-3), so every message crosses processes. Its CPU is
   all N processes'; ``desk-3/desk`` is what several processes cost per message.
 - ``NAME:ABLATION`` (``desk:before``…): NAME with a cheap win switched off (ABLATIONS).
+- ``NAME@REVISION`` (``desk@HEAD~1``): NAME on that commit's source (a ``git archive``
+  snapshot), to measure a change against the tree before it in the same run.
 
 All on PostgreSQL (``BENCH_PG_DB``, default ``libdesk_floors``) and a redis-server the
 script starts itself on a free port, pub/sub channel layer, one Daphne unless ``-N``.
@@ -91,24 +93,44 @@ def start_bare(stack) -> harness.Server:
     raise RuntimeError(f"bare relay on {port} did not start:\n{log_path.read_text()}")
 
 
-def parse_variant(name: str) -> tuple[str, int, str]:
-    """``"desk-3:no-prepare"`` -> ("desk", 3, "no-prepare"): kind, Daphne processes
-    (the clients spread across them, as harness's pg-pubsub-3 does), ablation."""
+def parse_variant(name: str) -> tuple[str, int, str, str]:
+    """``"desk-3@HEAD~2:no-prepare"`` -> ("desk", 3, "HEAD~2", "no-prepare"): kind,
+    Daphne processes (the clients spread across them, as harness's pg-pubsub-3 does),
+    the commit whose source the servers run (none: this tree), ablation."""
     variant, _, ablation = name.partition(":")
+    variant, _, revision = variant.partition("@")
     kind, _, processes = variant.partition("-")
-    return kind, int(processes or 1), ablation
+    return kind, int(processes or 1), revision, ablation
+
+
+def source_of(revision: str, workdir: Path) -> Path:
+    """A snapshot of ``revision``'s tree (``git archive``), made once per run: a change
+    measured against the commit before it, in the same run."""
+    target = workdir / f"src-{revision.replace('/', '_').replace('~', '_')}"
+    if not target.exists():
+        target.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(harness.ROOT), "archive", revision],
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
 
 
 async def run_variant(stack, name: str, args, rate) -> dict:
-    variant, processes, ablation = parse_variant(name)
+    variant, processes, revision, ablation = parse_variant(name)
     stack.run_id = uuid.uuid4().hex[:8]  # client ids and channel names of this phase alone
-    saved = dict(os.environ)
+    saved, saved_root = dict(os.environ), harness.SERVER_ROOT
     os.environ.update(ABLATIONS.get(ablation, {}))  # Stack.env() passes these on
+    if revision:
+        harness.SERVER_ROOT = source_of(revision, stack.workdir)
     try:
         servers = [start_bare(stack)] if variant == "bare" else stack.start(processes)
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        harness.SERVER_ROOT = saved_root
     try:
         if variant == "desk":
             return await chat_load.run_desk(stack, servers, args, rate)
@@ -174,8 +196,9 @@ def row(n, variant, sat, fixed) -> list:
 def ratio_lines(n, results) -> list[str]:
     lines = []
     pairs = [("desk", floor) for floor in ("lean", "stored", "bare")]
-    # Ablations and process counts against the variant they change.
+    # Ablations, older commits and process counts against the variant they change.
     pairs += [(base, name) for name in results if (base := name.partition(":")[0]) != name]
+    pairs += [(base, name) for name in results if (base := name.partition("@")[0]) != name]
     pairs += [(name, name.partition("-")[0]) for name in results if "-" in name and ":" not in name]
     for mine, floor in pairs:
         desk, other = results.get(mine), results.get(floor)
@@ -242,7 +265,7 @@ def main(argv=None) -> int:
     args.profile = False
     for name in args.variants:
         try:
-            kind, processes, ablation = parse_variant(name)
+            kind, processes, _revision, ablation = parse_variant(name)
         except ValueError:
             parser.error(f"unknown variant {name!r}")
         if kind not in KINDS or processes < 1 or (ablation and ablation not in ABLATIONS):
