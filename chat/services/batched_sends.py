@@ -49,11 +49,9 @@ def messages_send(requests: list[dict]) -> list:
     pending = []  # (index, request, SeqTake) to store in one statement
     for i, request in enumerate(requests):
         try:
-            with _language(languages[i]):
-                body, client_id = _clean_sent(request["body"], request["client_id"])
-                take = chats._seq_take(request["sender"], request.get("operator"))
+            body, client_id, take = _checked(request)
         except DeskError as error:
-            results[i] = error
+            results[i] = _worded(error, request, languages[i])
             continue
         pending.append((i, {**request, "body": body, "client_id": client_id}, take))
     if connection.vendor == "postgresql" and len(pending) > 1:
@@ -71,6 +69,24 @@ def messages_send(requests: list[dict]) -> list:
             except Exception as error:  # this request's answer (a DeskError, the database down…)
                 results[i] = error
     return results
+
+
+def _checked(request):
+    body, client_id = _clean_sent(request["body"], request["client_id"])
+    return body, client_id, chats._seq_take(request["sender"], request.get("operator"))
+
+
+def _worded(error: DeskError, request, language) -> DeskError:
+    """``error`` in ``language``: the request checked again with it active (activating
+    a language costs more than the checks, so only a refused request pays for it)."""
+    if not language:
+        return error
+    try:
+        with _language(language):
+            _checked(request)
+    except DeskError as worded:
+        return worded
+    return error
 
 
 def _language(code):
@@ -111,6 +127,7 @@ def _append_many(pending) -> list[tuple[int, Message]]:
         rows = cursor.fetchall()
     by_index = {request_index: request for request_index, request, _t in pending}
     stored = []
+    alias = connection.alias  # looked up once: each lookup goes through a thread-local
     for i, *row in rows:
         request = by_index[i]
         message = _stored_message(
@@ -119,6 +136,7 @@ def _append_many(pending) -> list[tuple[int, Message]]:
             operator=request.get("operator"),
             client_id=request["client_id"],
             body=request["body"],
+            alias=alias,
         )
         stored.append((i, message))
     return stored

@@ -237,3 +237,22 @@ def test_the_message_statements_are_prepared_once_a_connection_has_run_them(desk
     assert [m.body for m in stored] == [f"alone {k}" for k in range(7)]
     assert all(m.created_at.tzinfo is not None for m in stored)
     assert _seqs(chats[2])[-7:] == list(range(_seqs(chats[2])[-7], _seqs(chats[2])[-1] + 1))
+
+
+def test_each_refusal_in_a_batch_is_worded_in_its_own_sockets_language(desk):
+    """One batch serves sockets of several languages: a refused request's words are its
+    socket's, and the others are stored as usual."""
+    chats, _alice, _bob = desk
+    results = messages_send(
+        [
+            {**_by_patron(chats[0].pk, "es-empty", "   "), "language": "es"},
+            {**_by_patron(chats[1].pk, "en-empty", "   "), "language": "en"},
+            {**_by_patron(chats[2].pk, "es-ok", "hola"), "language": "es"},
+        ]
+    )
+    assert [str(r.message) for r in results[:2]] == [
+        "Un mensaje no puede estar vacío.",
+        "A message cannot be empty.",
+    ]
+    assert results[2][0].body == "hola"
+    assert [m.body for m in Message.objects.filter(chat=chats[2], client_id="es-ok")] == ["hola"]
