@@ -15,4 +15,5 @@ RUN useradd --system --home /app libdesk && mkdir -p /app/var && chown -R libdes
 USER libdesk
 EXPOSE 8000
 # No --proxy-headers: libdesk.proxy finds the patron's address (TRUSTED_PROXIES).
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "libdesk.asgi:application"]
+# libdesk.run_daphne: Daphne on uvloop (EVENT_LOOP).
+CMD ["python", "-m", "libdesk.run_daphne", "-b", "0.0.0.0", "-p", "8000", "libdesk.asgi:application"]

@@ -68,13 +68,35 @@ def backing_pids(stack) -> dict[str, list[int]]:
     return found
 
 
+def redis_commands() -> dict[str, int]:
+    """Calls per command so far on the Redis server the benchmark started itself
+    (``INFO commandstats``), and its socket reads and writes (``INFO stats``: a read is
+    one round trip of a client, however many commands it pipelined; a write is a
+    reply or a pub/sub delivery), as ``_reads`` and ``_writes``. Empty without a Redis
+    of its own: the shared one counts everyone's."""
+    if not harness.OWN_REDIS_PID:
+        return {}
+    import redis
+
+    client = redis.Redis.from_url(harness.REDIS_URL)
+    try:
+        commands, stats = client.info("commandstats"), client.info("stats")
+    finally:
+        client.close()
+    found = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in commands.items()}
+    found["_reads"] = int(stats["total_reads_processed"])
+    found["_writes"] = int(stats["total_writes_processed"])
+    return found
+
+
 class Phase:
     """Server-side figures over one whole run (sending and the drain after it): CPU
-    seconds and memory of each Daphne, and the CPU of the benchmark's own PostgreSQL
-    backends and Redis server meanwhile."""
+    seconds and memory of each Daphne, the CPU of the benchmark's own PostgreSQL
+    backends and Redis server meanwhile, and the commands that Redis served."""
 
     def __init__(self, servers, stack):
         self.servers, self.stack = servers, stack
+        self.redis0 = redis_commands()
         self.cpu0 = [cpu_seconds(s.proc.pid) for s in servers]
         self.backing0 = {
             program: {pid: cpu_seconds(pid) for pid in pids}
@@ -93,8 +115,18 @@ class Phase:
             # A backend that started during the run counts from zero; one that ended
             # meanwhile is lost (the pools keep theirs for the process's life).
             backing[program] = sum(cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids)
+        redis_after = redis_commands()
+        # This measurement's own INFO calls (two before, the first two now) and the
+        # round trips and replies of the two before are not the servers'.
+        own = {"info": 2, "_reads": 2, "_writes": 2}
+        redis_calls = {
+            name: n - self.redis0.get(name, 0) - own.get(name, 0)
+            for name, n in redis_after.items()
+            if n - self.redis0.get(name, 0) - own.get(name, 0) > 0
+        }
         return {
             "elapsed": elapsed,
+            "redis_calls": redis_calls,
             "server_cpu_s": sum(cpu),
             "pg_cpu_s": backing["postgres"],
             "redis_cpu_s": backing["redis-server"],
@@ -124,6 +156,13 @@ def result_row(ledger: Ledger, duration: float, extra: dict) -> dict:
         "server_us": extra.get("server_cpu_s", 0.0) * per_msg,
         "pg_us": extra.get("pg_cpu_s", 0.0) * per_msg,
         "redis_us": extra.get("redis_cpu_s", 0.0) * per_msg,
+        # Commands the servers sent Redis, per message delivered (each one a round trip
+        # unless pipelined), and by command.
+        "redis_per_msg": sum(
+            n for name, n in extra.get("redis_calls", {}).items() if not name.startswith("_")
+        )
+        / max(1, delivered),
+        "redis_reads_per_msg": extra.get("redis_calls", {}).get("_reads", 0) / max(1, delivered),
         **extra,
     }
 

@@ -15,9 +15,19 @@ compare like with like on a machine whose load changes):
   statement per batch committed on its own — but no auth, routing, numbering or events
   beyond the relay (``/ws/floor-stored/``).
 - ``desk``: LibDesk over /ws/patron/ and /ws/staff/ (benchmarks/chat_load.py's desk).
+- ``desk-3`` (any kind but ``bare`` takes ``-N``): the same on N Daphne processes sharing
+  the database and the channel layer, each chat's patron on another process than its
+  librarian (as harness's pg-pubsub-3), so every message crosses processes. Its CPU is
+  all N processes'; ``desk-3/desk`` is what several processes cost per message.
+- ``NAME:ABLATION`` (``desk:before``…): NAME with a cheap win switched off (ABLATIONS).
+- ``NAME@REVISION`` (``desk@HEAD~1``): NAME on that commit's source (a ``git archive``
+  snapshot), to measure a change against the tree before it in the same run.
 
 All on PostgreSQL (``BENCH_PG_DB``, default ``libdesk_floors``) and a redis-server the
-script starts itself on a free port, pub/sub channel layer, one Daphne. Each variant runs
+script starts itself on a free port, pub/sub channel layer, one Daphne unless ``-N``.
+"Redis commands per message" is that server's ``INFO commandstats`` calls over the run
+(by command in the lines under the table) per delivered message; "round trips/msg" its
+socket reads (``total_reads_processed``: pipelined commands share one). Each variant runs
 twice: at ``--saturate`` msg/s per side per chat (msg/s delivered at saturation and CPU
 per message) and at the fixed open-loop ``--rate`` (p50/p99 latency). CPU is each
 process's own: the Daphne (or relay) process, the PostgreSQL backends serving the
@@ -44,12 +54,16 @@ os.environ.setdefault("BENCH_PG_DB", "libdesk_floors")
 from benchmarks import chat_load, harness  # noqa: E402
 
 log = harness.log
-VARIANTS = ("bare", "lean", "stored", "desk")
+VARIANTS = ("bare", "lean", "stored", "desk", "desk-3")
+KINDS = ("bare", "lean", "stored", "desk")
 # Before/after for the cheap wins: "desk:no-hiredis" etc. run with these switched off.
 ABLATIONS = {
     "no-hiredis": {"BENCH_NO_HIREDIS": "1"},
     "no-prepare": {"DB_PREPARE_MESSAGE_STATEMENTS": "0"},
     "before": {"BENCH_NO_HIREDIS": "1", "DB_PREPARE_MESSAGE_STATEMENTS": "0"},
+    "no-pipeline": {"BENCH_STOCK_LAYER": "1"},
+    "uvloop": {"EVENT_LOOP": "uvloop"},
+    "asyncio": {"EVENT_LOOP": "asyncio"},
 }
 KEPT_UP_P99_MS = chat_load.KEPT_UP_P99_MS
 
@@ -79,16 +93,44 @@ def start_bare(stack) -> harness.Server:
     raise RuntimeError(f"bare relay on {port} did not start:\n{log_path.read_text()}")
 
 
-async def run_variant(stack, name: str, args, rate) -> dict:
+def parse_variant(name: str) -> tuple[str, int, str, str]:
+    """``"desk-3@HEAD~2:no-prepare"`` -> ("desk", 3, "HEAD~2", "no-prepare"): kind,
+    Daphne processes (the clients spread across them, as harness's pg-pubsub-3 does),
+    the commit whose source the servers run (none: this tree), ablation."""
     variant, _, ablation = name.partition(":")
+    variant, _, revision = variant.partition("@")
+    kind, _, processes = variant.partition("-")
+    return kind, int(processes or 1), revision, ablation
+
+
+def source_of(revision: str, workdir: Path) -> Path:
+    """A snapshot of ``revision``'s tree (``git archive``), made once per run: a change
+    measured against the commit before it, in the same run."""
+    target = workdir / f"src-{revision.replace('/', '_').replace('~', '_')}"
+    if not target.exists():
+        target.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(harness.ROOT), "archive", revision],
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
+async def run_variant(stack, name: str, args, rate) -> dict:
+    variant, processes, revision, ablation = parse_variant(name)
     stack.run_id = uuid.uuid4().hex[:8]  # client ids and channel names of this phase alone
-    saved = dict(os.environ)
+    saved, saved_root = dict(os.environ), harness.SERVER_ROOT
     os.environ.update(ABLATIONS.get(ablation, {}))  # Stack.env() passes these on
+    if revision:
+        harness.SERVER_ROOT = source_of(revision, stack.workdir)
     try:
-        servers = [start_bare(stack)] if variant == "bare" else stack.start(1)
+        servers = [start_bare(stack)] if variant == "bare" else stack.start(processes)
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        harness.SERVER_ROOT = saved_root
     try:
         if variant == "desk":
             return await chat_load.run_desk(stack, servers, args, rate)
@@ -124,6 +166,8 @@ HEADERS = [
     "daphne µs/msg",
     "pg µs/msg",
     "redis µs/msg",
+    "Redis commands per message",
+    "round trips/msg",
     "drain s",
     f"@{'{rate}'}/s p50/p99 ms",
     "kept up",
@@ -141,6 +185,8 @@ def row(n, variant, sat, fixed) -> list:
         f"{sat['server_us']:.0f}",
         f"{sat['pg_us']:.0f}",
         f"{sat['redis_us']:.0f}",
+        f"{sat['redis_per_msg']:.2f}",
+        f"{sat['redis_reads_per_msg']:.2f}",
         f"{sat['drain_s']:.1f}",
         f"{harness.fmt_ms(p50(fixed))}/{harness.fmt_ms(p99(fixed))}",
         "yes" if kept_up(fixed) else "NO",
@@ -148,15 +194,19 @@ def row(n, variant, sat, fixed) -> list:
 
 
 def ratio_lines(n, results) -> list[str]:
-    desk = results.get("desk")
     lines = []
-    for floor in ("lean", "stored", "bare", *(f"desk:{a}" for a in ABLATIONS)):
-        other = results.get(floor)
+    pairs = [("desk", floor) for floor in ("lean", "stored", "bare")]
+    # Ablations, older commits and process counts against the variant they change.
+    pairs += [(base, name) for name in results if (base := name.partition(":")[0]) != name]
+    pairs += [(base, name) for name in results if (base := name.partition("@")[0]) != name]
+    pairs += [(name, name.partition("-")[0]) for name in results if "-" in name and ":" not in name]
+    for mine, floor in pairs:
+        desk, other = results.get(mine), results.get(floor)
         if not desk or not other:
             continue
         ds, fs = desk[0], other[0]
         lines.append(
-            f"# run {n} desk/{floor}: msg/s {ds['delivered_rate'] / fs['delivered_rate']:.2f}x,"
+            f"# run {n} {mine}/{floor}: msg/s {ds['delivered_rate'] / fs['delivered_rate']:.2f}x,"
             f" Daphne CPU/msg {ds['server_us'] / max(fs['server_us'], 1e-9):.2f}x,"
             f" Daphne+pg+redis CPU/msg "
             f"{(ds['server_us'] + ds['pg_us'] + ds['redis_us']) / max(fs['server_us'] + fs['pg_us'] + fs['redis_us'], 1e-9):.2f}x"  # noqa: E501
@@ -169,12 +219,22 @@ async def one_run(stack, args, n) -> tuple[list, list]:
     rows = []
     for variant in args.variants:
         log(f"run {n}: {variant} at {args.saturate}/s per side (saturation)")
+        # py-spy (--profile) samples the first process while it sends at saturation.
+        args.profile = variant in args.profiled
         sat = await run_variant(stack, variant, args, args.saturate)
+        args.profile = False
         log(f"run {n}: {variant} at {args.rate}/s per side (latency)")
         fixed = await run_variant(stack, variant, args, args.rate)
         results[variant] = (sat, fixed)
         rows.append(row(n, variant, sat, fixed))
-    return rows, ratio_lines(n, results)
+    notes = ratio_lines(n, results)
+    for variant, (sat, _fixed) in results.items():
+        per_msg = {
+            name: calls / max(1, sat["delivered"]) for name, calls in sat["redis_calls"].items()
+        }
+        shown = ", ".join(f"{name} {v:.3f}" for name, v in sorted(per_msg.items()) if v >= 0.001)
+        notes.append(f"# run {n} {variant}: Redis commands per message: {shown or 'none'}")
+    return rows, notes
 
 
 def main(argv=None) -> int:
@@ -193,12 +253,25 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="runs of all variants")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--profile",
+        default="",
+        metavar="VARIANTS",
+        help="py-spy these variants' first Daphne at saturation (benchmarks/profile.py)",
+    )
     args = parser.parse_args(argv)
     args.variants = [v for v in args.variants.split(",") if v]
+    args.profiled = {v for v in args.profile.split(",") if v}
     args.profile = False
-    known = {*VARIANTS, *(f"{v}:{a}" for v in VARIANTS for a in ABLATIONS)}
-    if unknown := set(args.variants) - known:
-        parser.error(f"unknown variants {sorted(unknown)}")
+    for name in args.variants:
+        try:
+            kind, processes, _revision, ablation = parse_variant(name)
+        except ValueError:
+            parser.error(f"unknown variant {name!r}")
+        if kind not in KINDS or processes < 1 or (ablation and ablation not in ABLATIONS):
+            parser.error(f"unknown variant {name!r}: kinds {KINDS}, -N processes, :{ABLATIONS}")
+        if kind == "bare" and processes != 1:
+            parser.error("the bare relay runs as one process")
 
     workdir = harness.make_workdir()
     redis = harness.start_own_redis(workdir)
@@ -208,7 +281,7 @@ def main(argv=None) -> int:
         f"# LibDesk floors {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores,"
         f" load {load:.1f} at start; {args.patrons} chats, saturation at {args.saturate}/s"
         f" and latency at {args.rate}/s per side per chat, {args.duration:.0f}s each;"
-        f" PostgreSQL {harness.PG_DB}, own redis-server pid {redis.pid}, pub/sub, 1 Daphne"
+        f" PostgreSQL {harness.PG_DB}, own redis-server pid {redis.pid}, pub/sub"
     )
     rows, ratios = [], []
     try:

@@ -237,8 +237,13 @@ class Stack:
     def start_one(self, port: int | None = None) -> Server:
         port = port or free_port()
         log_path = self.workdir / f"daphne-{port}.log"
+        # Through LibDesk's launcher (EVENT_LOOP picks the loop) where the source has it.
+        if (SERVER_ROOT / "libdesk" / "run_daphne.py").exists():
+            daphne = [sys.executable, "-m", "libdesk.run_daphne"]
+        else:
+            daphne = [str(BIN / "daphne")]
         proc = subprocess.Popen(
-            [str(BIN / "daphne"), "-b", HOST, "-p", str(port), APP],
+            [*daphne, "-b", HOST, "-p", str(port), APP],
             cwd=SERVER_ROOT,
             env=self.env(),
             stdout=open(log_path, "ab"),

@@ -10,6 +10,34 @@ from pathlib import Path
 
 from benchmarks import harness
 
+# Where the samples' innermost Python frame is, by the file's path: the share of the
+# process's CPU each layer costs itself (a C function counts for the Python frame that
+# called it: json.dumps for its caller). First match wins.
+LAYERS = (
+    ("LibDesk", ("/chat/", "/libdesk/", "/tickets/", "/analytics/", "/benchmarks/")),
+    ("channels-redis", ("/channels_redis/",)),
+    ("Channels", ("/channels/",)),
+    ("Daphne", ("/daphne/",)),
+    ("Twisted/autobahn", ("/twisted/", "/autobahn/", "/txaio/", "/zope/")),
+    ("redis-py", ("/redis/",)),
+    ("psycopg", ("/psycopg", "/psycopg_pool/")),
+    ("Django ORM", ("/django/db/",)),
+    ("Django", ("/django/",)),
+    ("asgiref", ("/asgiref/",)),
+    ("asyncio", ("/asyncio/",)),
+    ("uvloop", ("/uvloop/",)),
+    ("json/msgpack", ("/json/", "/msgpack/")),
+    ("threads/stdlib", ("/threading.py", "/concurrent/", "/queue.py", "/selectors.py")),
+)
+
+
+def layer_of(frame: str) -> str:
+    path = frame.rsplit("(", 1)[-1]
+    for name, parts in LAYERS:
+        if any(part in path for part in parts):
+            return name
+    return "other"
+
 
 class Profiler:
     def __init__(self, servers, workdir: Path, label: str, seconds: float):
@@ -36,8 +64,10 @@ class Profiler:
                         str(out),
                         "--nonblocking",
                         "--threads",
+                        "--full-filenames",  # for LAYERS
                         # "--gil" (BENCH_PYSPY_ARGS): only the thread holding the GIL, i.e.
-                        # where the Python CPU goes, not threads waiting on a socket.
+                        # where the Python CPU goes, not threads waiting on a socket or
+                        # for the GIL itself.
                         *os.environ.get("BENCH_PYSPY_ARGS", "").split(),
                     ],
                     stdout=subprocess.DEVNULL,
@@ -65,6 +95,7 @@ class Profiler:
                 Path(keep).mkdir(parents=True, exist_ok=True)
                 shutil.copy(out, Path(keep) / out.name)
             inclusive, leaf, by_thread, total = Counter(), Counter(), Counter(), 0
+            layers = Counter()
             for line in out.read_text().splitlines():
                 stack, _, count = line.rpartition(" ")
                 if not count.isdigit():
@@ -85,8 +116,12 @@ class Profiler:
                         seen.add(name)
                 if len(frames) > 1:
                     leaf[frames[-1].split(" (")[0] + " " + frames[-1].rsplit("/", 1)[-1]] += n
+                    layers[layer_of(frames[-1])] += n
             print(f"# py-spy {self.label}: {total} samples; by thread:")
             for name, n in by_thread.most_common(6):
+                print(f"#   {100 * n / total:5.1f}%  {name}")
+            print("# by layer (innermost Python frame's file):")
+            for name, n in layers.most_common():
                 print(f"#   {100 * n / total:5.1f}%  {name}")
             print("# inclusive (function file):")
             for name, n in inclusive.most_common(top):

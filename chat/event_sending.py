@@ -92,17 +92,32 @@ def after_call(func):
 
 
 async def send_committed(committed: list) -> None:
+    """Send what a call committed, in commit order. On the desk's Redis layer
+    (``libdesk.channel_layer``) all of it is queued at once, so that a batch's events
+    share round trips; on another layer, one event after the other."""
     layer = get_channel_layer()
+    if layer is None or not committed:
+        committed.clear()
+        return
+    items = []
     while committed:
         group_list, event, chat_pk = committed.pop(0)
-        if layer is None:
-            continue
         envelope = {"type": "desk.event", "event": event, "chat_pk": chat_pk}
-        for group in group_list:
-            try:
-                await layer.group_send(group, envelope)
-            except Exception:  # the write is committed; clients resume from the database
-                logger.exception("Could not broadcast %s to %s", event.get("type"), group)
+        items += [(group, envelope) for group in group_list]
+    send_many = getattr(layer, "group_send_many", None)
+    if send_many is not None:
+        try:
+            await send_many(items)
+            return
+        except Exception:  # the write is committed; clients resume from the database
+            kinds = sorted({envelope["event"].get("type") for _group, envelope in items})
+            logger.exception("Could not broadcast %s to %d groups", kinds, len(items))
+            return
+    for group, envelope in items:
+        try:
+            await layer.group_send(group, envelope)
+        except Exception:  # the write is committed; clients resume from the database
+            logger.exception("Could not broadcast %s to %s", envelope["event"].get("type"), group)
 
 
 async def relay_now(group: str, event: dict, *, chat_pk: int | None = None) -> None:

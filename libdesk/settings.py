@@ -220,7 +220,8 @@ REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 2000)
 if REDIS_URL and CHANNEL_LAYER_KIND == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis's pub/sub layer, its publishes pipelined (libdesk.channel_layer).
+            "BACKEND": "libdesk.channel_layer.PipelinedPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {

@@ -102,9 +102,12 @@ def desk_env(workdir, **overrides) -> dict:
 
 
 def start_daphne(env, port, log) -> subprocess.Popen:
-    """Daphne serving ``libdesk.asgi`` on 127.0.0.1:``port``; call ``wait_for_port``."""
+    """Daphne serving ``libdesk.asgi`` on 127.0.0.1:``port``, started as production
+    starts it (``libdesk.run_daphne``: on uvloop unless ``EVENT_LOOP`` in ``env`` says
+    otherwise); call ``wait_for_port``."""
+    command = ["-m", "libdesk.run_daphne", "-b", HOST, "-p", str(port), "libdesk.asgi:application"]
     return subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), "libdesk.asgi:application"],
+        [sys.executable, *command],
         cwd=ROOT,
         env=env,
         stdout=log,

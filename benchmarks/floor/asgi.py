@@ -35,6 +35,15 @@ from benchmarks.floor.consumer import (  # noqa: E402
 )
 from libdesk.asgi import application as desk_application  # noqa: E402
 
+if os.environ.get("BENCH_STOCK_LAYER") == "1":
+    # Before/after for libdesk.channel_layer (benchmarks/floors.py): channels-redis's own
+    # pub/sub layer, one PUBLISH round trip per event. The layer is made on first use.
+    from django.conf import settings
+
+    layer = settings.CHANNEL_LAYERS["default"]
+    if layer["BACKEND"] == "libdesk.channel_layer.PipelinedPubSubChannelLayer":
+        layer["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
+
 floor_app = FloorConsumer.as_asgi()
 FLOORS = {
     "/ws/floor-lean/": LeanRelayConsumer.as_asgi(),

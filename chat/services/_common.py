@@ -239,13 +239,15 @@ _SEQ_FIELDS = [f.attname for f in Chat._meta.concrete_fields if f.attname in _SE
 _PUBLIC_ID = Chat._meta.get_field("public_id")
 
 
-def _chat_from_returned(values: list) -> Chat:
+_PUBLIC_ID_AT = _SEQ_FIELDS.index("public_id")
+
+
+def _chat_from_returned(values: list, alias: str | None = None) -> Chat:
     """The chat as far as a message needs it, from ``_SEQ_FIELDS``' values as a
     RETURNING clause gave them (the other fields deferred: reading one costs a query,
     and none on the hot path does)."""
-    i = _SEQ_FIELDS.index("public_id")
-    values[i] = _PUBLIC_ID.to_python(values[i])  # SQLite: hex text
-    return Chat.from_db(connection.alias, _SEQ_FIELDS, values)
+    values[_PUBLIC_ID_AT] = _PUBLIC_ID.to_python(values[_PUBLIC_ID_AT])  # SQLite: hex text
+    return Chat.from_db(alias or connection.alias, _SEQ_FIELDS, values)
 
 
 def _append_in_one_statement(
@@ -310,22 +312,31 @@ def _statement_transaction():
     return transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
 
 
-def _stored_message(row, *, sender, operator, client_id, body) -> Message:
+# The message's concrete fields, in the model's order: from_db's positional fast path.
+_MESSAGE_FIELDS = [f.attname for f in Message._meta.concrete_fields]
+
+
+def _stored_message(row, *, sender, operator, client_id, body, alias=None) -> Message:
     """The message a numbering statement stored, from its row: the chat's
-    ``_SEQ_FIELDS``, then the message's id and time."""
+    ``_SEQ_FIELDS``, then the message's id and time. Built as a loaded row is
+    (``from_db`` with every field, positionally: keyword arguments cost Django's
+    ``Model.__init__`` a third more), its chat and operator cached on it."""
+    alias = alias or connection.alias
     n = len(_SEQ_FIELDS)
-    chat = _chat_from_returned(list(row[:n]))
-    message = Message(
-        id=row[n],
-        chat=chat,
-        seq=chat.last_seq,
-        sender=sender,
-        operator=operator,
-        client_id=client_id,
-        body=body,
-        created_at=row[n + 1],
-    )
-    message._state.adding, message._state.db = False, connection.alias
+    chat = _chat_from_returned(list(row[:n]), alias)
+    values = {
+        "id": row[n],
+        "chat_id": chat.pk,
+        "seq": chat.last_seq,
+        "sender": sender,
+        "operator_id": operator.pk if operator is not None else None,
+        "client_id": client_id,
+        "body": body,
+        "created_at": row[n + 1],
+    }
+    message = Message.from_db(alias, _MESSAGE_FIELDS, [values[f] for f in _MESSAGE_FIELDS])
+    message.chat = chat
+    Message.operator.field.set_cached_value(message, operator)
     return message
 
 

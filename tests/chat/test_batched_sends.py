@@ -209,24 +209,50 @@ async def test_each_send_of_a_call_gets_its_own_answer(desk):
 
 def test_the_message_statements_are_prepared_once_a_connection_has_run_them(desk):
     """PostgreSQL: a single send's statement and a batch's are bound on the server, so
-    psycopg prepares each shape after a few uses and PostgreSQL plans it once; what they
-    store is what Django's client-bound cursors stored (same rows, seqs, times)."""
+    psycopg prepares each shape after a few uses and PostgreSQL plans it once; a batch
+    of any size is the same one statement; what they store is what Django's
+    client-bound cursors stored (same rows, seqs, times)."""
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's")
     chats, alice, _bob = desk
     for k in range(7):
         services.message_send(**_by_patron(chats[1].pk, f"one-{k}", f"alone {k}"))
-        pair = [
+        batch = [
             _by_operator(chats[0].pk, alice, f"a-{k}", f"to 0 #{k}"),
             _by_patron(chats[2].pk, f"p-{k}", f"from 2 #{k}"),
+            *([_by_patron(chats[3].pk, f"q-{k}", f"from 3 #{k}")] if k % 2 else []),
         ]
-        assert all(result[1] for result in messages_send(pair))
+        assert all(result[1] for result in messages_send(batch))
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
-    assert any("INSERT INTO" in s and "VALUES" not in s for s in prepared), prepared
-    assert any("INSERT INTO" in s and "VALUES" in s for s in prepared), prepared
+    assert any("INSERT INTO" in s and "unnest" not in s for s in prepared), prepared
+    assert len({s for s in prepared if "unnest" in s}) == 1, prepared  # one text, any size
+    assert [m.body for m in Message.objects.filter(chat=chats[3]).order_by("seq")][-3:] == [
+        "from 3 #1",
+        "from 3 #3",
+        "from 3 #5",
+    ]
     stored = Message.objects.filter(chat=chats[1], client_id__startswith="one-").order_by("seq")
     assert [m.body for m in stored] == [f"alone {k}" for k in range(7)]
     assert all(m.created_at.tzinfo is not None for m in stored)
     assert _seqs(chats[2])[-7:] == list(range(_seqs(chats[2])[-7], _seqs(chats[2])[-1] + 1))
+
+
+def test_each_refusal_in_a_batch_is_worded_in_its_own_sockets_language(desk):
+    """One batch serves sockets of several languages: a refused request's words are its
+    socket's, and the others are stored as usual."""
+    chats, _alice, _bob = desk
+    results = messages_send(
+        [
+            {**_by_patron(chats[0].pk, "es-empty", "   "), "language": "es"},
+            {**_by_patron(chats[1].pk, "en-empty", "   "), "language": "en"},
+            {**_by_patron(chats[2].pk, "es-ok", "hola"), "language": "es"},
+        ]
+    )
+    assert [str(r.message) for r in results[:2]] == [
+        "Un mensaje no puede estar vacío.",
+        "A message cannot be empty.",
+    ]
+    assert results[2][0].body == "hola"
+    assert [m.body for m in Message.objects.filter(chat=chats[2], client_id="es-ok")] == ["hola"]
