@@ -9,8 +9,8 @@ installs on a loop it makes with ``asyncio.new_event_loop()`` the moment
 is loaded: the loop's kind can only be chosen before that import, here, from the
 environment (as every setting is; ``.env.example``). uvloop runs Twisted's reactor as
 it is (readers, writers, timers, threads' callbacks: the loop API Twisted uses) and
-costs the desk about 8% less CPU per message than asyncio's own loop (median of
-seven same-run pairs; docs/operations.md, issue 21). ``EVENT_LOOP=asyncio`` is the
+costs the desk 9–22% less Daphne CPU per message than asyncio's own loop (same-run
+pairs on a quiet machine; docs/operations.md, issue 21). ``EVENT_LOOP=asyncio`` is the
 fallback; where uvloop is not installed (it has no Windows build) Daphne runs on
 asyncio, and says so.
 """
