@@ -5,7 +5,8 @@
 // again or Unarchive, in the same pane. Text goes in with textContent only.
 import { format, gettext } from "../common/i18n.js";
 import { desk } from "./dashboard.js";
-import { describe, el, isParticipant as isParticipantFor, label as labelFor, renderArchiveList } from "./internal_items.js";
+import { el } from "../common/dom.js";
+import { describe, isParticipant as isParticipantFor, label as labelFor, renderArchiveList } from "./internal_items.js";
 import { messageItem, newClientId, placeMessage, resendLater } from "../common/live.js";
 
 const $ = (id) => document.getElementById(id);

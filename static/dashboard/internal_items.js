@@ -1,16 +1,7 @@
 // How an internal chat is shown (internal.js): its label and details in a list, and the
 // Archived view's list. Text goes in with textContent only (el() never parses markup).
+import { el } from "../common/dom.js";
 import { format, gettext, ngettext, pageLanguage } from "../common/i18n.js";
-
-export function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key.startsWith("aria-") || key === "role" || key === "for") node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children);
-  return node;
-}
 
 export function label(summary, viewer) {
   const mine = viewer && summary.created_by.id === viewer.id;

@@ -2,20 +2,11 @@
 // department, with a note), the chats transferred to me under Patron Chats (Claim Chat or
 // Decline), and the notices when a transfer is claimed, declined or expires.
 import { format, gettext } from "../common/i18n.js";
+import { el } from "../common/dom.js";
 import { desk } from "./dashboard.js";
 
 const $ = (id) => document.getElementById(id);
 const offers = new Map(); // chat id -> transfer summary (open offers I can see)
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key.startsWith("aria-") || key === "role" || key === "for") node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children);
-  return node;
-}
 
 function me() {
   return desk.operator;
