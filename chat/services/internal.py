@@ -55,6 +55,13 @@ def _lock(internal_id: int) -> InternalChat:
     return selectors._internal_base().get(pk=internal_id)
 
 
+def _lock_visible(internal_id: int, operator: Operator) -> InternalChat:
+    internal = _lock(internal_id)
+    if not selectors.operator_can_see_internal(operator, internal):
+        raise NotFound(_("No such internal chat."))
+    return internal
+
+
 def _append(
     internal: InternalChat, *, operator: Operator, body: str, client_id: str
 ) -> InternalMessage:
@@ -93,9 +100,7 @@ def _unarchive_for_the_message(internal: InternalChat) -> None:
     operator_ids = list(archived.order_by("operator_id").values_list("operator_id", flat=True))
     if not operator_ids:
         return
-    InternalChatArchive.objects.filter(
-        internal_chat=internal, operator_id__in=operator_ids
-    ).delete()
+    archived.delete()  # the same rows: the chat is locked
     summary = events.internal_summary(internal)
     for operator_id in operator_ids:
         events.broadcast_on_commit(
@@ -244,9 +249,7 @@ def _internal_send(*, internal_id, operator, body, client_id):
 def internal_close(*, internal_id: int, operator: Operator) -> InternalChat:
     """Close an internal chat (for both sides). Its starter or the colleague who
     answered it may; closing a closed one is a no-op."""
-    internal = _lock(internal_id)
-    if not selectors.operator_can_see_internal(operator, internal):
-        raise NotFound(_("No such internal chat."))
+    internal = _lock_visible(internal_id, operator)
     if operator.pk not in (
         internal.created_by_id,
         internal.answered_by_id,
@@ -261,13 +264,6 @@ def internal_close(*, internal_id: int, operator: Operator) -> InternalChat:
             + ([events.operator_group(internal.answered_by_id)] if internal.answered_by_id else []),
             {"type": "internal.closed", "internal": str(internal.public_id)},
         )
-    return internal
-
-
-def _lock_visible(internal_id: int, operator: Operator) -> InternalChat:
-    internal = _lock(internal_id)
-    if not selectors.operator_can_see_internal(operator, internal):
-        raise NotFound(_("No such internal chat."))
     return internal
 
 
